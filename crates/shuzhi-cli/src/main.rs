@@ -1,0 +1,276 @@
+//! `shuzhi`: govern department deliveries into trusted libraries.
+
+mod report;
+
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use shuzhi_engine::{EngineConfig, EngineError, RunOptions};
+use shuzhi_rules::{Diagnostic, RulesError};
+
+/// Exit codes (a contract for schedulers): see README "Exit codes".
+mod exit {
+    pub const CONFIG: u8 = 2;
+    pub const INPUT: u8 = 3;
+    pub const INTERNAL: u8 = 70;
+}
+
+#[derive(Parser)]
+#[command(
+    name = "shuzhi",
+    version,
+    about = "数治 shuzhi — govern department data into trusted base libraries",
+    long_about = "shuzhi reads department deliveries (CSV in UTF-8 or GB18030/GBK), cleans and checks \
+them with the rules in TOML files, and writes Delta/Parquet libraries, a quarantine with every \
+rejected row and its reasons, and one verdict per failed check.\n\n\
+Typical session:\n  shuzhi check                 # validate pipeline.toml and its rules, no data read\n  \
+shuzhi run                   # govern, then publish out/_published.json\n  \
+shuzhi query \"SELECT gender, count(*) FROM population GROUP BY 1\""
+)]
+struct Cli {
+    /// More log output on stderr (-v info, -vv debug).
+    #[arg(short, long, action = clap::ArgAction::Count, global = true)]
+    verbose: u8,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Govern every source of a pipeline and publish the libraries.
+    Run {
+        /// Pipeline file.
+        #[arg(default_value = "pipeline.toml")]
+        pipeline: PathBuf,
+        /// Output root (default: the pipeline's `output`, relative to the pipeline file).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Run id (default: UTC time + fingerprint prefix).
+        #[arg(long)]
+        run_id: Option<String>,
+        /// Rows per batch.
+        #[arg(long, default_value_t = 8192)]
+        batch_size: usize,
+        /// Parallel streams (default: number of cores).
+        #[arg(long)]
+        target_partitions: Option<usize>,
+        /// Memory for dedup and sorts before spilling, in MiB.
+        #[arg(long, default_value_t = 4096)]
+        memory_limit_mb: usize,
+        /// Maximum rows per Parquet row group.
+        #[arg(long, default_value_t = 1 << 20)]
+        row_group_rows: usize,
+    },
+    /// Check a pipeline and its rule files without reading any data.
+    Check {
+        /// Pipeline file.
+        #[arg(default_value = "pipeline.toml")]
+        pipeline: PathBuf,
+    },
+    /// Run SQL over the published libraries (tables: each library, quarantine_<library>, verdicts).
+    Query {
+        /// The SQL query.
+        sql: String,
+        /// Output root holding `_published.json`.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = Format::Table)]
+        format: Format,
+    },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Table,
+    Csv,
+    Json,
+}
+
+/// A failure with its exit code and the text for the user.
+struct Failure {
+    code: u8,
+    message: String,
+}
+
+impl Failure {
+    fn new(code: u8, message: impl Into<String>) -> Self {
+        Self {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+fn rules_failure(e: RulesError) -> Failure {
+    match e {
+        RulesError::Invalid(diags) => {
+            let mut text: String = diags.iter().map(|d| format!("{d}\n")).collect();
+            text.push_str(&format!(
+                "error: {} problem(s) found; codes are explained in docs/errors.md",
+                diags.len()
+            ));
+            Failure::new(exit::CONFIG, text)
+        }
+        RulesError::Read { .. } => Failure::new(exit::INPUT, format!("error: {e}")),
+    }
+}
+
+fn engine_failure(e: EngineError) -> Failure {
+    if let Some(ingest) = e.ingest_error() {
+        return Failure::new(exit::INPUT, format!("error: {ingest}"));
+    }
+    match e {
+        EngineError::Expr { origin, message } => {
+            let d = Diagnostic::at("E0201", &origin, "SQL expression does not plan")
+                .with_help(message.lines().next().unwrap_or("").to_owned());
+            Failure::new(exit::CONFIG, format!("{d}"))
+        }
+        EngineError::Library(l) => Failure::new(exit::INPUT, format!("error: {l}")),
+        other => Failure::new(exit::INTERNAL, format!("error: {other}")),
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let level = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("SHUZHI_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(exit::INTERNAL);
+        }
+    };
+    match runtime.block_on(dispatch(cli.command)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(f) => {
+            eprintln!("{}", f.message);
+            ExitCode::from(f.code)
+        }
+    }
+}
+
+async fn dispatch(command: Command) -> Result<(), Failure> {
+    match command {
+        Command::Check { pipeline } => {
+            let p = shuzhi_rules::load_pipeline(&pipeline).map_err(rules_failure)?;
+            shuzhi_engine::check_pipeline(&p, &EngineConfig::default())
+                .await
+                .map_err(engine_failure)?;
+            println!(
+                "ok: {} — {} source(s), {} library rule file(s), {} code table(s); fingerprint {}",
+                pipeline.display(),
+                p.sources.len(),
+                p.libraries.len(),
+                p.code_tables.len(),
+                &p.fingerprint[..12]
+            );
+            Ok(())
+        }
+        Command::Run {
+            pipeline,
+            out,
+            run_id,
+            batch_size,
+            target_partitions,
+            memory_limit_mb,
+            row_group_rows,
+        } => {
+            let p = shuzhi_rules::load_pipeline(&pipeline).map_err(rules_failure)?;
+            let root = out.unwrap_or_else(|| p.output.clone());
+            let run_id = run_id.unwrap_or_else(|| {
+                format!(
+                    "{}-{}",
+                    chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
+                    &p.fingerprint[..8]
+                )
+            });
+            let mut engine = EngineConfig {
+                batch_size,
+                memory_limit: memory_limit_mb << 20,
+                spill_dir: None,
+                ..EngineConfig::default()
+            };
+            if let Some(n) = target_partitions {
+                engine.target_partitions = n;
+            }
+            let progress = Arc::new(AtomicU64::new(0));
+            let options = RunOptions {
+                engine,
+                run_id,
+                row_group_rows,
+                chunk_bytes: 4 << 20,
+                progress: progress.clone(),
+            };
+            let bar = report::progress_bar(std::io::stderr().is_terminal(), progress);
+            let result = shuzhi_engine::run_pipeline(&p, &root, &options).await;
+            bar.finish();
+            let run = result.map_err(engine_failure)?;
+            print!("{}", report::summary(&run, &root));
+            Ok(())
+        }
+        Command::Query { sql, out, format } => query(&sql, &out, format).await,
+    }
+}
+
+async fn query(sql: &str, root: &Path, format: Format) -> Result<(), Failure> {
+    let published = shuzhi_library::read_published(root)
+        .map_err(|e| Failure::new(exit::INPUT, format!("error: {e}")))?
+        .ok_or_else(|| {
+            Failure::new(
+                exit::INPUT,
+                format!(
+                    "error: nothing is published in {} yet\n  = help: run `shuzhi run` first, or pass --out",
+                    root.display()
+                ),
+            )
+        })?;
+    let ctx = shuzhi_engine::session(&EngineConfig::default()).map_err(engine_failure)?;
+    shuzhi_library::register_published(&ctx, root, &published)
+        .await
+        .map_err(|e| Failure::new(exit::INPUT, format!("error: {e}")))?;
+    let sql_failure = |e: datafusion::error::DataFusionError| {
+        Failure::new(
+            exit::CONFIG,
+            format!(
+                "error: {e}\n  = help: tables are {}",
+                published
+                    .tables
+                    .keys()
+                    .cloned()
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+    };
+    let batches = ctx
+        .sql(sql)
+        .await
+        .map_err(sql_failure)?
+        .collect()
+        .await
+        .map_err(sql_failure)?;
+    report::print_batches(&batches, format)
+        .map_err(|e| Failure::new(exit::INTERNAL, format!("error: {e}")))
+}

@@ -1,0 +1,392 @@
+//! Rules → one DataFusion plan per library: union of sources, clean steps as projections of our
+//! UDFs (with per-step change flags), checks as flag columns, fixes, reasons, and exact dedup as
+//! a window. The split sink then routes each row.
+
+use std::sync::Arc;
+
+use arrow::datatypes::DataType;
+use datafusion::catalog::streaming::StreamingTable;
+use datafusion::functions::core::expr_fn::coalesce;
+use datafusion::functions::string::expr_fn::concat_ws;
+use datafusion::functions_window::expr_fn::row_number;
+use datafusion::logical_expr::{ExprFunctionExt, Operator, SortExpr, binary_expr, cast, when};
+use datafusion::prelude::{DataFrame, Expr, SessionContext, ident, lit};
+use shuzhi_functions::text::NullTokens;
+use shuzhi_ingest::{CsvOptions, FILE_COLUMN, INGEST_ERROR_COLUMN, LINE_COLUMN};
+use shuzhi_rules::{
+    CheckKind, CleanStep, FieldType, Keep, LibraryRules, Pipeline, Severity, SqlExpr,
+};
+
+use crate::EngineError;
+use crate::source::{FileReports, SourceStream};
+use crate::udf::{Kernel, udf};
+
+/// Provenance: source id.
+pub const SOURCE_COLUMN: &str = "_source";
+/// Provenance: department.
+pub const DEPARTMENT_COLUMN: &str = "_department";
+/// True when a reject check (or ingest) failed.
+pub const REJECTED_COLUMN: &str = "_rejected";
+/// Reject reasons, `; `-separated rule ids.
+pub const REASONS_COLUMN: &str = "_reasons";
+/// Warn and fix rule ids that fired on a kept row.
+pub const FLAGS_COLUMN: &str = "_flags";
+/// True for a duplicate that lost dedup.
+pub const DUPLICATE_COLUMN: &str = "_duplicate";
+/// Rule id of ragged rows.
+pub const INGEST_RULE: &str = "ingest.ragged_row";
+
+/// Rule id of the dedup of a library.
+pub fn dedup_rule(library: &str) -> String {
+    format!("{library}.dedup")
+}
+
+/// Name of the original-value column of a field.
+pub fn original_column(field: &str) -> String {
+    format!("{field}__orig")
+}
+/// Name of the change flag of step `k` of a field.
+pub fn change_column(field: &str, k: usize) -> String {
+    format!("_chg__{field}__{k}")
+}
+/// Name of the failure flag of check `i`.
+pub fn fail_column(i: usize) -> String {
+    format!("_fail__{i}")
+}
+/// Name of the value seen by check `i`, as text.
+pub fn value_column(i: usize) -> String {
+    format!("_val__{i}")
+}
+/// Name of the replacement value of fix check `i`, as text.
+pub fn fix_column(i: usize) -> String {
+    format!("_fix__{i}")
+}
+
+/// What the sink needs to know about a planned library.
+#[derive(Debug, Clone)]
+pub struct PlannedLibrary {
+    /// Library rules.
+    pub rules: LibraryRules,
+    /// `(field, step name)` per change column, for step change counts.
+    pub steps: Vec<(String, usize, String)>,
+    /// `(rule id, severity, field)` per check index.
+    pub checks: Vec<(String, Severity, String)>,
+    /// Whether the plan has a dedup column.
+    pub dedup: bool,
+    /// The plan.
+    pub frame: DataFrame,
+}
+
+fn sql_error(expr: &SqlExpr, e: datafusion::error::DataFusionError) -> EngineError {
+    EngineError::Expr {
+        origin: expr.origin.clone(),
+        message: e.message().to_string(),
+    }
+}
+
+fn parse(df: &DataFrame, expr: &SqlExpr) -> Result<Expr, EngineError> {
+    df.parse_sql_expr(&expr.sql).map_err(|e| sql_error(expr, e))
+}
+
+fn step_expr(
+    pipeline: &Pipeline,
+    df: &DataFrame,
+    field: &str,
+    step: &CleanStep,
+    null_tokens: &Arc<NullTokens>,
+) -> Result<Expr, EngineError> {
+    let input = ident(field);
+    let kernel = |k: Kernel| udf(k).call(vec![ident(field)]);
+    Ok(match step {
+        CleanStep::NormalizeText => kernel(Kernel::NormalizeText),
+        CleanStep::NullTokens => kernel(Kernel::NullTokens(null_tokens.clone())),
+        CleanStep::Upper => datafusion::functions::string::expr_fn::upper(input),
+        CleanStep::IdNumber => kernel(Kernel::NormalizeId),
+        CleanStep::Phone => kernel(Kernel::CleanPhone),
+        CleanStep::ParseDate => kernel(Kernel::ParseDate),
+        CleanStep::Map { table } => {
+            let t = pipeline
+                .code_tables
+                .get(table)
+                .ok_or_else(|| EngineError::Internal(format!("code table {table} vanished")))?;
+            kernel(Kernel::MapCode(Arc::new(t.clone())))
+        }
+        CleanStep::Default { expr } => coalesce(vec![input, parse(df, expr)?]),
+    })
+}
+
+fn changed(before: Expr, after: Expr, step: &CleanStep) -> Expr {
+    if matches!(step, CleanStep::ParseDate) {
+        // Reformatted or unparseable: the ISO text of the date differs from the input.
+        binary_expr(
+            before,
+            Operator::IsDistinctFrom,
+            cast(after, DataType::Utf8),
+        )
+    } else {
+        binary_expr(before, Operator::IsDistinctFrom, after)
+    }
+}
+
+/// Column list of a frame as expressions.
+fn all_columns(df: &DataFrame) -> Vec<Expr> {
+    df.schema()
+        .fields()
+        .iter()
+        .map(|f| ident(f.name()))
+        .collect()
+}
+
+/// Replaces or adds columns in one projection.
+fn project(df: DataFrame, replace: Vec<(String, Expr)>) -> Result<DataFrame, EngineError> {
+    let mut exprs: Vec<Expr> = Vec::new();
+    for f in df.schema().fields() {
+        match replace.iter().find(|(n, _)| n == f.name()) {
+            Some((n, e)) => exprs.push(e.clone().alias(n)),
+            None => exprs.push(ident(f.name())),
+        }
+    }
+    for (n, e) in &replace {
+        if df.schema().field_with_unqualified_name(n).is_err() {
+            exprs.push(e.clone().alias(n));
+        }
+    }
+    Ok(df.select(exprs)?)
+}
+
+/// Builds the plan of one library. No data is read until the frame executes.
+pub fn plan_library(
+    ctx: &SessionContext,
+    pipeline: &Pipeline,
+    library: &LibraryRules,
+    options: &CsvOptions,
+    reports: &FileReports,
+) -> Result<PlannedLibrary, EngineError> {
+    // 1. Sources, each a streaming input with provenance, unioned.
+    let mut frames = Vec::new();
+    for source in pipeline.sources_of(&library.name) {
+        let stream = SourceStream::new(source, library, options.clone(), reports.clone());
+        let table = StreamingTable::try_new(
+            crate::source::source_schema(library),
+            vec![Arc::new(stream)],
+        )?;
+        let df = ctx.read_table(Arc::new(table))?;
+        let mut cols = all_columns(&df);
+        cols.push(lit(source.id.as_str()).alias(SOURCE_COLUMN));
+        cols.push(lit(source.department.as_str()).alias(DEPARTMENT_COLUMN));
+        frames.push(df.select(cols)?);
+    }
+    let mut frames = frames.into_iter();
+    let Some(mut df) = frames.next() else {
+        return Err(EngineError::NoSources(library.name.clone()));
+    };
+    for other in frames {
+        df = df.union(other)?;
+    }
+
+    // 2. Keep the delivered values.
+    let originals = library
+        .fields
+        .iter()
+        .map(|f| (original_column(&f.name), ident(&f.name)))
+        .collect();
+    df = project(df, originals)?;
+
+    // 3. Clean, one projection per step level. `default` steps come after every other step of
+    // every field, so their expressions see fully cleaned fields.
+    let null_tokens = Arc::new(NullTokens::new(&pipeline.null_tokens));
+    let is_default = |s: &CleanStep| matches!(s, CleanStep::Default { .. });
+    let plain_levels = library
+        .fields
+        .iter()
+        .map(|f| f.clean.iter().filter(|s| !is_default(s)).count())
+        .max()
+        .unwrap_or(0);
+    let ordered: Vec<Vec<Option<(usize, &CleanStep)>>> = library
+        .fields
+        .iter()
+        .map(|f| {
+            let mut plain: Vec<_> = f
+                .clean
+                .iter()
+                .enumerate()
+                .filter(|(_, s)| !is_default(s))
+                .map(Some)
+                .collect();
+            plain.resize(plain_levels, None);
+            plain.extend(
+                f.clean
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, s)| is_default(s))
+                    .map(Some),
+            );
+            plain
+        })
+        .collect();
+    let levels = ordered.iter().map(Vec::len).max().unwrap_or(0);
+    let mut steps = Vec::new();
+    for level in 0..levels {
+        let mut replace = Vec::new();
+        for (field, order) in library.fields.iter().zip(&ordered) {
+            let Some(Some((k, step))) = order.get(level) else {
+                continue;
+            };
+            let after = step_expr(pipeline, &df, &field.name, step, &null_tokens)?;
+            let flag = change_column(&field.name, *k);
+            replace.push((
+                flag.clone(),
+                changed(ident(&field.name), after.clone(), step),
+            ));
+            replace.push((field.name.clone(), after));
+            steps.push((field.name.clone(), *k, step.name()));
+        }
+        df = project(df, replace)?;
+    }
+
+    // 4. Checks: failure flags and the value each check saw.
+    let mut checks = Vec::new();
+    let mut replace = Vec::new();
+    for (i, check) in library.checks().enumerate() {
+        let value = ident(&check.field);
+        let field_type = library
+            .field(&check.field)
+            .map_or(FieldType::String, |f| f.ty);
+        let failed = match &check.kind {
+            CheckKind::Required => value.clone().is_null(),
+            CheckKind::Gb11643 => value
+                .clone()
+                .is_not_null()
+                .and(udf(Kernel::IsGb11643).call(vec![value.clone()]).is_false()),
+            CheckKind::Phone => value
+                .clone()
+                .is_not_null()
+                .and(udf(Kernel::IsPhone).call(vec![value.clone()]).is_false()),
+            CheckKind::CodeTable(name) => {
+                let t = pipeline
+                    .code_tables
+                    .get(name)
+                    .ok_or_else(|| EngineError::Internal(format!("code table {name} vanished")))?;
+                value.clone().is_not_null().and(
+                    udf(Kernel::InCodeTable(Arc::new(t.clone())))
+                        .call(vec![value.clone()])
+                        .is_false(),
+                )
+            }
+            CheckKind::Expr(expr) => {
+                let e = parse(&df, expr)?;
+                match (&check.fix, check.severity) {
+                    (Some(fix), Severity::Fix) => {
+                        e.is_not_true().and(parse(&df, fix)?.is_not_null())
+                    }
+                    _ => e.is_false(),
+                }
+            }
+        };
+        // A ragged row has no field values: its only verdict is the ingest one.
+        let failed = ident(INGEST_ERROR_COLUMN).is_null().and(failed);
+        replace.push((fail_column(i), failed));
+        let as_text = match field_type {
+            FieldType::String => value.clone(),
+            FieldType::Date => cast(value.clone(), DataType::Utf8),
+        };
+        replace.push((value_column(i), as_text));
+        if let (Some(fix), Severity::Fix) = (&check.fix, check.severity) {
+            let fixed = cast(
+                when(ident(fail_column(i)), parse(&df, fix)?).end()?,
+                DataType::Utf8,
+            );
+            replace.push((fix_column(i), fixed));
+        }
+        checks.push((check.id.clone(), check.severity, check.field.clone()));
+    }
+    // Fix values reference `_fail__i`, so flags are projected first.
+    let (flags, fixes): (Vec<_>, Vec<_>) = replace
+        .into_iter()
+        .partition(|(name, _)| !name.starts_with("_fix__"));
+    df = project(df, flags)?;
+    df = project(df, fixes)?;
+
+    // 5. Apply fixes (in check order), then reject flag, reasons and flags.
+    let mut replace = Vec::new();
+    for (i, (_, severity, field)) in checks.iter().enumerate() {
+        if *severity == Severity::Fix {
+            let ty = library.field(field).map_or(FieldType::String, |f| f.ty);
+            let fixed_value = match ty {
+                FieldType::String => ident(fix_column(i)),
+                FieldType::Date => cast(ident(fix_column(i)), DataType::Date32),
+            };
+            let current = replace
+                .iter()
+                .rposition(|(n, _): &(String, Expr)| n == field)
+                .map(|p| replace.remove(p).1)
+                .unwrap_or_else(|| ident(field));
+            replace.push((
+                field.clone(),
+                when(ident(fail_column(i)), fixed_value).otherwise(current)?,
+            ));
+        }
+    }
+    let reason_of = |i: usize, id: &str| when(ident(fail_column(i)), lit(id.to_owned())).end();
+    let mut reject_flags = vec![ident(INGEST_ERROR_COLUMN).is_not_null()];
+    let mut reasons = vec![when(ident(INGEST_ERROR_COLUMN).is_not_null(), lit(INGEST_RULE)).end()?];
+    let mut flags = Vec::new();
+    for (i, (id, severity, _)) in checks.iter().enumerate() {
+        match severity {
+            Severity::Reject => {
+                reject_flags.push(ident(fail_column(i)));
+                reasons.push(reason_of(i, id)?);
+            }
+            Severity::Fix | Severity::Warn => flags.push(reason_of(i, id)?),
+        }
+    }
+    let rejected = reject_flags
+        .into_iter()
+        .reduce(Expr::or)
+        .unwrap_or_else(|| lit(false));
+    replace.push((REJECTED_COLUMN.into(), rejected));
+    replace.push((REASONS_COLUMN.into(), concat_ws(lit("; "), reasons)));
+    let flags_expr = if flags.is_empty() {
+        cast(
+            lit(datafusion::common::ScalarValue::Utf8(None)),
+            DataType::Utf8,
+        )
+    } else {
+        let joined = concat_ws(lit("; "), flags);
+        when(
+            joined.clone().eq(lit("")),
+            lit(datafusion::common::ScalarValue::Utf8(None)),
+        )
+        .otherwise(joined)?
+    };
+    replace.push((FLAGS_COLUMN.into(), flags_expr));
+    df = project(df, replace)?;
+
+    // 6. Exact dedup: one survivor per key among rows that passed; ties broken by provenance.
+    let dedup = library.dedup.is_some();
+    if let Some(d) = &library.dedup {
+        let asc = d.keep == Keep::Earliest;
+        let order: Vec<SortExpr> = vec![
+            ident(&d.order_by).sort(asc, false),
+            ident(SOURCE_COLUMN).sort(true, true),
+            ident(FILE_COLUMN).sort(true, true),
+            ident(LINE_COLUMN).sort(true, true),
+        ];
+        let rank = row_number()
+            .partition_by(vec![ident(&library.key), ident(REJECTED_COLUMN)])
+            .order_by(order)
+            .build()?;
+        let duplicate = (!ident(REJECTED_COLUMN)).and(rank.gt(lit(1u64)));
+        df = project(df, vec![(DUPLICATE_COLUMN.into(), duplicate)])?;
+        let reason = when(ident(DUPLICATE_COLUMN), lit(dedup_rule(&library.name)))
+            .otherwise(ident(REASONS_COLUMN))?;
+        df = project(df, vec![(REASONS_COLUMN.into(), reason)])?;
+    }
+    Ok(PlannedLibrary {
+        rules: library.clone(),
+        steps,
+        checks,
+        dedup,
+        frame: df,
+    })
+}

@@ -1,0 +1,301 @@
+//! Running a pipeline: plan each library, execute its partitions through split sinks, check row
+//! accounting, commit the tables, write the manifest, publish.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use futures::StreamExt;
+use shuzhi_ingest::CsvOptions;
+use shuzhi_library::manifest::InputFile;
+use shuzhi_library::{Manifest, Published, PublishedTable, WriteOptions, commit_replace, publish};
+use shuzhi_rules::Pipeline;
+
+use crate::plan::{PlannedLibrary, plan_library};
+use crate::sink::{
+    OutputSchemas, PARTITION_COLUMN, SinkCounts, SinkFiles, SplitSink, with_partition,
+};
+use crate::source::FileReport;
+use crate::{EngineConfig, EngineError, session};
+
+/// Where a run's tables live under the output root.
+#[derive(Debug, Clone)]
+pub struct OutputDirs {
+    root: PathBuf,
+    libraries: Vec<String>,
+}
+
+impl OutputDirs {
+    /// Layout for `root` and the pipeline's libraries.
+    pub fn new(root: &Path, pipeline: &Pipeline) -> Self {
+        Self {
+            root: root.to_path_buf(),
+            libraries: pipeline.libraries.iter().map(|l| l.name.clone()).collect(),
+        }
+    }
+    /// `root/<library>`.
+    pub fn library(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+    /// `root/_quarantine/<library>`.
+    pub fn quarantine(&self, name: &str) -> PathBuf {
+        self.root.join("_quarantine").join(name)
+    }
+    /// `root/_verdicts`.
+    pub fn verdicts(&self) -> PathBuf {
+        self.root.join("_verdicts")
+    }
+    /// Position of a library in the pipeline (keeps verdict file names apart).
+    pub fn library_index(&self, name: &str) -> usize {
+        self.libraries.iter().position(|l| l == name).unwrap_or(0)
+    }
+}
+
+/// Settings of one run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Engine settings.
+    pub engine: EngineConfig,
+    /// Run id (file names, metadata, manifest folder).
+    pub run_id: String,
+    /// Maximum rows per Parquet row group.
+    pub row_group_rows: usize,
+    /// Bytes per ingest chunk.
+    pub chunk_bytes: usize,
+    /// Incremented as rows pass the sink, for progress display.
+    pub progress: Arc<AtomicU64>,
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// The manifest written to `_runs/<id>/manifest.json`.
+    pub manifest: Manifest,
+    /// The pointer that was published.
+    pub published: Published,
+}
+
+fn plan_all(
+    ctx: &datafusion::prelude::SessionContext,
+    pipeline: &Pipeline,
+    options: &CsvOptions,
+    reports: &crate::source::FileReports,
+) -> Result<Vec<PlannedLibrary>, EngineError> {
+    pipeline
+        .libraries
+        .iter()
+        .filter(|l| pipeline.sources_of(&l.name).next().is_some())
+        .map(|l| plan_library(ctx, pipeline, l, options, reports))
+        .collect()
+}
+
+/// Plans every library without reading data: SQL expressions, types and functions are checked.
+pub async fn check_pipeline(pipeline: &Pipeline, config: &EngineConfig) -> Result<(), EngineError> {
+    let ctx = session(config)?;
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    for planned in plan_all(&ctx, pipeline, &CsvOptions::default(), &reports)? {
+        planned.frame.into_optimized_plan()?;
+    }
+    Ok(())
+}
+
+async fn execute(
+    ctx: &datafusion::prelude::SessionContext,
+    planned: PlannedLibrary,
+    dirs: &OutputDirs,
+    write: &WriteOptions,
+    progress: &Arc<AtomicU64>,
+) -> Result<(SinkFiles, SinkCounts), EngineError> {
+    let physical = planned.frame.clone().create_physical_plan().await?;
+    let streams = datafusion::physical_plan::execute_stream_partitioned(physical, ctx.task_ctx())?;
+    let planned = Arc::new(planned);
+    let mut tasks = Vec::new();
+    for (i, mut stream) in streams.into_iter().enumerate() {
+        let mut sink = SplitSink::new(planned.clone(), dirs, i, write);
+        let progress = progress.clone();
+        tasks.push(tokio::spawn(async move {
+            while let Some(batch) = stream.next().await {
+                let batch = batch?;
+                sink.consume(&batch)?;
+                progress.fetch_add(batch.num_rows() as u64, Ordering::Relaxed);
+            }
+            sink.finish()
+        }));
+    }
+    let mut files = SinkFiles::default();
+    let mut counts = SinkCounts::default();
+    for t in tasks {
+        let (f, c) = t
+            .await
+            .map_err(|e| EngineError::Internal(format!("sink task failed: {e}")))??;
+        files.library.extend(f.library);
+        files.quarantine.extend(f.quarantine);
+        files.verdicts.extend(f.verdicts);
+        counts.merge(c);
+    }
+    Ok((files, counts))
+}
+
+/// Runs the pipeline end to end and publishes the result. On any error nothing is published and
+/// the previously published state stays as it was.
+pub async fn run_pipeline(
+    pipeline: &Pipeline,
+    root: &Path,
+    options: &RunOptions,
+) -> Result<RunReport, EngineError> {
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut stage_seconds = BTreeMap::new();
+    let mut clock = Instant::now();
+    let mut lap = |name: &str, stages: &mut BTreeMap<String, f64>| {
+        stages.insert(name.to_owned(), clock.elapsed().as_secs_f64());
+        clock = Instant::now();
+    };
+
+    let ctx = session(&options.engine)?;
+    let reports = Arc::new(Mutex::new(Vec::<FileReport>::new()));
+    let csv = CsvOptions {
+        batch_size: options.engine.batch_size,
+        chunk_bytes: options.chunk_bytes,
+        ..CsvOptions::default()
+    };
+    let planned = plan_all(&ctx, pipeline, &csv, &reports)?;
+    lap("plan", &mut stage_seconds);
+
+    let dirs = OutputDirs::new(root, pipeline);
+    let write = WriteOptions {
+        run_id: options.run_id.clone(),
+        fingerprint: pipeline.fingerprint.clone(),
+        row_group_rows: options.row_group_rows,
+    };
+    let mut outputs = Vec::new();
+    let mut counts = SinkCounts::default();
+    for p in planned {
+        let schemas = OutputSchemas::of(&p);
+        let name = p.rules.name.clone();
+        let (files, c) = execute(&ctx, p, &dirs, &write, &options.progress).await?;
+        counts.merge(c);
+        outputs.push((name, schemas, files));
+    }
+    lap("govern", &mut stage_seconds);
+
+    // Audit: every row read is in the library or in quarantine.
+    let reports = reports.lock().map(|r| r.clone()).unwrap_or_default();
+    for source in &pipeline.sources {
+        let read: u64 = reports
+            .iter()
+            .filter(|r| r.source == source.id)
+            .map(|r| r.summary.rows)
+            .sum();
+        let routed = counts.sources.get(&source.id).cloned().unwrap_or_default();
+        if read != routed.kept + routed.quarantined {
+            return Err(EngineError::Accounting {
+                source_id: source.id.clone(),
+                read,
+                accounted: routed.kept + routed.quarantined,
+            });
+        }
+        counts.sources.entry(source.id.clone()).or_default().read = read;
+    }
+    lap("audit", &mut stage_seconds);
+
+    // Commit every table, then publish the versions.
+    let mut tables = BTreeMap::new();
+    let mut verdict_files = Vec::new();
+    let mut verdict_schema = None;
+    for (name, schemas, files) in outputs {
+        let v = commit_replace(
+            &dirs.library(&name),
+            &name,
+            &schemas.library,
+            None,
+            &files.library,
+        )
+        .await?;
+        tables.insert(
+            name.clone(),
+            PublishedTable {
+                path: name.clone(),
+                version: v,
+            },
+        );
+        let q_schema = with_partition(&schemas.quarantine);
+        let v = commit_replace(
+            &dirs.quarantine(&name),
+            &format!("quarantine_{name}"),
+            &q_schema,
+            Some(PARTITION_COLUMN),
+            &files.quarantine,
+        )
+        .await?;
+        tables.insert(
+            format!("quarantine_{name}"),
+            PublishedTable {
+                path: format!("_quarantine/{name}"),
+                version: v,
+            },
+        );
+        verdict_files.extend(files.verdicts);
+        verdict_schema = Some(with_partition(&schemas.verdicts));
+    }
+    if let Some(schema) = verdict_schema {
+        let v = commit_replace(
+            &dirs.verdicts(),
+            "verdicts",
+            &schema,
+            Some(PARTITION_COLUMN),
+            &verdict_files,
+        )
+        .await?;
+        tables.insert(
+            "verdicts".into(),
+            PublishedTable {
+                path: "_verdicts".into(),
+                version: v,
+            },
+        );
+    }
+    lap("commit", &mut stage_seconds);
+
+    let manifest = Manifest {
+        run_id: options.run_id.clone(),
+        pipeline: pipeline.name.clone(),
+        rule_fingerprint: pipeline.fingerprint.clone(),
+        started_at,
+        inputs: reports
+            .iter()
+            .map(|r| InputFile {
+                source: r.source.clone(),
+                path: r.summary.path.display().to_string(),
+                sha256: r.summary.sha256.clone(),
+                bytes: r.summary.bytes,
+                encoding: r.summary.encoding.name().into(),
+                encoding_detected: r.summary.detected,
+                rows: r.summary.rows,
+                unused_columns: r.unused_columns.clone(),
+                missing_columns: r.missing_columns.clone(),
+            })
+            .collect(),
+        sources: counts.sources,
+        rule_failures: counts.rule_failures,
+        step_changes: counts.step_changes,
+        stage_seconds,
+        table_versions: tables
+            .values()
+            .map(|t| (t.path.clone(), t.version))
+            .collect(),
+    };
+    manifest.write(&root.join("_runs").join(&options.run_id))?;
+    let published = Published {
+        run_id: options.run_id.clone(),
+        published_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        rule_fingerprint: pipeline.fingerprint.clone(),
+        tables,
+    };
+    publish(root, &published)?;
+    Ok(RunReport {
+        manifest,
+        published,
+    })
+}

@@ -1,0 +1,57 @@
+//! The one place a DataFusion session is made: configuration, memory pool, spill directory and
+//! our UDFs. Local runs, tests and (later) Ballista processes all call [`session`].
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::runtime_env::RuntimeEnvBuilder;
+use datafusion::execution::session_state::SessionStateBuilder;
+use datafusion::prelude::{SessionConfig, SessionContext};
+
+use crate::EngineError;
+
+/// Execution settings.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Parallel streams per operator.
+    pub target_partitions: usize,
+    /// Rows per batch.
+    pub batch_size: usize,
+    /// Memory for sorts, aggregates and windows before they spill.
+    pub memory_limit: usize,
+    /// Where spill files go; the system temp dir when `None`.
+    pub spill_dir: Option<PathBuf>,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        Self {
+            target_partitions: std::thread::available_parallelism().map_or(2, |n| n.get()),
+            batch_size: 8192,
+            memory_limit: 4 << 30,
+            spill_dir: None,
+        }
+    }
+}
+
+/// A session with shuzhi's functions registered.
+pub fn session(config: &EngineConfig) -> Result<SessionContext, EngineError> {
+    let mut runtime = RuntimeEnvBuilder::new()
+        .with_memory_pool(Arc::new(FairSpillPool::new(config.memory_limit)));
+    if let Some(dir) = &config.spill_dir {
+        runtime = runtime.with_temp_file_path(dir);
+    }
+    let runtime = runtime.build_arc().map_err(EngineError::DataFusion)?;
+    let session_config = SessionConfig::new()
+        .with_target_partitions(config.target_partitions.max(1))
+        .with_batch_size(config.batch_size.max(1))
+        .with_information_schema(true);
+    let state = SessionStateBuilder::new()
+        .with_config(session_config)
+        .with_runtime_env(runtime)
+        .with_scalar_functions(crate::udf::named_udfs())
+        .with_default_features()
+        .build();
+    Ok(SessionContext::new_with_state(state))
+}

@@ -1,0 +1,438 @@
+//! The split sink: each batch of a library plan is routed, column-wise, to the library table,
+//! the quarantine (all reasons + provenance) and the verdicts (one row per failed check).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArray, new_null_array};
+use arrow::compute::kernels::cmp::eq;
+use arrow::compute::{filter, filter_record_batch, not, or, prep_null_mask_filter};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::record_batch::RecordBatch;
+use shuzhi_ingest::{FILE_COLUMN, INGEST_ERROR_COLUMN, LINE_COLUMN, RAW_COLUMN};
+use shuzhi_library::manifest::SourceCounts;
+use shuzhi_library::{PartitionedWriter, WriteOptions, WrittenFile};
+use shuzhi_rules::{FieldType, Severity};
+
+use crate::EngineError;
+use crate::plan::*;
+
+/// Partition column of quarantine and verdict tables.
+pub const PARTITION_COLUMN: &str = "_department";
+/// Run id column.
+pub const RUN_ID_COLUMN: &str = "_run_id";
+
+/// Schemas of the three outputs of a library.
+#[derive(Debug, Clone)]
+pub struct OutputSchemas {
+    /// Library table.
+    pub library: SchemaRef,
+    /// Quarantine table, without the partition column.
+    pub quarantine: SchemaRef,
+    /// Verdict table, without the partition column.
+    pub verdicts: SchemaRef,
+}
+
+fn text(name: &str) -> Field {
+    Field::new(name, DataType::Utf8, true)
+}
+
+fn provenance() -> [Field; 4] {
+    [
+        Field::new(SOURCE_COLUMN, DataType::Utf8, false),
+        Field::new(FILE_COLUMN, DataType::Utf8, false),
+        Field::new(LINE_COLUMN, DataType::Int64, false),
+        Field::new(RUN_ID_COLUMN, DataType::Utf8, false),
+    ]
+}
+
+/// Adds the partition column back, for the table's logical schema.
+pub fn with_partition(schema: &SchemaRef) -> SchemaRef {
+    let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
+    fields.push(Field::new(PARTITION_COLUMN, DataType::Utf8, false));
+    Arc::new(Schema::new(fields))
+}
+
+impl OutputSchemas {
+    /// Schemas for a planned library.
+    pub fn of(planned: &PlannedLibrary) -> Self {
+        let typed = planned.rules.fields.iter().map(|f| match f.ty {
+            FieldType::String => text(&f.name),
+            FieldType::Date => Field::new(&f.name, DataType::Date32, true),
+        });
+        let mut library: Vec<Field> = typed.collect();
+        library.push(text(FLAGS_COLUMN));
+        library.push(Field::new(DEPARTMENT_COLUMN, DataType::Utf8, false));
+        library.extend(provenance());
+        let mut quarantine: Vec<Field> =
+            planned.rules.fields.iter().map(|f| text(&f.name)).collect();
+        quarantine.push(Field::new(REASONS_COLUMN, DataType::Utf8, false));
+        quarantine.push(text(RAW_COLUMN));
+        quarantine.extend(provenance());
+        let mut verdicts = vec![
+            Field::new("library", DataType::Utf8, false),
+            Field::new("rule", DataType::Utf8, false),
+            Field::new("severity", DataType::Utf8, false),
+            text("field"),
+            text("original"),
+            text("cleaned"),
+            text("fixed"),
+        ];
+        verdicts.extend(provenance());
+        Self {
+            library: Arc::new(Schema::new(library)),
+            quarantine: Arc::new(Schema::new(quarantine)),
+            verdicts: Arc::new(Schema::new(verdicts)),
+        }
+    }
+}
+
+/// Counts gathered by a sink.
+#[derive(Debug, Clone, Default)]
+pub struct SinkCounts {
+    /// Per source.
+    pub sources: BTreeMap<String, SourceCounts>,
+    /// Failures per rule id.
+    pub rule_failures: BTreeMap<String, u64>,
+    /// Changed values per `library.field.step`.
+    pub step_changes: BTreeMap<String, u64>,
+}
+
+impl SinkCounts {
+    /// Adds another sink's counts.
+    pub fn merge(&mut self, other: SinkCounts) {
+        for (k, v) in other.sources {
+            let e = self.sources.entry(k).or_default();
+            e.read += v.read;
+            e.kept += v.kept;
+            e.quarantined += v.quarantined;
+        }
+        for (k, v) in other.rule_failures {
+            *self.rule_failures.entry(k).or_default() += v;
+        }
+        for (k, v) in other.step_changes {
+            *self.step_changes.entry(k).or_default() += v;
+        }
+    }
+}
+
+/// Files written by one sink.
+#[derive(Debug, Default)]
+pub struct SinkFiles {
+    /// Library table files.
+    pub library: Vec<WrittenFile>,
+    /// Quarantine files.
+    pub quarantine: Vec<WrittenFile>,
+    /// Verdict files.
+    pub verdicts: Vec<WrittenFile>,
+}
+
+/// Routes one output partition's batches.
+pub struct SplitSink {
+    planned: Arc<PlannedLibrary>,
+    schemas: OutputSchemas,
+    run_id: String,
+    library: PartitionedWriter,
+    quarantine: PartitionedWriter,
+    verdicts: PartitionedWriter,
+    counts: SinkCounts,
+}
+
+fn column(batch: &RecordBatch, name: &str) -> Result<ArrayRef, EngineError> {
+    batch
+        .column_by_name(name)
+        .cloned()
+        .ok_or_else(|| EngineError::Internal(format!("plan output lacks column {name}")))
+}
+
+fn mask(batch: &RecordBatch, name: &str) -> Result<BooleanArray, EngineError> {
+    let a = column(batch, name)?;
+    let b = a
+        .as_boolean_opt()
+        .ok_or_else(|| EngineError::Internal(format!("{name} is not boolean")))?;
+    Ok(if b.null_count() > 0 {
+        prep_null_mask_filter(b)
+    } else {
+        b.clone()
+    })
+}
+
+fn constant(value: &str, len: usize) -> ArrayRef {
+    Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+        value, len,
+    )))
+}
+
+impl SplitSink {
+    /// A sink for output partition `stream`.
+    pub fn new(
+        planned: Arc<PlannedLibrary>,
+        dirs: &crate::OutputDirs,
+        stream: usize,
+        options: &WriteOptions,
+    ) -> Self {
+        let schemas = OutputSchemas::of(&planned);
+        let lib = &planned.rules.name;
+        Self {
+            library: PartitionedWriter::new(
+                &dirs.library(lib),
+                schemas.library.clone(),
+                None,
+                stream,
+                options.clone(),
+            ),
+            quarantine: PartitionedWriter::new(
+                &dirs.quarantine(lib),
+                schemas.quarantine.clone(),
+                Some(PARTITION_COLUMN),
+                stream,
+                options.clone(),
+            ),
+            verdicts: PartitionedWriter::new(
+                &dirs.verdicts(),
+                schemas.verdicts.clone(),
+                Some(PARTITION_COLUMN),
+                // Libraries share the verdict table: keep their file names apart.
+                stream + 10_000 * dirs.library_index(lib),
+                options.clone(),
+            ),
+            run_id: options.run_id.clone(),
+            planned,
+            schemas,
+            counts: SinkCounts::default(),
+        }
+    }
+
+    /// Routes one batch.
+    pub fn consume(&mut self, batch: &RecordBatch) -> Result<(), EngineError> {
+        let n = batch.num_rows();
+        if n == 0 {
+            return Ok(());
+        }
+        let rejected = mask(batch, REJECTED_COLUMN)?;
+        let quarantined = if self.planned.dedup {
+            or(&rejected, &mask(batch, DUPLICATE_COLUMN)?)?
+        } else {
+            rejected
+        };
+        let kept = not(&quarantined)?;
+        let run_id = constant(&self.run_id, n);
+        self.count_sources(batch, &kept)?;
+        self.count_changes(batch)?;
+
+        // Library rows.
+        let mut cols: Vec<ArrayRef> = Vec::new();
+        for f in self.schemas.library.fields() {
+            cols.push(if f.name() == RUN_ID_COLUMN {
+                run_id.clone()
+            } else {
+                column(batch, f.name())?
+            });
+        }
+        let rows = RecordBatch::try_new(self.schemas.library.clone(), cols)?;
+        self.library
+            .write(&filter_record_batch(&rows, &kept)?, None)?;
+
+        // Quarantine rows: delivered values, reasons, provenance.
+        let mut cols: Vec<ArrayRef> = Vec::new();
+        for f in self.planned.rules.fields.iter() {
+            cols.push(column(batch, &original_column(&f.name))?);
+        }
+        cols.push(column(batch, REASONS_COLUMN)?);
+        cols.push(column(batch, RAW_COLUMN)?);
+        cols.push(column(batch, SOURCE_COLUMN)?);
+        cols.push(column(batch, FILE_COLUMN)?);
+        cols.push(column(batch, LINE_COLUMN)?);
+        cols.push(run_id);
+        let rows = RecordBatch::try_new(self.schemas.quarantine.clone(), cols)?;
+        let departments = column(batch, DEPARTMENT_COLUMN)?;
+        self.write_by_department(true, &rows, &departments, &quarantined)?;
+
+        self.write_verdicts(batch, &departments)
+    }
+
+    fn count_sources(
+        &mut self,
+        batch: &RecordBatch,
+        kept: &BooleanArray,
+    ) -> Result<(), EngineError> {
+        let sources = column(batch, SOURCE_COLUMN)?;
+        let sources = sources.as_string::<i32>();
+        for (i, s) in sources.iter().enumerate() {
+            let e = self
+                .counts
+                .sources
+                .entry(s.unwrap_or_default().to_owned())
+                .or_default();
+            e.read += 1;
+            if kept.value(i) {
+                e.kept += 1;
+            } else {
+                e.quarantined += 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn count_changes(&mut self, batch: &RecordBatch) -> Result<(), EngineError> {
+        let lib = &self.planned.rules.name;
+        for (field, k, step) in &self.planned.steps {
+            let changed = mask(batch, &change_column(field, *k))?.true_count() as u64;
+            *self
+                .counts
+                .step_changes
+                .entry(format!("{lib}.{field}.{step}"))
+                .or_default() += changed;
+        }
+        Ok(())
+    }
+
+    fn write_by_department(
+        &mut self,
+        quarantine: bool,
+        rows: &RecordBatch,
+        departments: &ArrayRef,
+        selected: &BooleanArray,
+    ) -> Result<(), EngineError> {
+        let picked = filter(departments, selected)?;
+        let distinct: BTreeSet<&str> = picked.as_string::<i32>().iter().flatten().collect();
+        let writer = if quarantine {
+            &mut self.quarantine
+        } else {
+            &mut self.verdicts
+        };
+        for d in distinct {
+            let in_department = eq(
+                departments,
+                &arrow::array::Scalar::new(StringArray::from(vec![d])),
+            )?;
+            let m = arrow::compute::and(&in_department, selected)?;
+            writer.write(&filter_record_batch(rows, &m)?, Some(d))?;
+        }
+        Ok(())
+    }
+
+    fn verdict_rows(
+        &self,
+        batch: &RecordBatch,
+        selected: &BooleanArray,
+        rule: &str,
+        severity: Severity,
+        field: Option<&str>,
+        values: [ArrayRef; 3],
+    ) -> Result<RecordBatch, EngineError> {
+        let n = batch.num_rows();
+        let field_col = match field {
+            Some(f) => constant(f, n),
+            None => new_null_array(&DataType::Utf8, n),
+        };
+        let [original, cleaned, fixed] = values;
+        let cols: Vec<ArrayRef> = vec![
+            constant(&self.planned.rules.name, n),
+            constant(rule, n),
+            constant(severity.as_str(), n),
+            field_col,
+            original,
+            cleaned,
+            fixed,
+            column(batch, SOURCE_COLUMN)?,
+            column(batch, FILE_COLUMN)?,
+            column(batch, LINE_COLUMN)?,
+            constant(&self.run_id, n),
+        ];
+        let rows = RecordBatch::try_new(self.schemas.verdicts.clone(), cols)?;
+        Ok(filter_record_batch(&rows, selected)?)
+    }
+
+    fn write_verdicts(
+        &mut self,
+        batch: &RecordBatch,
+        departments: &ArrayRef,
+    ) -> Result<(), EngineError> {
+        let n = batch.num_rows();
+        let null_text = new_null_array(&DataType::Utf8, n);
+        let mut emitted: Vec<(RecordBatch, BooleanArray)> = Vec::new();
+        let ingest_failed = arrow::compute::is_not_null(&column(batch, INGEST_ERROR_COLUMN)?)?;
+        for (i, (id, severity, field)) in self.planned.checks.iter().enumerate() {
+            let failed = mask(batch, &fail_column(i))?;
+            let count = failed.true_count() as u64;
+            *self.counts.rule_failures.entry(id.clone()).or_default() += count;
+            if count == 0 {
+                continue;
+            }
+            let fixed = if *severity == Severity::Fix {
+                column(batch, &fix_column(i))?
+            } else {
+                null_text.clone()
+            };
+            let values = [
+                column(batch, &original_column(field))?,
+                column(batch, &value_column(i))?,
+                fixed,
+            ];
+            emitted.push((
+                self.verdict_rows(batch, &failed, id, *severity, Some(field), values)?,
+                failed,
+            ));
+        }
+        let ingest_count = ingest_failed.true_count() as u64;
+        *self
+            .counts
+            .rule_failures
+            .entry(INGEST_RULE.into())
+            .or_default() += ingest_count;
+        if ingest_count > 0 {
+            let values = [
+                column(batch, RAW_COLUMN)?,
+                null_text.clone(),
+                null_text.clone(),
+            ];
+            emitted.push((
+                self.verdict_rows(
+                    batch,
+                    &ingest_failed,
+                    INGEST_RULE,
+                    Severity::Reject,
+                    None,
+                    values,
+                )?,
+                ingest_failed,
+            ));
+        }
+        if self.planned.dedup {
+            let dup = mask(batch, DUPLICATE_COLUMN)?;
+            let rule = dedup_rule(&self.planned.rules.name);
+            *self.counts.rule_failures.entry(rule.clone()).or_default() += dup.true_count() as u64;
+            if dup.true_count() > 0 {
+                let key = &self.planned.rules.key;
+                let values = [
+                    column(batch, &original_column(key))?,
+                    column(batch, key)?,
+                    null_text,
+                ];
+                emitted.push((
+                    self.verdict_rows(batch, &dup, &rule, Severity::Reject, Some(key), values)?,
+                    dup,
+                ));
+            }
+        }
+        for (rows, selected) in emitted {
+            let depts = filter(departments, &selected)?;
+            let all = BooleanArray::from(vec![true; rows.num_rows()]);
+            self.write_by_department(false, &rows, &depts, &all)?;
+        }
+        Ok(())
+    }
+
+    /// Closes the files and returns them with the counts.
+    pub fn finish(self) -> Result<(SinkFiles, SinkCounts), EngineError> {
+        Ok((
+            SinkFiles {
+                library: self.library.finish()?,
+                quarantine: self.quarantine.finish()?,
+                verdicts: self.verdicts.finish()?,
+            },
+            self.counts,
+        ))
+    }
+}

@@ -1,0 +1,157 @@
+//! Column-wise drivers: apply a per-value kernel to any Arrow string array
+//! (`Utf8`, `LargeUtf8`, `Utf8View`) without materialising rows.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+
+use arrow::array::{
+    Array, ArrayAccessor, ArrayRef, AsArray, BooleanBuilder, Date32Builder, StringBuilder,
+};
+use arrow::datatypes::DataType;
+
+/// Errors from calling a kernel on an array it cannot take.
+#[derive(Debug, thiserror::Error)]
+pub enum FunctionError {
+    /// The array is not one of the string types.
+    #[error("expected a string array (Utf8, LargeUtf8 or Utf8View), got {0}")]
+    NotAString(DataType),
+}
+
+/// Result alias of this crate.
+pub type Result<T> = std::result::Result<T, FunctionError>;
+
+/// Calls `f` with a typed accessor for any of the three Arrow string layouts.
+macro_rules! with_strings {
+    ($array:expr, |$acc:ident| $body:expr) => {
+        match $array.data_type() {
+            DataType::Utf8 => {
+                let $acc = $array.as_string::<i32>();
+                $body
+            }
+            DataType::LargeUtf8 => {
+                let $acc = $array.as_string::<i64>();
+                $body
+            }
+            DataType::Utf8View => {
+                let $acc = $array.as_string_view();
+                $body
+            }
+            other => Err(FunctionError::NotAString(other.clone())),
+        }
+    };
+}
+
+fn value_bytes_hint(array: &dyn Array) -> usize {
+    array.get_buffer_memory_size().min(1 << 26)
+}
+
+/// Maps every non-null string through `f`; `None` from `f` makes the value null.
+/// The output is always `Utf8`.
+pub fn map_strings<F>(array: &dyn Array, f: F) -> Result<ArrayRef>
+where
+    F: Fn(&str) -> Option<Cow<'_, str>>,
+{
+    fn run<'a, A, F>(values: A, len: usize, bytes: usize, f: F) -> ArrayRef
+    where
+        A: ArrayAccessor<Item = &'a str>,
+        F: Fn(&str) -> Option<Cow<'_, str>>,
+    {
+        let mut out = StringBuilder::with_capacity(len, bytes);
+        for i in 0..len {
+            if values.is_null(i) {
+                out.append_null();
+                continue;
+            }
+            match f(values.value(i)) {
+                Some(v) => out.append_value(v),
+                None => out.append_null(),
+            }
+        }
+        Arc::new(out.finish())
+    }
+    let len = array.len();
+    let bytes = value_bytes_hint(array);
+    with_strings!(array, |acc| Ok(run(acc, len, bytes, &f)))
+}
+
+/// Evaluates a predicate on every string; null stays null.
+pub fn test_strings<F>(array: &dyn Array, f: F) -> Result<ArrayRef>
+where
+    F: Fn(&str) -> bool,
+{
+    fn run<'a, A, F>(values: A, len: usize, f: F) -> ArrayRef
+    where
+        A: ArrayAccessor<Item = &'a str>,
+        F: Fn(&str) -> bool,
+    {
+        let mut out = BooleanBuilder::with_capacity(len);
+        for i in 0..len {
+            if values.is_null(i) {
+                out.append_null();
+            } else {
+                out.append_value(f(values.value(i)));
+            }
+        }
+        Arc::new(out.finish())
+    }
+    let len = array.len();
+    with_strings!(array, |acc| Ok(run(acc, len, &f)))
+}
+
+/// Maps every string to a date (days since 1970-01-01); `None` makes the value null.
+pub fn strings_to_dates<F>(array: &dyn Array, f: F) -> Result<ArrayRef>
+where
+    F: Fn(&str) -> Option<i32>,
+{
+    fn run<'a, A, F>(values: A, len: usize, f: F) -> ArrayRef
+    where
+        A: ArrayAccessor<Item = &'a str>,
+        F: Fn(&str) -> Option<i32>,
+    {
+        let mut out = Date32Builder::with_capacity(len);
+        for i in 0..len {
+            if values.is_null(i) {
+                out.append_null();
+            } else {
+                out.append_option(f(values.value(i)));
+            }
+        }
+        Arc::new(out.finish())
+    }
+    let len = array.len();
+    with_strings!(array, |acc| Ok(run(acc, len, &f)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use arrow::array::{LargeStringArray, StringArray, StringViewArray};
+
+    fn upper(s: &str) -> Option<Cow<'_, str>> {
+        if s.is_empty() {
+            None
+        } else {
+            Some(Cow::Owned(s.to_uppercase()))
+        }
+    }
+
+    #[test]
+    fn all_three_string_layouts_give_the_same_result() {
+        let values = [Some("ab"), None, Some(""), Some("x")];
+        let a: ArrayRef = Arc::new(StringArray::from(values.to_vec()));
+        let b: ArrayRef = Arc::new(LargeStringArray::from(values.to_vec()));
+        let c: ArrayRef = Arc::new(StringViewArray::from(values.to_vec()));
+        let expected = StringArray::from(vec![Some("AB"), None, None, Some("X")]);
+        for array in [a, b, c] {
+            let out = map_strings(array.as_ref(), upper).expect("string input");
+            assert_eq!(out.as_string::<i32>(), &expected);
+        }
+    }
+
+    #[test]
+    fn non_string_input_is_an_error_not_a_panic() {
+        let ints: ArrayRef = Arc::new(arrow::array::Int32Array::from(vec![1]));
+        let err = map_strings(ints.as_ref(), upper).expect_err("ints are not strings");
+        assert!(err.to_string().contains("Int32"));
+    }
+}

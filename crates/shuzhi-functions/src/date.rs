@@ -1,0 +1,148 @@
+//! Dates as departments write them (domain.md §4.3): ISO, slashes, dots, 年月日, 8 digits,
+//! Excel serials and Java/Oracle timestamps with a zero time.
+
+use chrono::{Datelike, NaiveDate};
+
+/// `NaiveDate::num_days_from_ce` of 1970-01-01, to turn dates into Arrow `Date32` days.
+pub const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
+
+/// Placeholder dates that mean "no value": Excel, epoch zero and MySQL defaults.
+const PLACEHOLDER_DATES: [(i32, u32, u32); 3] = [(1900, 1, 1), (1970, 1, 1), (1899, 12, 30)];
+
+/// Plausible years for a date in a government record.
+const YEARS: std::ops::RangeInclusive<i32> = 1880..=2100;
+
+fn ymd(year: i32, month: u32, day: u32) -> Option<NaiveDate> {
+    if !YEARS.contains(&year) || PLACEHOLDER_DATES.contains(&(year, month, day)) {
+        return None;
+    }
+    NaiveDate::from_ymd_opt(year, month, day)
+}
+
+/// Excel serial in the 1900 system: 1 = 1900-01-01, 60 = the fictitious 1900-02-29 (no date),
+/// and from 61 on `1899-12-30 + n`.
+pub fn excel_serial_1900(n: i64) -> Option<NaiveDate> {
+    let base = NaiveDate::from_ymd_opt(1899, 12, 30)?;
+    match n {
+        1..=59 => base.checked_add_days(chrono::Days::new(n as u64 + 1)),
+        61..=2_958_465 => base.checked_add_days(chrono::Days::new(n as u64)),
+        _ => None,
+    }
+}
+
+fn split_numbers(s: &str) -> Option<[u32; 3]> {
+    let mut parts = s
+        .split(['-', '/', '.', ' ', '年', '月', '日'])
+        .filter(|p| !p.is_empty());
+    let mut out = [0u32; 3];
+    for slot in &mut out {
+        let p = parts.next()?;
+        if p.len() > 4 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        *slot = p.parse().ok()?;
+    }
+    parts.next().is_none().then_some(out)
+}
+
+/// Parses a date in any of the formats departments use; `None` when it is not a real date,
+/// is ambiguous, or is a placeholder such as `1900-01-01`.
+pub fn parse_date(raw: &str) -> Option<NaiveDate> {
+    let s = raw.trim();
+    // Drop a zero time: `2023-01-05 00:00:00.0`, `2023-01-05T00:00:00+08:00`.
+    let s = match s.find(['T', ' ']) {
+        Some(i) if s.len() > i + 1 && is_zero_time(&s[i + 1..]) => &s[..i],
+        _ => s,
+    };
+    let bytes = s.as_bytes();
+    if bytes.iter().all(u8::is_ascii_digit) {
+        return match bytes.len() {
+            8 => ymd(
+                s[..4].parse().ok()?,
+                s[4..6].parse().ok()?,
+                s[6..8].parse().ok()?,
+            ),
+            1..=5 => excel_serial_1900(s.parse().ok()?).filter(|d| YEARS.contains(&d.year())),
+            _ => None,
+        };
+    }
+    if s.ends_with('月') && s.contains('年') {
+        return None; // month precision only: not a date
+    }
+    let [y, m, d] = split_numbers(s)?;
+    if y < 1000 {
+        return None; // 2-digit years and D/M/Y orders are ambiguous without context
+    }
+    ymd(y as i32, m, d)
+}
+
+fn is_zero_time(t: &str) -> bool {
+    let time = t.split(['+', 'Z']).next().unwrap_or(t);
+    !time.is_empty() && time.bytes().all(|b| matches!(b, b'0' | b':' | b'.'))
+}
+
+/// [`parse_date`] as Arrow `Date32` days.
+pub fn parse_date_days(raw: &str) -> Option<i32> {
+    parse_date(raw).map(|d| d.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> Option<NaiveDate> {
+        NaiveDate::from_ymd_opt(y, m, day)
+    }
+
+    #[test]
+    fn many_formats_one_date() {
+        for s in [
+            "2023-01-05",
+            "2023-1-5",
+            "2023/1/5",
+            "2023.01.05",
+            "2023年1月5日",
+            "2023年01月05日",
+            "20230105",
+            "44931",
+            "2023-01-05 00:00:00.0",
+            "2023-01-05T00:00:00+08:00",
+            " 2023 1 5 ",
+        ] {
+            assert_eq!(parse_date(s), d(2023, 1, 5), "{s}");
+        }
+    }
+
+    #[test]
+    fn excel_serial_worked_examples() {
+        assert_eq!(excel_serial_1900(44931), d(2023, 1, 5));
+        assert_eq!(excel_serial_1900(45000), d(2023, 3, 15));
+        assert_eq!(excel_serial_1900(36526), d(2000, 1, 1));
+        assert_eq!(excel_serial_1900(1), d(1900, 1, 1));
+        assert_eq!(excel_serial_1900(60), None, "fictitious 1900-02-29");
+    }
+
+    #[test]
+    fn rejects_impossible_ambiguous_and_placeholder_dates() {
+        for s in [
+            "2023-02-30",
+            "85-04-09",
+            "1/5/2023",
+            "1900-01-01",
+            "1970-01-01",
+            "0000-00-00",
+            "2023年1月",
+            "abc",
+            "2023-01-05 12:30:00",
+            "99999999",
+        ] {
+            assert_eq!(parse_date(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn days_are_unix_days() {
+        assert_eq!(parse_date_days("1970-01-02"), Some(1));
+        assert_eq!(parse_date_days("1969-12-31"), Some(-1));
+    }
+}

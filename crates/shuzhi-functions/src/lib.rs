@@ -1,0 +1,14 @@
+//! Domain kernels for government data, on plain values and on Arrow string arrays.
+//!
+//! Every kernel is total: a value it cannot use becomes null (or `false` for a check), never an
+//! error, so one bad cell never fails a batch. Errors are reserved for calling a kernel with an
+//! array type it does not take.
+
+pub mod arrays;
+pub mod code_table;
+pub mod date;
+pub mod id_card;
+pub mod phone;
+pub mod text;
+
+pub use arrays::{FunctionError, Result};

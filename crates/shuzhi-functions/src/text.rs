@@ -1,0 +1,219 @@
+//! Text normalisation (domain.md §4.1, §4.9) and placeholder null tokens (§4.4).
+
+use std::borrow::Cow;
+use std::collections::HashSet;
+
+/// Characters removed outright: zero-width, BOM, soft hyphen, bidi controls.
+fn is_invisible(c: char) -> bool {
+    matches!(c,
+        '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
+        | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters treated as a space: ASCII whitespace and controls, NBSP, U+3000.
+fn is_spacelike(c: char) -> bool {
+    c.is_whitespace() || c.is_control() || c == '\u{00A0}' || c == '\u{3000}'
+}
+
+/// Full-width ASCII (U+FF01–U+FF5E) folded to half-width; everything else unchanged.
+fn fold_width(c: char) -> char {
+    match c {
+        '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
+        _ => c,
+    }
+}
+
+fn needs_normalising(s: &str) -> bool {
+    let bytes = s.as_bytes();
+    if bytes.first() == Some(&b' ') || bytes.last() == Some(&b' ') {
+        return true;
+    }
+    if s.is_ascii() {
+        return bytes.windows(2).any(|w| w[0] == b' ' && w[1] == b' ')
+            || bytes.iter().any(|b| *b < 0x20 || *b == 0x7F);
+    }
+    let mut prev_space = false;
+    for c in s.chars() {
+        if is_invisible(c) || fold_width(c) != c {
+            return true;
+        }
+        let space = is_spacelike(c);
+        if space && (c != ' ' || prev_space) {
+            return true;
+        }
+        prev_space = space;
+    }
+    false
+}
+
+/// Folds full-width ASCII and U+3000 to half-width, removes zero-width and bidi characters,
+/// turns control characters and other spaces into spaces, collapses space runs and trims.
+/// Idempotent; returns the input unchanged (borrowed) when nothing applies.
+pub fn normalize_text(s: &str) -> Cow<'_, str> {
+    if !needs_normalising(s) {
+        return Cow::Borrowed(s);
+    }
+    let mut out = String::with_capacity(s.len());
+    let mut pending_space = false;
+    for c in s.chars() {
+        if is_invisible(c) {
+            continue;
+        }
+        if is_spacelike(c) {
+            pending_space = !out.is_empty();
+            continue;
+        }
+        if pending_space {
+            out.push(' ');
+            pending_space = false;
+        }
+        out.push(fold_width(c));
+    }
+    Cow::Owned(out)
+}
+
+/// The default placeholder tokens of domain.md §4.4 (compared after trimming, case-insensitively).
+pub const DEFAULT_NULL_TOKENS: &[&str] = &[
+    "无",
+    "空",
+    "暂无",
+    "没有",
+    "不详",
+    "未知",
+    "未填",
+    "未填写",
+    "待补充",
+    "待定",
+    "略",
+    "/",
+    "／",
+    "\\",
+    "-",
+    "--",
+    "—",
+    "——",
+    "－",
+    ".",
+    "。",
+    "null",
+    "none",
+    "nil",
+    "n/a",
+    "na",
+    "#n/a",
+    "#value!",
+    "#ref!",
+    "nan",
+    "\\n",
+    "(空)",
+    "（空）",
+    "（空白）",
+    "?",
+    "？",
+    "xxx",
+    "***",
+];
+
+/// A set of placeholder tokens that mean "no value".
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NullTokens {
+    tokens: HashSet<String>,
+}
+
+impl NullTokens {
+    /// Builds the set; tokens are matched trimmed and case-insensitively.
+    pub fn new<I, S>(tokens: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: AsRef<str>,
+    {
+        Self {
+            tokens: tokens
+                .into_iter()
+                .map(|t| t.as_ref().trim().to_lowercase())
+                .collect(),
+        }
+    }
+
+    /// True when `s` (trimmed) is empty or one of the tokens.
+    pub fn is_null(&self, s: &str) -> bool {
+        let t = s.trim();
+        if t.is_empty() {
+            return true;
+        }
+        if t.len() > 16 {
+            return false;
+        }
+        if t.bytes().any(|b| b.is_ascii_uppercase()) {
+            self.tokens.contains(&t.to_ascii_lowercase())
+        } else {
+            self.tokens.contains(t)
+        }
+    }
+
+    /// The tokens, sorted, for fingerprints and messages.
+    pub fn sorted(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self.tokens.iter().map(String::as_str).collect();
+        v.sort_unstable();
+        v
+    }
+}
+
+impl std::hash::Hash for NullTokens {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.sorted().hash(state);
+    }
+}
+
+impl Default for NullTokens {
+    fn default() -> Self {
+        Self::new(DEFAULT_NULL_TOKENS)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn folds_full_width_and_ideographic_space() {
+        assert_eq!(normalize_text("１２３ＡＢＣ"), "123ABC");
+        assert_eq!(normalize_text("张\u{3000}三"), "张 三");
+        assert_eq!(normalize_text("（有限公司）"), "(有限公司)");
+    }
+
+    #[test]
+    fn strips_invisible_and_collapses_space() {
+        assert_eq!(normalize_text("\u{FEFF}  a\u{200B}b \t\r\n c  "), "ab c");
+        assert_eq!(normalize_text("\t110105"), "110105");
+        assert_eq!(normalize_text("a\u{00A0}\u{00A0}b"), "a b");
+    }
+
+    #[test]
+    fn clean_input_is_borrowed() {
+        assert!(matches!(normalize_text("张三 abc"), Cow::Borrowed(_)));
+        assert!(matches!(normalize_text("plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn null_tokens_match_trimmed_and_case_insensitive() {
+        let t = NullTokens::default();
+        for v in ["无", " / ", "NULL", "N/A", "", "  ", "#N/A", "--"] {
+            assert!(t.is_null(v), "{v:?} should be null");
+        }
+        for v in ["张三", "0", "110105", "无锡"] {
+            assert!(!t.is_null(v), "{v:?} should not be null");
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn normalisation_is_idempotent(s in "\\PC*|[ \u{3000}\u{FF01}-\u{FF5E}\u{200B}\t a-z张]*") {
+            let once = normalize_text(&s).into_owned();
+            let twice = normalize_text(&once).into_owned();
+            prop_assert_eq!(&once, &twice);
+            prop_assert!(matches!(normalize_text(&once), Cow::Borrowed(_)));
+        }
+    }
+}

@@ -1,0 +1,81 @@
+//! The lakehouse: Delta tables written file by file and committed atomically, the run manifest,
+//! and the publish pointer `_published.json` that shuzhi's own readers trust.
+
+pub mod files;
+pub mod manifest;
+pub mod publish;
+pub mod table;
+
+pub use files::{PartitionedWriter, WriteOptions, WrittenFile};
+pub use manifest::Manifest;
+pub use publish::{Published, PublishedTable, publish, read_published, register_published};
+pub use table::commit_replace;
+
+/// Errors of the lakehouse.
+#[derive(Debug, thiserror::Error)]
+pub enum LibraryError {
+    /// File system problem.
+    #[error("{action} {path}: {source}")]
+    Io {
+        /// What was being done.
+        action: &'static str,
+        /// The path.
+        path: std::path::PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// Parquet encoding failed.
+    #[error("writing Parquet {path}: {source}")]
+    Parquet {
+        /// The file.
+        path: std::path::PathBuf,
+        /// The error.
+        source: parquet::errors::ParquetError,
+    },
+    /// Delta log problem.
+    #[error("Delta table {table}: {source}")]
+    Delta {
+        /// Table directory.
+        table: std::path::PathBuf,
+        /// The error.
+        source: deltalake::DeltaTableError,
+    },
+    /// A column type with no Delta equivalent in this version.
+    #[error("column `{column}` has type {data_type}, which shuzhi does not store yet")]
+    UnsupportedType {
+        /// Column.
+        column: String,
+        /// Arrow type.
+        data_type: arrow::datatypes::DataType,
+    },
+    /// `_published.json` or a manifest is not what shuzhi wrote.
+    #[error("{path} is not a valid shuzhi file: {message}")]
+    Corrupt {
+        /// The file.
+        path: std::path::PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// DataFusion registration failed.
+    #[error("registering {table}: {source}")]
+    Register {
+        /// Table name.
+        table: String,
+        /// The error.
+        source: datafusion::error::DataFusionError,
+    },
+}
+
+/// Result alias of this crate.
+pub type Result<T> = std::result::Result<T, LibraryError>;
+
+pub(crate) fn io_err<'a>(
+    action: &'static str,
+    path: &'a std::path::Path,
+) -> impl FnOnce(std::io::Error) -> LibraryError + 'a {
+    move |source| LibraryError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    }
+}

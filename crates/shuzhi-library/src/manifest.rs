@@ -1,0 +1,81 @@
+//! The run manifest, `out/_runs/<run_id>/manifest.json`: what went in, what rules applied,
+//! what came out, and how long each stage took.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{Result, io_err};
+
+/// One input file.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct InputFile {
+    /// Source id.
+    pub source: String,
+    /// Path as read.
+    pub path: String,
+    /// sha256 hex.
+    pub sha256: String,
+    /// Bytes.
+    pub bytes: u64,
+    /// Encoding used.
+    pub encoding: String,
+    /// Whether the encoding was detected.
+    pub encoding_detected: bool,
+    /// Data rows read.
+    pub rows: u64,
+    /// Header columns the source mapping did not use.
+    pub unused_columns: Vec<String>,
+    /// Mapped columns missing from the header (read as null).
+    pub missing_columns: Vec<String>,
+}
+
+/// Row accounting for one source.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SourceCounts {
+    /// Rows read.
+    pub read: u64,
+    /// Rows in the library.
+    pub kept: u64,
+    /// Rows in quarantine.
+    pub quarantined: u64,
+}
+
+/// Everything a run did.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Manifest {
+    /// Run id.
+    pub run_id: String,
+    /// Pipeline name.
+    pub pipeline: String,
+    /// Rule-set fingerprint.
+    pub rule_fingerprint: String,
+    /// Start time, RFC 3339 UTC.
+    pub started_at: String,
+    /// Input files.
+    pub inputs: Vec<InputFile>,
+    /// Row accounting per source.
+    pub sources: BTreeMap<String, SourceCounts>,
+    /// Failures per rule id.
+    pub rule_failures: BTreeMap<String, u64>,
+    /// Values changed per clean step, keyed `library.field.step`.
+    pub step_changes: BTreeMap<String, u64>,
+    /// Wall seconds per stage.
+    pub stage_seconds: BTreeMap<String, f64>,
+    /// Committed Delta version per table path.
+    pub table_versions: BTreeMap<String, u64>,
+}
+
+impl Manifest {
+    /// Writes the manifest to `dir/manifest.json` (synced).
+    pub fn write(&self, dir: &Path) -> Result<()> {
+        std::fs::create_dir_all(dir).map_err(io_err("creating", dir))?;
+        let path = dir.join("manifest.json");
+        let text = serde_json::to_vec_pretty(self).map_err(|e| crate::LibraryError::Corrupt {
+            path: path.clone(),
+            message: e.to_string(),
+        })?;
+        crate::publish::write_synced(&path, &text)
+    }
+}

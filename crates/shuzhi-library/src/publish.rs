@@ -1,0 +1,106 @@
+//! Write–audit–publish: `out/_published.json` names the run and the Delta version of every
+//! table; it is replaced atomically (write, fsync, rename, fsync the directory). shuzhi's readers
+//! read only the versions it names.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::path::Path;
+
+use datafusion::prelude::SessionContext;
+use serde::{Deserialize, Serialize};
+
+use crate::{LibraryError, Result, io_err};
+
+/// Name of the pointer file in the output root.
+pub const POINTER_FILE: &str = "_published.json";
+
+/// One published table.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct PublishedTable {
+    /// Directory relative to the output root.
+    pub path: String,
+    /// Delta version.
+    pub version: u64,
+}
+
+/// The publish pointer.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Published {
+    /// Run that published.
+    pub run_id: String,
+    /// When, RFC 3339 UTC.
+    pub published_at: String,
+    /// Rule-set fingerprint of that run.
+    pub rule_fingerprint: String,
+    /// Query name → table.
+    pub tables: BTreeMap<String, PublishedTable>,
+}
+
+/// Writes `bytes` to `path` and syncs it.
+pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
+    let mut f = std::fs::File::create(path).map_err(io_err("creating", path))?;
+    f.write_all(bytes).map_err(io_err("writing", path))?;
+    f.sync_all().map_err(io_err("syncing", path))
+}
+
+/// Atomically replaces the pointer in `root`.
+pub fn publish(root: &Path, pointer: &Published) -> Result<()> {
+    let tmp = root.join(format!("{POINTER_FILE}.tmp-{}", pointer.run_id));
+    let target = root.join(POINTER_FILE);
+    let bytes = serde_json::to_vec_pretty(pointer).map_err(|e| LibraryError::Corrupt {
+        path: target.clone(),
+        message: e.to_string(),
+    })?;
+    write_synced(&tmp, &bytes)?;
+    std::fs::rename(&tmp, &target).map_err(io_err("renaming", &tmp))?;
+    if let Ok(dir) = std::fs::File::open(root) {
+        // Directory fsync makes the rename durable; not every platform allows it.
+        let _ = dir.sync_all();
+    }
+    Ok(())
+}
+
+/// Reads the pointer, `None` when nothing was published yet.
+pub fn read_published(root: &Path) -> Result<Option<Published>> {
+    let path = root.join(POINTER_FILE);
+    match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| LibraryError::Corrupt {
+                path,
+                message: e.to_string(),
+            }),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(io_err("reading", &path)(e)),
+    }
+}
+
+/// Registers every published table, at its published version, under its query name.
+pub async fn register_published(
+    ctx: &SessionContext,
+    root: &Path,
+    pointer: &Published,
+) -> Result<()> {
+    for (name, t) in &pointer.tables {
+        let table = crate::table::open_version(&root.join(&t.path), t.version).await?;
+        table
+            .update_datafusion_session(&ctx.state())
+            .map_err(|source| LibraryError::Delta {
+                table: root.join(&t.path),
+                source,
+            })?;
+        let provider = table
+            .table_provider()
+            .await
+            .map_err(|source| LibraryError::Register {
+                table: name.clone(),
+                source,
+            })?;
+        ctx.register_table(name.as_str(), provider)
+            .map_err(|source| LibraryError::Register {
+                table: name.clone(),
+                source,
+            })?;
+    }
+    Ok(())
+}

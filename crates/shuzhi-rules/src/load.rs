@@ -1,0 +1,777 @@
+//! Reading pipeline and rule files: TOML with spans → the typed [`Pipeline`], with every
+//! problem of a file reported in one pass.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::Deserialize;
+use sha2::{Digest, Sha256};
+use toml::Spanned;
+
+use crate::RulesError;
+use crate::codes::parse_code_table;
+use crate::diagnostic::{Diagnostic, Origin, SourceFile, did_you_mean};
+use crate::model::*;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPipelineFile {
+    pipeline: RawPipeline,
+    #[serde(default)]
+    source: Vec<Spanned<RawSource>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawPipeline {
+    name: String,
+    #[serde(default)]
+    output: Option<String>,
+    rules: Vec<Spanned<String>>,
+    #[serde(default)]
+    codes: Option<Spanned<String>>,
+    #[serde(default)]
+    null_tokens: Option<Vec<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSource {
+    id: Spanned<String>,
+    department: String,
+    path: Spanned<String>,
+    #[serde(default)]
+    format: Option<Spanned<String>>,
+    #[serde(default)]
+    encoding: Option<Spanned<String>>,
+    #[serde(default)]
+    delimiter: Option<Spanned<String>>,
+    library: Spanned<String>,
+    #[serde(default)]
+    delivery: Option<Spanned<String>>,
+    columns: BTreeMap<String, Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawRuleFile {
+    library: RawLibrary,
+    #[serde(default)]
+    field: Vec<RawField>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLibrary {
+    name: Spanned<String>,
+    key: Spanned<String>,
+    #[serde(default)]
+    dedup: Option<RawDedup>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDedup {
+    order_by: Spanned<String>,
+    #[serde(default)]
+    keep: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawField {
+    name: Spanned<String>,
+    #[serde(default, rename = "type")]
+    ty: Option<Spanned<String>>,
+    #[serde(default)]
+    class: Option<Spanned<String>>,
+    #[serde(default)]
+    clean: Vec<Spanned<toml::Value>>,
+    #[serde(default)]
+    check: Vec<Spanned<RawCheck>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCheck {
+    #[serde(default)]
+    id: Option<String>,
+    #[serde(default)]
+    rule: Option<Spanned<String>>,
+    #[serde(default)]
+    expr: Option<Spanned<String>>,
+    #[serde(default)]
+    code_table: Option<Spanned<String>>,
+    severity: Spanned<String>,
+    #[serde(default)]
+    fix: Option<Spanned<String>>,
+}
+
+/// Names of the clean steps written as plain strings.
+pub const CLEAN_STEPS: &[&str] = &[
+    "normalize_text",
+    "null_tokens",
+    "upper",
+    "id_number",
+    "phone",
+    "parse_date",
+];
+/// Keys of the clean steps written as tables.
+pub const CLEAN_STEP_TABLES: &[&str] = &["map", "default"];
+/// Built-in check rules.
+pub const CHECK_RULES: &[&str] = &["required", "gb11643", "phone"];
+
+/// Collects diagnostics for one file.
+struct FileCx {
+    file: Arc<SourceFile>,
+    problems: Vec<Diagnostic>,
+}
+
+impl FileCx {
+    fn origin<T>(&self, s: &Spanned<T>) -> Origin {
+        Origin {
+            file: self.file.clone(),
+            span: s.span(),
+        }
+    }
+
+    fn error(&mut self, code: &'static str, at: Origin, msg: String, help: Option<String>) {
+        let mut d = Diagnostic::at(code, &at, msg);
+        d.help = help;
+        self.problems.push(d);
+    }
+
+    /// Parses a keyword value, or reports it with the valid choices.
+    fn keyword<T: Copy>(
+        &mut self,
+        what: &str,
+        value: &Spanned<String>,
+        choices: &[(&str, T)],
+    ) -> Option<T> {
+        let found = choices.iter().find(|(k, _)| *k == value.get_ref().as_str());
+        if found.is_none() {
+            let names: Vec<&str> = choices.iter().map(|(k, _)| *k).collect();
+            self.error(
+                "E0108",
+                self.origin(value),
+                format!("unknown {what} `{}`", value.get_ref()),
+                Some(format!("expected one of: {}", names.join(", "))),
+            );
+        }
+        found.map(|(_, v)| *v)
+    }
+}
+
+fn read_file(path: &Path) -> Result<Arc<SourceFile>, RulesError> {
+    let text = std::fs::read_to_string(path).map_err(|source| RulesError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    Ok(Arc::new(SourceFile {
+        path: path.to_path_buf(),
+        text,
+    }))
+}
+
+fn parse_toml<T: serde::de::DeserializeOwned>(file: &Arc<SourceFile>) -> Result<T, Diagnostic> {
+    toml::from_str(&file.text).map_err(|e| {
+        let message = e
+            .message()
+            .lines()
+            .next()
+            .unwrap_or("invalid TOML")
+            .to_owned();
+        match e.span() {
+            Some(span) => Diagnostic::at(
+                "E0001",
+                &Origin {
+                    file: file.clone(),
+                    span,
+                },
+                message,
+            ),
+            None => Diagnostic::in_file("E0001", &file.path, message),
+        }
+    })
+}
+
+/// Loads a pipeline file, its rule files and code tables. All problems found are returned
+/// together as [`RulesError::Invalid`].
+pub fn load_pipeline(path: &Path) -> Result<Pipeline, RulesError> {
+    let pipeline_file = read_file(path)?;
+    let base = path.parent().map(Path::to_path_buf).unwrap_or_default();
+    let raw: RawPipelineFile =
+        parse_toml(&pipeline_file).map_err(|d| RulesError::Invalid(vec![d]))?;
+    let mut hasher = Sha256::new();
+    hasher.update(pipeline_file.text.as_bytes());
+    let mut problems = Vec::new();
+
+    let mut code_tables = BTreeMap::new();
+    let codes_dir = raw
+        .pipeline
+        .codes
+        .as_ref()
+        .map_or_else(|| base.join("rules/codes"), |c| base.join(c.get_ref()));
+    if codes_dir.is_dir() {
+        let mut entries: Vec<PathBuf> = std::fs::read_dir(&codes_dir)
+            .map_err(|source| RulesError::Read {
+                path: codes_dir.clone(),
+                source,
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+            .collect();
+        entries.sort();
+        for p in entries {
+            let name = p
+                .file_stem()
+                .map(|s| s.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let text = std::fs::read_to_string(&p).map_err(|source| RulesError::Read {
+                path: p.clone(),
+                source,
+            })?;
+            hasher.update(text.as_bytes());
+            match parse_code_table(&name, &p, &text) {
+                Ok(t) => {
+                    code_tables.insert(name, t);
+                }
+                Err(d) => problems.push(d),
+            }
+        }
+    }
+
+    let mut libraries = Vec::new();
+    for rules_path in &raw.pipeline.rules {
+        let full = base.join(rules_path.get_ref());
+        let file = match read_file(&full) {
+            Ok(f) => f,
+            Err(_) => {
+                problems.push(
+                    Diagnostic::at(
+                        "E0002",
+                        &Origin {
+                            file: pipeline_file.clone(),
+                            span: rules_path.span(),
+                        },
+                        format!("rule file `{}` cannot be read", full.display()),
+                    )
+                    .with_help("paths are relative to the pipeline file's folder"),
+                );
+                continue;
+            }
+        };
+        hasher.update(file.text.as_bytes());
+        // A rule file with problems still declares its library and fields, so sources that
+        // target it are checked too and its problems do not cascade.
+        let (lib, mut ds) = load_rule_file(&file, &code_tables);
+        problems.append(&mut ds);
+        libraries.extend(lib);
+    }
+
+    let mut cx = FileCx {
+        file: pipeline_file.clone(),
+        problems,
+    };
+    let sources = compile_sources(&mut cx, &raw.source, &base, &libraries);
+    if !cx.problems.is_empty() {
+        return Err(RulesError::Invalid(cx.problems));
+    }
+    let output = base.join(raw.pipeline.output.as_deref().unwrap_or("out"));
+    let null_tokens = raw.pipeline.null_tokens.unwrap_or_else(|| {
+        shuzhi_functions::text::DEFAULT_NULL_TOKENS
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect()
+    });
+    for t in &null_tokens {
+        hasher.update(t.as_bytes());
+    }
+    Ok(Pipeline {
+        name: raw.pipeline.name,
+        output,
+        sources,
+        libraries,
+        code_tables,
+        null_tokens,
+        fingerprint: format!("{:x}", hasher.finalize()),
+    })
+}
+
+fn compile_sources(
+    cx: &mut FileCx,
+    raw: &[Spanned<RawSource>],
+    base: &Path,
+    libraries: &[LibraryRules],
+) -> Vec<Source> {
+    let mut out = Vec::new();
+    let mut ids = BTreeSet::new();
+    for s in raw {
+        let origin = cx.origin(s);
+        let s = s.get_ref();
+        if !ids.insert(s.id.get_ref().clone()) {
+            cx.error(
+                "E0114",
+                cx.origin(&s.id),
+                format!("source id `{}` is used twice", s.id.get_ref()),
+                Some("give every source its own id".into()),
+            );
+        }
+        if let Some(f) = &s.format {
+            cx.keyword("format", f, &[("csv", ())]);
+        }
+        let encoding = s.encoding.as_ref().map_or(Some(Encoding::Auto), |e| {
+            cx.keyword(
+                "encoding",
+                e,
+                &[
+                    ("auto", Encoding::Auto),
+                    ("utf-8", Encoding::Utf8),
+                    ("gb18030", Encoding::Gb18030),
+                    ("gbk", Encoding::Gb18030),
+                    ("gb2312", Encoding::Gb18030),
+                ],
+            )
+        });
+        let delivery = s.delivery.as_ref().map_or(Some(Delivery::Full), |d| {
+            cx.keyword(
+                "delivery mode",
+                d,
+                &[("full", Delivery::Full), ("increment", Delivery::Increment)],
+            )
+        });
+        let delimiter = match &s.delimiter {
+            None => Some(b','),
+            Some(d) if d.get_ref().len() == 1 => Some(d.get_ref().as_bytes()[0]),
+            Some(d) if d.get_ref() == "\\t" => Some(b'\t'),
+            Some(d) => {
+                cx.error(
+                    "E0108",
+                    cx.origin(d),
+                    format!("delimiter `{}` is not one ASCII character", d.get_ref()),
+                    Some("use e.g. \",\", \";\", \"|\" or \"\\t\"".into()),
+                );
+                None
+            }
+        };
+        let library = libraries.iter().find(|l| l.name == *s.library.get_ref());
+        if library.is_none() {
+            let names: Vec<&str> = libraries.iter().map(|l| l.name.as_str()).collect();
+            let help = did_you_mean(s.library.get_ref(), names.iter().copied())
+                .map(|n| format!("did you mean `{n}`?"))
+                .unwrap_or_else(|| format!("libraries with rule files: {}", names.join(", ")));
+            cx.error(
+                "E0106",
+                cx.origin(&s.library),
+                format!("no rule file defines library `{}`", s.library.get_ref()),
+                Some(help),
+            );
+        }
+        let mut columns = Vec::new();
+        for (field, column) in &s.columns {
+            if let Some(lib) = library
+                && lib.field(field).is_none()
+            {
+                let names = lib.fields.iter().map(|f| f.name.as_str());
+                let help = did_you_mean(field, names)
+                    .map(|n| format!("did you mean `{n}`?"))
+                    .unwrap_or_else(|| {
+                        format!(
+                            "fields of `{}` are declared in {}",
+                            lib.name,
+                            lib.file.display()
+                        )
+                    });
+                cx.error(
+                    "E0101",
+                    cx.origin(column),
+                    format!("`{field}` is not a field of library `{}`", lib.name),
+                    Some(help),
+                );
+            }
+            columns.push((field.clone(), column.get_ref().clone()));
+        }
+        let files = resolve_files(base, s.path.get_ref());
+        if files.is_empty() {
+            cx.error(
+                "E0111",
+                cx.origin(&s.path),
+                format!(
+                    "no file matches `{}`",
+                    base.join(s.path.get_ref()).display()
+                ),
+                Some("paths are relative to the pipeline file's folder; check the name".into()),
+            );
+        }
+        if let (Some(encoding), Some(delivery), Some(delimiter), Some(_)) =
+            (encoding, delivery, delimiter, library)
+        {
+            out.push(Source {
+                id: s.id.get_ref().clone(),
+                department: s.department.clone(),
+                files,
+                pattern: s.path.get_ref().clone(),
+                encoding,
+                delimiter,
+                library: s.library.get_ref().clone(),
+                delivery,
+                columns,
+                origin,
+            });
+        }
+    }
+    out
+}
+
+fn resolve_files(base: &Path, pattern: &str) -> Vec<PathBuf> {
+    let full = base.join(pattern);
+    let Some(text) = full.to_str() else {
+        return Vec::new();
+    };
+    let mut files: Vec<PathBuf> = match glob::glob(text) {
+        Ok(paths) => paths
+            .filter_map(Result::ok)
+            .filter(|p| p.is_file())
+            .collect(),
+        Err(_) => Vec::new(),
+    };
+    files.sort();
+    files
+}
+
+fn load_rule_file(
+    file: &Arc<SourceFile>,
+    code_tables: &BTreeMap<String, CodeTable>,
+) -> (Option<LibraryRules>, Vec<Diagnostic>) {
+    let raw: RawRuleFile = match parse_toml(file) {
+        Ok(raw) => raw,
+        Err(d) => return (None, vec![d]),
+    };
+    let mut cx = FileCx {
+        file: file.clone(),
+        problems: Vec::new(),
+    };
+    let lib_name = raw.library.name.get_ref().clone();
+    let mut fields: Vec<Field> = Vec::new();
+    for f in &raw.field {
+        if fields.iter().any(|g| g.name == *f.name.get_ref()) {
+            cx.error(
+                "E0113",
+                cx.origin(&f.name),
+                format!("field `{}` is declared twice", f.name.get_ref()),
+                None,
+            );
+        }
+        fields.push(compile_field(&mut cx, &lib_name, f, code_tables));
+    }
+    let known: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
+    let field_ref = |cx: &mut FileCx, s: &Spanned<String>, what: &str| {
+        if !known.contains(&s.get_ref().as_str()) {
+            let help = did_you_mean(s.get_ref(), known.iter().copied())
+                .map(|n| format!("did you mean `{n}`?"));
+            cx.error(
+                "E0107",
+                cx.origin(s),
+                format!("{what} `{}` is not a declared field", s.get_ref()),
+                help,
+            );
+        }
+    };
+    field_ref(&mut cx, &raw.library.key, "key");
+    let dedup = raw.library.dedup.as_ref().and_then(|d| {
+        field_ref(&mut cx, &d.order_by, "dedup order_by");
+        let keep = d.keep.as_ref().map_or(Some(Keep::Latest), |k| {
+            cx.keyword(
+                "keep rule",
+                k,
+                &[("latest", Keep::Latest), ("earliest", Keep::Earliest)],
+            )
+        })?;
+        Some(Dedup {
+            order_by: d.order_by.get_ref().clone(),
+            keep,
+        })
+    });
+    let library = LibraryRules {
+        name: lib_name,
+        key: raw.library.key.into_inner(),
+        dedup,
+        fields,
+        file: file.path.clone(),
+    };
+    (Some(library), cx.problems)
+}
+
+fn compile_field(
+    cx: &mut FileCx,
+    library: &str,
+    f: &RawField,
+    code_tables: &BTreeMap<String, CodeTable>,
+) -> Field {
+    let name = f.name.get_ref().clone();
+    let ty = f.ty.as_ref().map_or(Some(FieldType::String), |t| {
+        cx.keyword(
+            "type",
+            t,
+            &[("string", FieldType::String), ("date", FieldType::Date)],
+        )
+    });
+    let class = f.class.as_ref().map_or(Some(FieldClass::Internal), |c| {
+        cx.keyword(
+            "class",
+            c,
+            &[
+                ("public", FieldClass::Public),
+                ("internal", FieldClass::Internal),
+                ("sensitive", FieldClass::Sensitive),
+            ],
+        )
+    });
+    let mut clean = Vec::new();
+    let mut is_date = false;
+    for step in &f.clean {
+        let Some(s) = compile_step(cx, step, code_tables) else {
+            continue;
+        };
+        if is_date && !matches!(s, CleanStep::Default { .. }) {
+            cx.error(
+                "E0112",
+                cx.origin(step),
+                format!("`{}` works on text but comes after `parse_date`", s.name()),
+                Some("put `parse_date` last among the text steps".into()),
+            );
+        }
+        is_date |= s == CleanStep::ParseDate;
+        clean.push(s);
+    }
+    if let Some(t) = &f.ty
+        && ty == Some(FieldType::Date)
+        && !is_date
+    {
+        cx.error(
+            "E0112",
+            cx.origin(t),
+            format!("field `{name}` is a date but has no `parse_date` step"),
+            Some("add \"parse_date\" to its clean steps".into()),
+        );
+    }
+    let checks = f
+        .check
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| compile_check(cx, library, &name, i, c, code_tables))
+        .collect();
+    Field {
+        name,
+        ty: ty.unwrap_or(FieldType::String),
+        class: class.unwrap_or(FieldClass::Internal),
+        clean,
+        checks,
+    }
+}
+
+fn compile_step(
+    cx: &mut FileCx,
+    step: &Spanned<toml::Value>,
+    code_tables: &BTreeMap<String, CodeTable>,
+) -> Option<CleanStep> {
+    let origin = cx.origin(step);
+    match step.get_ref() {
+        toml::Value::String(name) => match name.as_str() {
+            "normalize_text" => Some(CleanStep::NormalizeText),
+            "null_tokens" => Some(CleanStep::NullTokens),
+            "upper" => Some(CleanStep::Upper),
+            "id_number" => Some(CleanStep::IdNumber),
+            "phone" => Some(CleanStep::Phone),
+            "parse_date" => Some(CleanStep::ParseDate),
+            other => {
+                let help = did_you_mean(other, CLEAN_STEPS.iter().copied())
+                    .map(|n| format!("did you mean `{n}`?"))
+                    .unwrap_or_else(|| format!("clean steps: {}", CLEAN_STEPS.join(", ")));
+                cx.error(
+                    "E0102",
+                    origin,
+                    format!("unknown clean step `{other}`"),
+                    Some(help),
+                );
+                None
+            }
+        },
+        toml::Value::Table(t) if t.len() == 1 => {
+            let (key, value) = t.iter().next()?;
+            let Some(arg) = value.as_str() else {
+                cx.error(
+                    "E0102",
+                    origin,
+                    format!("clean step `{key}` takes a string"),
+                    Some(format!("write `{{ {key} = \"...\" }}`")),
+                );
+                return None;
+            };
+            match key.as_str() {
+                "map" => {
+                    if !code_tables.contains_key(arg) {
+                        let help = did_you_mean(arg, code_tables.keys().map(String::as_str))
+                            .map(|n| format!("did you mean `{n}`?"))
+                            .unwrap_or_else(|| "code tables live in rules/codes/<name>.csv".into());
+                        cx.error(
+                            "E0105",
+                            origin,
+                            format!("unknown code table `{arg}`"),
+                            Some(help),
+                        );
+                        return None;
+                    }
+                    Some(CleanStep::Map { table: arg.into() })
+                }
+                "default" => Some(CleanStep::Default {
+                    expr: SqlExpr {
+                        sql: arg.into(),
+                        origin,
+                    },
+                }),
+                other => {
+                    let help = did_you_mean(other, CLEAN_STEP_TABLES.iter().copied())
+                        .map(|n| format!("did you mean `{n}`?"))
+                        .unwrap_or_else(|| {
+                            "table steps: { map = \"table\" }, { default = \"SQL\" }".into()
+                        });
+                    cx.error(
+                        "E0102",
+                        origin,
+                        format!("unknown clean step `{other}`"),
+                        Some(help),
+                    );
+                    None
+                }
+            }
+        }
+        _ => {
+            cx.error(
+                "E0102",
+                origin,
+                "a clean step is a name or a one-key table".into(),
+                Some("e.g. \"normalize_text\" or { map = \"gb2261_1\" }".into()),
+            );
+            None
+        }
+    }
+}
+
+fn compile_check(
+    cx: &mut FileCx,
+    library: &str,
+    field: &str,
+    index: usize,
+    c: &Spanned<RawCheck>,
+    code_tables: &BTreeMap<String, CodeTable>,
+) -> Option<Check> {
+    let origin = cx.origin(c);
+    let raw = c.get_ref();
+    let severity = cx.keyword(
+        "severity",
+        &raw.severity,
+        &[
+            ("reject", Severity::Reject),
+            ("fix", Severity::Fix),
+            ("warn", Severity::Warn),
+        ],
+    );
+    let given = [
+        raw.rule.is_some(),
+        raw.expr.is_some(),
+        raw.code_table.is_some(),
+    ];
+    if given.iter().filter(|g| **g).count() != 1 {
+        cx.error(
+            "E0110",
+            origin,
+            "a check needs exactly one of `rule`, `expr` or `code_table`".into(),
+            Some(format!("built-in rules: {}", CHECK_RULES.join(", "))),
+        );
+        return None;
+    }
+    let (kind, label) = if let Some(rule) = &raw.rule {
+        let kind = match rule.get_ref().as_str() {
+            "required" => CheckKind::Required,
+            "gb11643" => CheckKind::Gb11643,
+            "phone" => CheckKind::Phone,
+            other => {
+                let help = did_you_mean(other, CHECK_RULES.iter().copied())
+                    .map(|n| format!("did you mean `{n}`?"))
+                    .unwrap_or_else(|| format!("built-in rules: {}", CHECK_RULES.join(", ")));
+                cx.error(
+                    "E0103",
+                    cx.origin(rule),
+                    format!("unknown check rule `{other}`"),
+                    Some(help),
+                );
+                return None;
+            }
+        };
+        (kind, rule.get_ref().clone())
+    } else if let Some(table) = &raw.code_table {
+        if !code_tables.contains_key(table.get_ref()) {
+            let help = did_you_mean(table.get_ref(), code_tables.keys().map(String::as_str))
+                .map(|n| format!("did you mean `{n}`?"));
+            cx.error(
+                "E0105",
+                cx.origin(table),
+                format!("unknown code table `{}`", table.get_ref()),
+                help,
+            );
+            return None;
+        }
+        (
+            CheckKind::CodeTable(table.get_ref().clone()),
+            format!("code_table_{}", table.get_ref()),
+        )
+    } else {
+        let expr = raw.expr.as_ref()?;
+        (
+            CheckKind::Expr(SqlExpr {
+                sql: expr.get_ref().clone(),
+                origin: cx.origin(expr),
+            }),
+            format!("expr{}", index + 1),
+        )
+    };
+    let severity = severity?;
+    let fix = match (&raw.fix, severity) {
+        (Some(fix), Severity::Fix) => Some(SqlExpr {
+            sql: fix.get_ref().clone(),
+            origin: cx.origin(fix),
+        }),
+        (None, Severity::Fix) => {
+            cx.error(
+                "E0109",
+                origin,
+                "severity `fix` needs a `fix` expression".into(),
+                Some("add e.g. fix = \"id_gender(id_number)\"".into()),
+            );
+            return None;
+        }
+        (Some(fix), _) => {
+            cx.error(
+                "E0109",
+                cx.origin(fix),
+                "`fix` is only used with severity = \"fix\"".into(),
+                Some("remove it, or set severity = \"fix\"".into()),
+            );
+            return None;
+        }
+        (None, _) => None,
+    };
+    Some(Check {
+        id: raw
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("{library}.{field}.{label}")),
+        field: field.into(),
+        kind,
+        severity,
+        fix,
+        origin,
+    })
+}

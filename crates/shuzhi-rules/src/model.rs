@@ -1,0 +1,270 @@
+//! The compiled, typed plan that the engine executes: sources, libraries, fields, steps, checks.
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+use crate::diagnostic::Origin;
+
+pub use shuzhi_functions::code_table::CodeTable;
+
+/// A whole governance job: where deliveries come from, which rules apply, where outputs go.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    /// Name of the job.
+    pub name: String,
+    /// Output directory (the lakehouse root).
+    pub output: PathBuf,
+    /// Deliveries, in file order.
+    pub sources: Vec<Source>,
+    /// Rules per target library, in file order.
+    pub libraries: Vec<LibraryRules>,
+    /// Code tables by name.
+    pub code_tables: BTreeMap<String, CodeTable>,
+    /// Placeholder tokens read as null by the `null_tokens` step.
+    pub null_tokens: Vec<String>,
+    /// sha256 over rule files, pipeline file and code tables.
+    pub fingerprint: String,
+}
+
+impl Pipeline {
+    /// The rules of a library by name.
+    pub fn library(&self, name: &str) -> Option<&LibraryRules> {
+        self.libraries.iter().find(|l| l.name == name)
+    }
+
+    /// Sources that feed a library.
+    pub fn sources_of<'a>(&'a self, library: &'a str) -> impl Iterator<Item = &'a Source> + 'a {
+        self.sources.iter().filter(move |s| s.library == library)
+    }
+}
+
+/// Text encodings a delivery may declare.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Encoding {
+    /// UTF-8, with or without BOM.
+    Utf8,
+    /// GB18030 (also used for files labelled GBK or GB2312, its subsets).
+    Gb18030,
+    /// Strict UTF-8 if the whole file decodes, else GB18030.
+    Auto,
+}
+
+/// How a delivery relates to what the library already holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Delivery {
+    /// A complete snapshot.
+    Full,
+    /// New and changed rows.
+    Increment,
+}
+
+/// One department delivery.
+#[derive(Debug, Clone)]
+pub struct Source {
+    /// Stable id, e.g. `ps_population_gbk`.
+    pub id: String,
+    /// Delivering department, e.g. `public_security`.
+    pub department: String,
+    /// Files matched by the declared path or glob, sorted.
+    pub files: Vec<PathBuf>,
+    /// Declared path or glob, as written.
+    pub pattern: String,
+    /// Declared encoding.
+    pub encoding: Encoding,
+    /// Field delimiter byte.
+    pub delimiter: u8,
+    /// Target library.
+    pub library: String,
+    /// Delivery mode.
+    pub delivery: Delivery,
+    /// Canonical field → source column name.
+    pub columns: Vec<(String, String)>,
+    /// Where the source was declared.
+    pub origin: Origin,
+}
+
+/// Value type of a canonical field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FieldType {
+    /// Text (identifiers are always text).
+    String,
+    /// Calendar date, stored as Arrow `Date32`.
+    Date,
+}
+
+/// Field classification (DESIGN.md: public / internal / sensitive).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FieldClass {
+    /// May be shown anywhere.
+    Public,
+    /// Internal use.
+    Internal,
+    /// Personal data: masked in messages and reports.
+    Sensitive,
+}
+
+/// Rules for one library.
+#[derive(Debug, Clone)]
+pub struct LibraryRules {
+    /// Library name, e.g. `population`.
+    pub name: String,
+    /// Key field.
+    pub key: String,
+    /// Exact dedup on the key.
+    pub dedup: Option<Dedup>,
+    /// Fields in declaration order.
+    pub fields: Vec<Field>,
+    /// The rule file.
+    pub file: PathBuf,
+}
+
+impl LibraryRules {
+    /// A field by name.
+    pub fn field(&self, name: &str) -> Option<&Field> {
+        self.fields.iter().find(|f| f.name == name)
+    }
+
+    /// All checks of all fields, in order.
+    pub fn checks(&self) -> impl Iterator<Item = &Check> {
+        self.fields.iter().flat_map(|f| f.checks.iter())
+    }
+}
+
+/// Which duplicate survives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dedup {
+    /// Field ordering duplicates, e.g. the registration date.
+    pub order_by: String,
+    /// Keep the latest (largest) or earliest value of `order_by`.
+    pub keep: Keep,
+}
+
+/// Dedup survivor choice.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Keep {
+    /// Largest `order_by` wins.
+    Latest,
+    /// Smallest `order_by` wins.
+    Earliest,
+}
+
+/// One canonical field of a library.
+#[derive(Debug, Clone)]
+pub struct Field {
+    /// Canonical name (snake_case).
+    pub name: String,
+    /// Value type after cleaning.
+    pub ty: FieldType,
+    /// Classification.
+    pub class: FieldClass,
+    /// Clean steps in order.
+    pub clean: Vec<CleanStep>,
+    /// Checks in order.
+    pub checks: Vec<Check>,
+}
+
+/// A clean step (each has a kernel in `shuzhi-functions`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CleanStep {
+    /// Width folding, invisible characters, whitespace runs.
+    NormalizeText,
+    /// Placeholder tokens → null.
+    NullTokens,
+    /// Upper case.
+    Upper,
+    /// ID number canonical form, including 15 → 18 digits.
+    IdNumber,
+    /// Mobile / landline canonical form.
+    Phone,
+    /// Many date formats → `Date32`.
+    ParseDate,
+    /// Names and aliases → codes of a code table.
+    Map {
+        /// Code table name.
+        table: String,
+    },
+    /// Fill nulls from an SQL expression over cleaned fields.
+    Default {
+        /// The expression.
+        expr: SqlExpr,
+    },
+}
+
+impl CleanStep {
+    /// Name as written in rule files (used in change counts).
+    pub fn name(&self) -> String {
+        match self {
+            CleanStep::NormalizeText => "normalize_text".into(),
+            CleanStep::NullTokens => "null_tokens".into(),
+            CleanStep::Upper => "upper".into(),
+            CleanStep::IdNumber => "id_number".into(),
+            CleanStep::Phone => "phone".into(),
+            CleanStep::ParseDate => "parse_date".into(),
+            CleanStep::Map { table } => format!("map:{table}"),
+            CleanStep::Default { .. } => "default".into(),
+        }
+    }
+}
+
+/// An SQL expression written in a rule file, with its origin for error messages.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SqlExpr {
+    /// The SQL text.
+    pub sql: String,
+    /// Where it was written (the span covers the quoted string).
+    pub origin: Origin,
+}
+
+/// What happens to a row that fails a check.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Severity {
+    /// Recorded; the row is kept.
+    Warn,
+    /// The value is replaced by the fix; the original is kept in the verdict.
+    Fix,
+    /// The row goes to quarantine.
+    Reject,
+}
+
+impl Severity {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Warn => "warn",
+            Severity::Fix => "fix",
+            Severity::Reject => "reject",
+        }
+    }
+}
+
+/// A check on a field.
+#[derive(Debug, Clone)]
+pub struct Check {
+    /// Rule id, e.g. `population.id_number.gb11643`.
+    pub id: String,
+    /// The field it belongs to.
+    pub field: String,
+    /// What is checked.
+    pub kind: CheckKind,
+    /// What failing means.
+    pub severity: Severity,
+    /// Replacement value for `fix` severity.
+    pub fix: Option<SqlExpr>,
+    /// Where the check was written.
+    pub origin: Origin,
+}
+
+/// Check kinds of rules v0.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CheckKind {
+    /// Not null.
+    Required,
+    /// GB 11643 citizen identity number.
+    Gb11643,
+    /// Mainland mobile or landline number.
+    Phone,
+    /// Value is a code of the named table.
+    CodeTable(String),
+    /// SQL boolean expression; the row fails when it is not true.
+    Expr(SqlExpr),
+}

@@ -1,0 +1,96 @@
+//! Helpers: run the bundled pipeline into a temp directory, query published tables.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+
+use arrow::array::RecordBatch;
+use arrow::util::display::{ArrayFormatter, FormatOptions};
+use shuzhi_engine::{EngineConfig, RunOptions, RunReport};
+
+/// Repository root.
+pub fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+/// A fresh temporary directory under the target dir.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("shuzhi-it-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Runs the bundled sample pipeline with the given batch size and partitions.
+pub async fn run_sample(out: &Path, batch_size: usize, partitions: usize) -> RunReport {
+    let pipeline =
+        shuzhi_rules::load_pipeline(&repo().join("pipeline.toml")).expect("sample pipeline loads");
+    let options = RunOptions {
+        engine: EngineConfig {
+            batch_size,
+            target_partitions: partitions,
+            ..EngineConfig::default()
+        },
+        run_id: "test-run".into(),
+        row_group_rows: 1 << 20,
+        chunk_bytes: 64,
+        progress: Arc::new(AtomicU64::new(0)),
+    };
+    shuzhi_engine::run_pipeline(&pipeline, out, &options)
+        .await
+        .expect("sample run succeeds")
+}
+
+/// Runs SQL over the published tables of `out`.
+pub async fn query(out: &Path, sql: &str) -> Vec<RecordBatch> {
+    let published = shuzhi_library::read_published(out)
+        .expect("pointer readable")
+        .expect("something published");
+    let ctx = shuzhi_engine::session(&EngineConfig::default()).expect("session");
+    shuzhi_library::register_published(&ctx, out, &published)
+        .await
+        .expect("tables register");
+    ctx.sql(sql)
+        .await
+        .expect("plans")
+        .collect()
+        .await
+        .expect("runs")
+}
+
+/// Rows as `|`-joined display strings, nulls as `∅`.
+pub fn rows(batches: &[RecordBatch]) -> Vec<String> {
+    let options = FormatOptions::default().with_null("∅");
+    let mut out = Vec::new();
+    for b in batches {
+        let formatters: Vec<ArrayFormatter> = b
+            .columns()
+            .iter()
+            .map(|c| ArrayFormatter::try_new(c.as_ref(), &options).expect("displayable"))
+            .collect();
+        for i in 0..b.num_rows() {
+            out.push(
+                formatters
+                    .iter()
+                    .map(|f| f.value(i).to_string())
+                    .collect::<Vec<_>>()
+                    .join("|"),
+            );
+        }
+    }
+    out
+}
+
+/// Runs the `shuzhi` binary; returns exit code, stdout and stderr.
+pub fn shuzhi(args: &[&str], cwd: &Path) -> (i32, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_shuzhi"))
+        .args(args)
+        .current_dir(cwd)
+        .output()
+        .expect("binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}

@@ -1,0 +1,130 @@
+//! Bad input and bad rules give clear errors with the right exit code, never a panic, and never
+//! publish anything.
+
+use std::path::Path;
+
+use crate::common::*;
+
+/// Writes a copy of the sample pipeline into `dir` with absolute paths, after `edit`.
+fn pipeline_copy(dir: &Path, edit: impl Fn(String) -> String) -> String {
+    let repo = repo().canonicalize().expect("repo path");
+    let text = std::fs::read_to_string(repo.join("pipeline.toml")).expect("sample pipeline");
+    let text = text
+        .replace(
+            "\"sample-data/",
+            &format!("\"{}/sample-data/", repo.display()),
+        )
+        .replace("\"rules/", &format!("\"{}/rules/", repo.display()));
+    let path = dir.join("pipeline.toml");
+    std::fs::write(&path, edit(text)).expect("write pipeline");
+    path.display().to_string()
+}
+
+fn scrub(text: &str, dir: &Path) -> String {
+    let repo = repo().canonicalize().expect("repo path");
+    text.replace(&dir.display().to_string(), "[TMP]")
+        .replace(&repo.display().to_string(), "[REPO]")
+}
+
+#[test]
+fn gbk_file_declared_utf8_names_file_byte_and_line() {
+    let dir = temp_dir("err-encoding");
+    let pipeline = pipeline_copy(&dir, |t| {
+        t.replace("encoding = \"gb18030\"", "encoding = \"utf-8\"")
+    });
+    let out = dir.join("out");
+    let (code, _, stderr) = shuzhi(
+        &["run", &pipeline, "--out", &out.display().to_string()],
+        &dir,
+    );
+    assert_eq!(code, 3, "input errors exit with 3: {stderr}");
+    insta::assert_snapshot!("gbk_declared_utf8", scrub(&stderr, &dir));
+    assert!(
+        !out.join("_published.json").exists(),
+        "nothing may be published"
+    );
+}
+
+#[test]
+fn missing_delivery_file_is_reported_before_reading() {
+    let dir = temp_dir("err-missing");
+    let pipeline = pipeline_copy(&dir, |t| {
+        t.replace("population_new.csv", "population_missing.csv")
+    });
+    let (code, _, stderr) = shuzhi(&["check", &pipeline], &dir);
+    assert_eq!(code, 2, "{stderr}");
+    insta::assert_snapshot!("missing_file", scrub(&stderr, &dir));
+}
+
+#[test]
+fn broken_rule_file_reports_every_problem_in_one_pass() {
+    let dir = temp_dir("err-rules");
+    let rules = repo().join("rules/population.toml");
+    let broken = std::fs::read_to_string(rules)
+        .expect("rules")
+        .replacen(
+            "\"normalize_text\", \"null_tokens\", \"id_number\"",
+            "\"normalise_text\", \"null_tokens\", \"id_number\"",
+            1,
+        )
+        .replacen(
+            "rule = \"gb11643\", severity = \"reject\"",
+            "rule = \"gb11634\", severity = \"reject\"",
+            1,
+        )
+        .replacen(
+            "rule = \"phone\", severity = \"warn\"",
+            "rule = \"phone\", severity = \"warning\"",
+            1,
+        )
+        .replacen("{ map = \"gb2261_1\" }", "{ map = \"gb2261\" }", 1);
+    std::fs::write(dir.join("population.toml"), broken).expect("write rules");
+    let pipeline = pipeline_copy(&dir, |t| {
+        t.replace(
+            &format!(
+                "\"{}/rules/population.toml\"",
+                repo().canonicalize().expect("repo").display()
+            ),
+            "\"population.toml\"",
+        )
+        .replace("id_number = \"身份证号\"", "id_numbr = \"身份证号\"")
+    });
+    let (code, _, stderr) = shuzhi(&["check", &pipeline], &dir);
+    assert_eq!(code, 2, "{stderr}");
+    insta::assert_snapshot!("broken_rules", scrub(&stderr, &dir));
+}
+
+#[test]
+fn sql_expression_that_does_not_plan_points_at_the_rule() {
+    let dir = temp_dir("err-sql");
+    let rules = repo().join("rules/population.toml");
+    let broken = std::fs::read_to_string(rules).expect("rules").replacen(
+        "expr = \"gender = id_gender(id_number)\"",
+        "expr = \"gender = id_gendr(id_number)\"",
+        1,
+    );
+    std::fs::write(dir.join("population.toml"), broken).expect("write rules");
+    let pipeline = pipeline_copy(&dir, |t| {
+        t.replace(
+            &format!(
+                "\"{}/rules/population.toml\"",
+                repo().canonicalize().expect("repo").display()
+            ),
+            "\"population.toml\"",
+        )
+    });
+    let (code, _, stderr) = shuzhi(&["check", &pipeline], &dir);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(stderr.contains("error[E0201]"), "{stderr}");
+    assert!(stderr.contains("population.toml:"), "{stderr}");
+    assert!(stderr.contains("id_gendr"), "{stderr}");
+}
+
+#[test]
+fn query_before_any_run_says_what_to_do() {
+    let dir = temp_dir("err-query");
+    let (code, _, stderr) = shuzhi(&["query", "SELECT 1", "--out", "nowhere"], &dir);
+    assert_eq!(code, 3);
+    assert!(stderr.contains("nothing is published"), "{stderr}");
+    assert!(stderr.contains("shuzhi run"), "{stderr}");
+}

@@ -1,0 +1,6 @@
+//! The one integration-test binary: modules per area, each running real pipelines.
+
+mod common;
+mod determinism;
+mod errors;
+mod sample;
