@@ -32,7 +32,7 @@ shuzhi run                   # govern, then publish out/_published.json\n  \
 shuzhi query \"SELECT gender, count(*) FROM population GROUP BY 1\""
 )]
 struct Cli {
-    /// More log output on stderr (-v info, -vv debug).
+    /// More log output on stderr: -v stages, -vv plans, -vvv everything (or set SHUZHI_LOG).
     #[arg(short, long, action = clap::ArgAction::Count, global = true)]
     verbose: u8,
     #[command(subcommand)]
@@ -138,7 +138,8 @@ fn engine_failure(e: EngineError) -> Failure {
 fn init_logging(verbose: u8) {
     let level = match verbose {
         0 => "warn",
-        1 => "info",
+        1 => "warn,shuzhi_engine=info,shuzhi_library=info",
+        2 => "info,shuzhi_engine=debug",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SHUZHI_LOG")
@@ -146,6 +147,7 @@ fn init_logging(verbose: u8) {
     let _ = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
         .try_init();
 }
 

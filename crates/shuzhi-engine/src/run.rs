@@ -109,6 +109,11 @@ async fn execute(
     progress: &Arc<AtomicU64>,
 ) -> Result<(SinkFiles, SinkCounts), EngineError> {
     let physical = planned.frame.clone().create_physical_plan().await?;
+    tracing::debug!(
+        library = %planned.rules.name,
+        "physical plan:\n{}",
+        datafusion::physical_plan::displayable(physical.as_ref()).indent(true)
+    );
     let streams = datafusion::physical_plan::execute_stream_partitioned(physical, ctx.task_ctx())?;
     let planned = Arc::new(planned);
     let mut tasks = Vec::new();
@@ -162,6 +167,7 @@ pub async fn run_pipeline(
     };
     let planned = plan_all(&ctx, pipeline, &csv, &reports)?;
     lap("plan", &mut stage_seconds);
+    tracing::info!(run_id = %options.run_id, libraries = planned.len(), "planned");
 
     let dirs = OutputDirs::new(root, pipeline);
     let write = WriteOptions {
@@ -174,6 +180,7 @@ pub async fn run_pipeline(
     for p in planned {
         let schemas = OutputSchemas::of(&p);
         let name = p.rules.name.clone();
+        tracing::info!(library = %name, "governing");
         let (files, c) = execute(&ctx, p, &dirs, &write, &options.progress).await?;
         counts.merge(c);
         outputs.push((name, schemas, files));
@@ -199,6 +206,7 @@ pub async fn run_pipeline(
         counts.sources.entry(source.id.clone()).or_default().read = read;
     }
     lap("audit", &mut stage_seconds);
+    tracing::info!("row accounting holds for every source; committing");
 
     // Commit every table, then publish the versions.
     let mut tables = BTreeMap::new();
@@ -294,6 +302,7 @@ pub async fn run_pipeline(
         tables,
     };
     publish(root, &published)?;
+    tracing::info!(run_id = %options.run_id, "published");
     Ok(RunReport {
         manifest,
         published,

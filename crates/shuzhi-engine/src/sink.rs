@@ -1,7 +1,7 @@
 //! The split sink: each batch of a library plan is routed, column-wise, to the library table,
 //! the quarantine (all reasons + provenance) and the verdicts (one row per failed check).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArray, new_null_array};
@@ -157,6 +157,30 @@ fn mask(batch: &RecordBatch, name: &str) -> Result<BooleanArray, EngineError> {
     })
 }
 
+/// The distinct values of a low-cardinality text column (sources, departments), each with the
+/// mask of its rows.
+fn distinct_masks(values: &ArrayRef) -> Result<Vec<(String, BooleanArray)>, EngineError> {
+    let strings = values
+        .as_string_opt::<i32>()
+        .ok_or_else(|| EngineError::Internal("provenance column is not Utf8".into()))?;
+    let mut distinct: Vec<&str> = Vec::new();
+    for v in strings.iter().flatten() {
+        if distinct.last() != Some(&v) && !distinct.contains(&v) {
+            distinct.push(v);
+        }
+    }
+    distinct
+        .into_iter()
+        .map(|v| {
+            let m = eq(
+                values,
+                &arrow::array::Scalar::new(StringArray::from(vec![v])),
+            )?;
+            Ok((v.to_owned(), m))
+        })
+        .collect()
+}
+
 fn constant(value: &str, len: usize) -> ArrayRef {
     Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
         value, len,
@@ -257,19 +281,13 @@ impl SplitSink {
         kept: &BooleanArray,
     ) -> Result<(), EngineError> {
         let sources = column(batch, SOURCE_COLUMN)?;
-        let sources = sources.as_string::<i32>();
-        for (i, s) in sources.iter().enumerate() {
-            let e = self
-                .counts
-                .sources
-                .entry(s.unwrap_or_default().to_owned())
-                .or_default();
-            e.read += 1;
-            if kept.value(i) {
-                e.kept += 1;
-            } else {
-                e.quarantined += 1;
-            }
+        for (source, in_source) in distinct_masks(&sources)? {
+            let kept_here = arrow::compute::and(&in_source, kept)?.true_count() as u64;
+            let rows = in_source.true_count() as u64;
+            let e = self.counts.sources.entry(source).or_default();
+            e.read += rows;
+            e.kept += kept_here;
+            e.quarantined += rows - kept_here;
         }
         Ok(())
     }
@@ -294,20 +312,16 @@ impl SplitSink {
         departments: &ArrayRef,
         selected: &BooleanArray,
     ) -> Result<(), EngineError> {
-        let picked = filter(departments, selected)?;
-        let distinct: BTreeSet<&str> = picked.as_string::<i32>().iter().flatten().collect();
         let writer = if quarantine {
             &mut self.quarantine
         } else {
             &mut self.verdicts
         };
-        for d in distinct {
-            let in_department = eq(
-                departments,
-                &arrow::array::Scalar::new(StringArray::from(vec![d])),
-            )?;
+        for (department, in_department) in distinct_masks(departments)? {
             let m = arrow::compute::and(&in_department, selected)?;
-            writer.write(&filter_record_batch(rows, &m)?, Some(d))?;
+            if m.true_count() > 0 {
+                writer.write(&filter_record_batch(rows, &m)?, Some(&department))?;
+            }
         }
         Ok(())
     }
