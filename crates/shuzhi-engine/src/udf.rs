@@ -11,7 +11,7 @@ use datafusion::logical_expr::{
 };
 use shuzhi_functions::code_table::CodeTable;
 use shuzhi_functions::text::NullTokens;
-use shuzhi_functions::{arrays, date, id_card, phone, text};
+use shuzhi_functions::{arrays, credit_code, date, id_card, iso7064, person_ids, phone, text};
 
 /// A kernel and its parameters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -40,6 +40,20 @@ pub enum Kernel {
     IdBirthDate,
     /// `id_region(id)` → GB/T 2260 code.
     IdRegion,
+    /// `is_uscc(code)`: GB 32100 check character.
+    IsUscc,
+    /// `is_org_code(code)`: GB 11714 check character.
+    IsOrgCode,
+    /// `is_gs15(number)`: GS15-2006 registration number.
+    IsGs15,
+    /// `is_elicence_id(id)`: GB/T 36904 e-licence identifier.
+    IsElicenceId,
+    /// `is_hkid(id)`: Hong Kong identity card.
+    IsHkid,
+    /// `is_taiwan_id(id)`: Taiwan national ID.
+    IsTaiwanId,
+    /// `passes_luhn(digits)`: bank card check digit.
+    PassesLuhn,
 }
 
 impl Kernel {
@@ -58,13 +72,29 @@ impl Kernel {
             Kernel::IdGender => "id_gender".into(),
             Kernel::IdBirthDate => "id_birth_date".into(),
             Kernel::IdRegion => "id_region".into(),
+            Kernel::IsUscc => "is_uscc".into(),
+            Kernel::IsOrgCode => "is_org_code".into(),
+            Kernel::IsGs15 => "is_gs15".into(),
+            Kernel::IsElicenceId => "is_elicence_id".into(),
+            Kernel::IsHkid => "is_hkid".into(),
+            Kernel::IsTaiwanId => "is_taiwan_id".into(),
+            Kernel::PassesLuhn => "passes_luhn".into(),
         }
     }
 
     fn return_type(&self) -> DataType {
         match self {
             Kernel::ParseDate | Kernel::IdBirthDate => DataType::Date32,
-            Kernel::InCodeTable(_) | Kernel::IsGb11643 | Kernel::IsPhone => DataType::Boolean,
+            Kernel::InCodeTable(_)
+            | Kernel::IsGb11643
+            | Kernel::IsPhone
+            | Kernel::IsUscc
+            | Kernel::IsOrgCode
+            | Kernel::IsGs15
+            | Kernel::IsElicenceId
+            | Kernel::IsHkid
+            | Kernel::IsTaiwanId
+            | Kernel::PassesLuhn => DataType::Boolean,
             _ => DataType::Utf8,
         }
     }
@@ -96,6 +126,13 @@ impl Kernel {
             Kernel::IdRegion => {
                 arrays::map_strings(a, |s| id_card::region_code(s).map(Cow::Borrowed))
             }
+            Kernel::IsUscc => arrays::test_strings(a, credit_code::is_valid_uscc),
+            Kernel::IsOrgCode => arrays::test_strings(a, credit_code::is_valid_org_code),
+            Kernel::IsGs15 => arrays::test_strings(a, iso7064::is_valid_gs15),
+            Kernel::IsElicenceId => arrays::test_strings(a, iso7064::is_valid_elicence_id),
+            Kernel::IsHkid => arrays::test_strings(a, person_ids::is_valid_hkid),
+            Kernel::IsTaiwanId => arrays::test_strings(a, person_ids::is_valid_taiwan_id),
+            Kernel::PassesLuhn => arrays::test_strings(a, person_ids::passes_luhn),
         }
     }
 }
@@ -169,8 +206,73 @@ pub fn named_udfs() -> Vec<Arc<ScalarUDF>> {
         Kernel::IdGender,
         Kernel::IdBirthDate,
         Kernel::IdRegion,
+        Kernel::IsUscc,
+        Kernel::IsOrgCode,
+        Kernel::IsGs15,
+        Kernel::IsElicenceId,
+        Kernel::IsHkid,
+        Kernel::IsTaiwanId,
+        Kernel::PassesLuhn,
     ]
     .into_iter()
     .map(udf)
     .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow::util::display::{ArrayFormatter, FormatOptions};
+
+    use crate::{EngineConfig, session};
+
+    #[tokio::test]
+    async fn named_kernels_are_callable_from_sql_on_every_string_layout() {
+        let ctx = session(&EngineConfig::default()).expect("session");
+        let sql = "SELECT is_uscc('91110000600037341L'), is_org_code('60003734-1'), \
+                   is_hkid('A123456(3)'), is_taiwan_id('A123456789'), passes_luhn('4012888888881881'), \
+                   is_gs15('110108000000016'), id_gender('11010519491231002X'), \
+                   normalize_id(arrow_cast('310112850409522', 'Utf8View')), \
+                   id_birth_date(arrow_cast('440524188001010014', 'LargeUtf8')), \
+                   is_gb11643(v) FROM (VALUES ('11010120000101001X'), (NULL)) AS t(v)";
+        let batches = ctx
+            .sql(sql)
+            .await
+            .expect("plans")
+            .collect()
+            .await
+            .expect("runs");
+        let batch = &batches[0];
+        let options = FormatOptions::default().with_null("∅");
+        let row = |i: usize| -> Vec<String> {
+            batch
+                .columns()
+                .iter()
+                .map(|c| {
+                    ArrayFormatter::try_new(c.as_ref(), &options)
+                        .expect("fmt")
+                        .value(i)
+                        .to_string()
+                })
+                .collect()
+        };
+        let expected = |last: &str| {
+            let mut v: Vec<String> = [
+                "true",
+                "true",
+                "true",
+                "true",
+                "true",
+                "true",
+                "2",
+                "310112198504095227",
+                "1880-01-01",
+            ]
+            .map(String::from)
+            .to_vec();
+            v.push(last.into());
+            v
+        };
+        assert_eq!(row(0), expected("false"));
+        assert_eq!(row(1), expected("∅"));
+    }
 }

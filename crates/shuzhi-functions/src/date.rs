@@ -30,6 +30,16 @@ pub fn excel_serial_1900(n: i64) -> Option<NaiveDate> {
     }
 }
 
+/// Seconds since the Unix epoch as a calendar date in Asia/Shanghai (UTC+8): a UTC reading
+/// would shift early-morning events to the previous day.
+pub fn epoch_date(seconds: i64) -> Option<NaiveDate> {
+    let shanghai = chrono::FixedOffset::east_opt(8 * 3600)?;
+    let d = chrono::DateTime::from_timestamp(seconds, 0)?
+        .with_timezone(&shanghai)
+        .date_naive();
+    YEARS.contains(&d.year()).then_some(d)
+}
+
 fn split_numbers(s: &str) -> Option<[u32; 3]> {
     let mut parts = s
         .split(['-', '/', '.', ' ', '年', '月', '日'])
@@ -63,6 +73,8 @@ pub fn parse_date(raw: &str) -> Option<NaiveDate> {
                 s[6..8].parse().ok()?,
             ),
             1..=5 => excel_serial_1900(s.parse().ok()?).filter(|d| YEARS.contains(&d.year())),
+            10 => epoch_date(s.parse().ok()?),
+            13 => epoch_date(s.parse::<i64>().ok()? / 1000),
             _ => None,
         };
     }
@@ -138,6 +150,14 @@ mod tests {
         ] {
             assert_eq!(parse_date(s), None, "{s}");
         }
+    }
+
+    #[test]
+    fn epoch_worked_example_is_read_in_shanghai_time() {
+        // 2023-01-05T00:00+08:00 is still 2023-01-04 in UTC.
+        assert_eq!(epoch_date(1_672_848_000), d(2023, 1, 5));
+        assert_eq!(parse_date("1672848000"), d(2023, 1, 5));
+        assert_eq!(parse_date("1672848000000"), d(2023, 1, 5));
     }
 
     #[test]

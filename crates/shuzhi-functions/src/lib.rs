@@ -6,8 +6,12 @@
 
 pub mod arrays;
 pub mod code_table;
+pub mod coords;
+pub mod credit_code;
 pub mod date;
 pub mod id_card;
+pub mod iso7064;
+pub mod person_ids;
 pub mod phone;
 pub mod text;
 

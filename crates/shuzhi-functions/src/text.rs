@@ -72,6 +72,15 @@ pub fn normalize_text(s: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
+/// Signatures of text already destroyed by a wrong decode (domain.md §4.5): `锟斤拷` is U+FFFD
+/// replacement characters re-read as GBK, `烫烫` / `屯屯` uninitialised memory read as GBK.
+const MOJIBAKE: [&str; 3] = ["锟斤拷", "烫烫", "屯屯"];
+
+/// True when the text carries a signature of unrecoverable mojibake or a replacement character.
+pub fn has_mojibake(s: &str) -> bool {
+    !s.is_ascii() && (s.contains('\u{FFFD}') || MOJIBAKE.iter().any(|m| s.contains(m)))
+}
+
 /// The default placeholder tokens of domain.md §4.4 (compared after trimming, case-insensitively).
 pub const DEFAULT_NULL_TOKENS: &[&str] = &[
     "无",
@@ -194,6 +203,14 @@ mod tests {
     fn clean_input_is_borrowed() {
         assert!(matches!(normalize_text("张三 abc"), Cow::Borrowed(_)));
         assert!(matches!(normalize_text("plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn detects_lost_text() {
+        assert!(has_mojibake("张锟斤拷"));
+        assert!(has_mojibake("a\u{FFFD}b"));
+        assert!(!has_mojibake("张三"));
+        assert!(!has_mojibake("plain"));
     }
 
     #[test]
