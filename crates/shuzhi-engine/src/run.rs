@@ -114,7 +114,8 @@ async fn execute(
         "physical plan:\n{}",
         datafusion::physical_plan::displayable(physical.as_ref()).indent(true)
     );
-    let streams = datafusion::physical_plan::execute_stream_partitioned(physical, ctx.task_ctx())?;
+    let streams =
+        datafusion::physical_plan::execute_stream_partitioned(physical.clone(), ctx.task_ctx())?;
     let planned = Arc::new(planned);
     let mut tasks = Vec::new();
     for (i, mut stream) in streams.into_iter().enumerate() {
@@ -140,7 +141,18 @@ async fn execute(
         files.verdicts.extend(f.verdicts);
         counts.merge(c);
     }
+    counts.spilled_bytes += spilled_bytes(physical.as_ref());
     Ok((files, counts))
+}
+
+/// Bytes spilled to disk by every operator of an executed plan.
+fn spilled_bytes(plan: &dyn datafusion::physical_plan::ExecutionPlan) -> u64 {
+    let own = plan.metrics().and_then(|m| m.spilled_bytes()).unwrap_or(0) as u64;
+    own + plan
+        .children()
+        .into_iter()
+        .map(|c| spilled_bytes(c.as_ref()))
+        .sum::<u64>()
 }
 
 /// Runs the pipeline end to end and publishes the result. On any error nothing is published and
@@ -288,6 +300,7 @@ pub async fn run_pipeline(
         sources: counts.sources,
         rule_failures: counts.rule_failures,
         step_changes: counts.step_changes,
+        spilled_bytes: counts.spilled_bytes,
         stage_seconds,
         table_versions: tables
             .values()

@@ -43,10 +43,14 @@ pub fn session(config: &EngineConfig) -> Result<SessionContext, EngineError> {
         runtime = runtime.with_temp_file_path(dir);
     }
     let runtime = runtime.build_arc().map_err(EngineError::DataFusion)?;
-    let session_config = SessionConfig::new()
+    let mut session_config = SessionConfig::new()
         .with_target_partitions(config.target_partitions.max(1))
         .with_batch_size(config.batch_size.max(1))
         .with_information_schema(true);
+    // Each sorting stream reserves memory for its final merge; scale that with the pool so a
+    // small limit still leaves room to buffer and spill (DataFusion's default is 10 MB).
+    let execution = &mut session_config.options_mut().execution;
+    execution.sort_spill_reservation_bytes = (config.memory_limit / 16).min(10 << 20);
     let state = SessionStateBuilder::new()
         .with_config(session_config)
         .with_runtime_env(runtime)

@@ -96,6 +96,8 @@ pub struct SinkCounts {
     pub rule_failures: BTreeMap<String, u64>,
     /// Changed values per `library.field.step`.
     pub step_changes: BTreeMap<String, u64>,
+    /// Bytes that sorts and windows spilled to disk.
+    pub spilled_bytes: u64,
 }
 
 impl SinkCounts {
@@ -113,6 +115,7 @@ impl SinkCounts {
         for (k, v) in other.step_changes {
             *self.step_changes.entry(k).or_default() += v;
         }
+        self.spilled_bytes += other.spilled_bytes;
     }
 }
 

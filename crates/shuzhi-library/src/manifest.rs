@@ -61,6 +61,8 @@ pub struct Manifest {
     pub rule_failures: BTreeMap<String, u64>,
     /// Values changed per clean step, keyed `library.field.step`.
     pub step_changes: BTreeMap<String, u64>,
+    /// Bytes spilled to disk by sorts and windows (dedup) under the memory limit.
+    pub spilled_bytes: u64,
     /// Wall seconds per stage.
     pub stage_seconds: BTreeMap<String, f64>,
     /// Committed Delta version per table path.
