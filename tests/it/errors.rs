@@ -56,40 +56,49 @@ fn missing_delivery_file_is_reported_before_reading() {
     insta::assert_snapshot!("missing_file", scrub(&stderr, &dir));
 }
 
+/// Runs `shuzhi check` on a copy of the sample whose rule file went through `(from, to)`
+/// replacements and whose pipeline went through `edit_pipeline`; returns exit code and stderr.
+fn check_with_edited_rules(
+    dir: &Path,
+    replacements: &[(&str, &str)],
+    edit_pipeline: impl Fn(String) -> String,
+) -> (i32, String) {
+    let mut rules = std::fs::read_to_string(repo().join("rules/population.toml")).expect("rules");
+    for (from, to) in replacements {
+        assert!(rules.contains(from), "the sample rules contain {from}");
+        rules = rules.replacen(from, to, 1);
+    }
+    std::fs::write(dir.join("population.toml"), rules).expect("write rules");
+    let shared_rules = format!(
+        "\"{}/rules/population.toml\"",
+        repo().canonicalize().expect("repo").display()
+    );
+    let pipeline = pipeline_copy(dir, |t| {
+        edit_pipeline(t.replace(&shared_rules, "\"population.toml\""))
+    });
+    let (code, _, stderr) = shuzhi(&["check", &pipeline], dir);
+    (code, stderr)
+}
+
 #[test]
 fn broken_rule_file_reports_every_problem_in_one_pass() {
     let dir = temp_dir("err-rules");
-    let rules = repo().join("rules/population.toml");
-    let broken = std::fs::read_to_string(rules)
-        .expect("rules")
-        .replacen(
-            "\"normalize_text\", \"null_tokens\", \"id_number\"",
-            "\"normalise_text\", \"null_tokens\", \"id_number\"",
-            1,
-        )
-        .replacen(
-            "rule = \"gb11643\", severity = \"reject\"",
-            "rule = \"gb11634\", severity = \"reject\"",
-            1,
-        )
-        .replacen(
-            "rule = \"phone\", severity = \"warn\"",
-            "rule = \"phone\", severity = \"warning\"",
-            1,
-        )
-        .replacen("{ map = \"gb2261_1\" }", "{ map = \"gb2261\" }", 1);
-    std::fs::write(dir.join("population.toml"), broken).expect("write rules");
-    let pipeline = pipeline_copy(&dir, |t| {
-        t.replace(
-            &format!(
-                "\"{}/rules/population.toml\"",
-                repo().canonicalize().expect("repo").display()
+    let (code, stderr) = check_with_edited_rules(
+        &dir,
+        &[
+            (
+                "\"normalize_text\", \"null_tokens\", \"id_number\"",
+                "\"normalise_text\", \"null_tokens\", \"id_number\"",
             ),
-            "\"population.toml\"",
-        )
-        .replace("id_number = \"身份证号\"", "id_numbr = \"身份证号\"")
-    });
-    let (code, _, stderr) = shuzhi(&["check", &pipeline], &dir);
+            ("rule = \"gb11643\"", "rule = \"gb11634\""),
+            (
+                "rule = \"phone\", severity = \"warn\"",
+                "rule = \"phone\", severity = \"warning\"",
+            ),
+            ("{ map = \"gb2261_1\" }", "{ map = \"gb2261\" }"),
+        ],
+        |t| t.replace("id_number = \"身份证号\"", "id_numbr = \"身份证号\""),
+    );
     assert_eq!(code, 2, "{stderr}");
     insta::assert_snapshot!("broken_rules", scrub(&stderr, &dir));
 }
@@ -97,23 +106,14 @@ fn broken_rule_file_reports_every_problem_in_one_pass() {
 #[test]
 fn sql_expression_that_does_not_plan_points_at_the_rule() {
     let dir = temp_dir("err-sql");
-    let rules = repo().join("rules/population.toml");
-    let broken = std::fs::read_to_string(rules).expect("rules").replacen(
-        "expr = \"gender = id_gender(id_number)\"",
-        "expr = \"gender = id_gendr(id_number)\"",
-        1,
+    let (code, stderr) = check_with_edited_rules(
+        &dir,
+        &[(
+            "gender = id_gender(id_number)",
+            "gender = id_gendr(id_number)",
+        )],
+        |t| t,
     );
-    std::fs::write(dir.join("population.toml"), broken).expect("write rules");
-    let pipeline = pipeline_copy(&dir, |t| {
-        t.replace(
-            &format!(
-                "\"{}/rules/population.toml\"",
-                repo().canonicalize().expect("repo").display()
-            ),
-            "\"population.toml\"",
-        )
-    });
-    let (code, _, stderr) = shuzhi(&["check", &pipeline], &dir);
     assert_eq!(code, 2, "{stderr}");
     assert!(stderr.contains("error[E0201]"), "{stderr}");
     assert!(stderr.contains("population.toml:"), "{stderr}");
