@@ -232,4 +232,26 @@ fn cli_runs_then_queries_the_published_library() {
     );
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stdout, "gender,n\n1,7\n2,5\n");
+
+    // Machine-readable summary for schedulers.
+    let (code, stdout, stderr) = shuzhi(
+        &[
+            "run",
+            "pipeline.toml",
+            "--out",
+            &out_arg,
+            "--run-id",
+            "cli-json",
+            "--json",
+        ],
+        &repo(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let doc: serde_json::Value = serde_json::from_str(&stdout).expect("stdout is JSON");
+    assert_eq!(doc["manifest"]["sources"]["ps_population_old"]["kept"], 3);
+    assert_eq!(doc["published"]["run_id"], "cli-json");
+    assert_eq!(
+        doc["published"]["tables"]["population"]["version"], 1,
+        "second commit"
+    );
 }

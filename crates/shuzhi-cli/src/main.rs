@@ -64,6 +64,9 @@ enum Command {
         /// Maximum rows per Parquet row group.
         #[arg(long, default_value_t = 1 << 20)]
         row_group_rows: usize,
+        /// Print the manifest and the published pointer as JSON on stdout instead of the summary.
+        #[arg(long)]
+        json: bool,
     },
     /// Check a pipeline and its rule files without reading any data.
     Check {
@@ -198,6 +201,7 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
             target_partitions,
             memory_limit_mb,
             row_group_rows,
+            json,
         } => {
             let p = shuzhi_rules::load_pipeline(&pipeline).map_err(rules_failure)?;
             let root = out.unwrap_or_else(|| p.output.clone());
@@ -229,7 +233,13 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
             let result = shuzhi_engine::run_pipeline(&p, &root, &options).await;
             bar.finish();
             let run = result.map_err(engine_failure)?;
-            print!("{}", report::summary(&run, &root));
+            if json {
+                let doc =
+                    serde_json::json!({ "manifest": run.manifest, "published": run.published });
+                println!("{doc:#}");
+            } else {
+                print!("{}", report::summary(&run, &root));
+            }
             Ok(())
         }
         Command::Query { sql, out, format } => query(&sql, &out, format).await,

@@ -53,7 +53,7 @@ pub fn change_column(field: &str, k: usize) -> String {
 pub fn fail_column(i: usize) -> String {
     format!("_fail__{i}")
 }
-/// Name of the value seen by check `i`, as text.
+/// Name of the value seen by check `i`, as text (only for fields that a fix may change).
 pub fn value_column(i: usize) -> String {
     format!("_val__{i}")
 }
@@ -245,6 +245,11 @@ pub fn plan_library(
     }
 
     // 4. Checks: failure flags and the value each check saw.
+    let fixed_fields: Vec<&str> = library
+        .checks()
+        .filter(|c| c.severity == Severity::Fix)
+        .map(|c| c.field.as_str())
+        .collect();
     let mut checks = Vec::new();
     let mut replace = Vec::new();
     for (i, check) in library.checks().enumerate() {
@@ -286,11 +291,15 @@ pub fn plan_library(
         // A ragged row has no field values: its only verdict is the ingest one.
         let failed = ident(INGEST_ERROR_COLUMN).is_null().and(failed);
         replace.push((fail_column(i), failed));
-        let as_text = match field_type {
-            FieldType::String => value.clone(),
-            FieldType::Date => cast(value.clone(), DataType::Utf8),
-        };
-        replace.push((value_column(i), as_text));
+        // A fix may change the field after the checks: keep the value the check saw. Fields
+        // without fixes keep it in the field itself (fewer columns through the dedup sort).
+        if fixed_fields.contains(&check.field.as_str()) {
+            let as_text = match field_type {
+                FieldType::String => value.clone(),
+                FieldType::Date => cast(value.clone(), DataType::Utf8),
+            };
+            replace.push((value_column(i), as_text));
+        }
         if let (Some(fix), Severity::Fix) = (&check.fix, check.severity) {
             let fixed = cast(
                 when(ident(fail_column(i)), parse(&df, fix)?).end()?,

@@ -184,6 +184,17 @@ fn distinct_masks(values: &ArrayRef) -> Result<Vec<(String, BooleanArray)>, Engi
         .collect()
 }
 
+/// The value check `i` saw, as text: its own column when a fix may have changed the field since.
+fn checked_value(batch: &RecordBatch, i: usize, field: &str) -> Result<ArrayRef, EngineError> {
+    match batch.column_by_name(&value_column(i)) {
+        Some(v) => Ok(v.clone()),
+        None => Ok(arrow::compute::cast(
+            &column(batch, field)?,
+            &DataType::Utf8,
+        )?),
+    }
+}
+
 fn constant(value: &str, len: usize) -> ArrayRef {
     Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
         value, len,
@@ -384,7 +395,7 @@ impl SplitSink {
             };
             let values = [
                 column(batch, &original_column(field))?,
-                column(batch, &value_column(i))?,
+                checked_value(batch, i, field)?,
                 fixed,
             ];
             emitted.push((
