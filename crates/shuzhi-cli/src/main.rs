@@ -24,7 +24,7 @@ mod exit {
     name = "shuzhi",
     version,
     about = "数治 shuzhi — govern department data into trusted base libraries",
-    long_about = "shuzhi reads department deliveries (CSV in UTF-8 or GB18030/GBK), cleans and checks \
+    long_about = "shuzhi reads department deliveries (CSV in UTF-8, GB18030/GBK or UTF-16), cleans and checks \
 them with the rules in TOML files, and writes Delta/Parquet libraries, a quarantine with every \
 rejected row and its reasons, and one verdict per failed check.\n\n\
 Typical session:\n  shuzhi check                 # validate pipeline.toml and its rules, no data read\n  \

@@ -15,7 +15,7 @@ use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
-use crate::encoding::{Bom, TextEncoding, decode, sniff_bom};
+use crate::encoding::{Bom, TextEncoding, decode, decode_utf16, sniff_bom};
 use crate::{FILE_COLUMN, INGEST_ERROR_COLUMN, IngestError, LINE_COLUMN, RAW_COLUMN};
 
 /// How to read one CSV file.
@@ -172,25 +172,44 @@ where
     let bytes_total = file.metadata().map_err(io)?.len();
     let mut head = [0u8; 4];
     let n = read_full(&mut file, &mut head).map_err(io)?;
-    let bom = sniff_bom(&head[..n]);
-    let (declared, bom_len) = match bom {
-        Bom::Utf16(name) => {
-            return Err(IngestError::Utf16 {
-                path: path.to_path_buf(),
-                bom: name,
-            });
-        }
-        Bom::Utf8 => (Some(TextEncoding::Utf8), 3),
-        Bom::None => (options.encoding, 0),
-    };
-    let (encoding, detected) = match declared {
-        Some(e) => (e, false),
-        None => (detect(path)?, true),
-    };
-
     let mut hasher = Sha256::new();
     hasher.update(&head[..n]);
-    let mut pending: Vec<u8> = head[bom_len.min(n)..n].to_vec();
+    // `input` yields the bytes after the BOM; UTF-16 files (small "Unicode text" exports) are
+    // transcoded to UTF-8 up front so the chunker only ever sees ASCII-compatible bytes.
+    let (mut input, reported, encoding, detected, mut pending): (Box<dyn Read>, _, _, _, Vec<u8>) =
+        match sniff_bom(&head[..n]) {
+            Bom::Utf16(utf16) => {
+                let mut bytes = head[..n].to_vec();
+                file.read_to_end(&mut bytes).map_err(io)?;
+                hasher.update(&bytes[n..]);
+                let text = decode_utf16(&bytes[2..], utf16).map_err(|at| IngestError::Decode {
+                    path: path.to_path_buf(),
+                    encoding: utf16.name(),
+                    offset: 2 + at as u64,
+                    line: 1 + bytes[2..2 + at]
+                        .chunks(2)
+                        .filter(|c| c.contains(&b'\n'))
+                        .count() as u64,
+                })?;
+                let utf8 = std::io::Cursor::new(text.into_bytes());
+                (Box::new(utf8), utf16, TextEncoding::Utf8, false, Vec::new())
+            }
+            Bom::Utf8 => (
+                Box::new(file),
+                TextEncoding::Utf8,
+                TextEncoding::Utf8,
+                false,
+                head[3.min(n)..n].to_vec(),
+            ),
+            Bom::None => {
+                let (e, detected) = match options.encoding {
+                    Some(e) => (e, false),
+                    None => (detect(path)?, true),
+                };
+                (Box::new(file), e, e, detected, head[..n].to_vec())
+            }
+        };
+    let bom_len = n - pending.len();
     let mut scanner = Scanner {
         delimiter: options.delimiter,
         state: ScanState::FieldStart,
@@ -210,8 +229,10 @@ where
         // Cut up to `group` chunks sequentially.
         let mut chunks = Vec::with_capacity(group);
         while chunks.len() < group && !eof {
-            let got = read_full(&mut file, &mut block).map_err(io)?;
-            hasher.update(&block[..got]);
+            let got = read_full(&mut input, &mut block).map_err(io)?;
+            if reported == encoding {
+                hasher.update(&block[..got]);
+            }
             eof = got < block.len();
             let start = pending.len();
             pending.extend_from_slice(&block[..got]);
@@ -279,7 +300,7 @@ where
     };
     Ok(CsvSummary {
         path: path.to_path_buf(),
-        encoding,
+        encoding: reported,
         detected,
         header,
         rows: summary_rows,
@@ -289,7 +310,7 @@ where
     })
 }
 
-fn read_full(file: &mut File, buf: &mut [u8]) -> std::io::Result<usize> {
+fn read_full(file: &mut impl Read, buf: &mut [u8]) -> std::io::Result<usize> {
     let mut filled = 0;
     while filled < buf.len() {
         match file.read(&mut buf[filled..]) {
@@ -621,12 +642,43 @@ mod tests {
     }
 
     #[test]
-    fn utf16_and_empty_files_are_errors() {
-        let p = write_temp("u16.csv", b"\xFF\xFEi\x00d\x00");
-        assert!(matches!(
-            read_csv(&p, &CsvOptions::default(), |_| Ok(())),
-            Err(IngestError::Utf16 { .. })
-        ));
+    fn utf16_exports_are_read_with_lines() {
+        for (name, bom, little) in [
+            ("le.csv", [0xFF, 0xFE], true),
+            ("be.csv", [0xFE, 0xFF], false),
+        ] {
+            let mut bytes = bom.to_vec();
+            for unit in "身份证号\t姓名\r\n110\t张三\r\n120\t\"李\n四\"\r\n".encode_utf16()
+            {
+                bytes.extend(if little {
+                    unit.to_le_bytes()
+                } else {
+                    unit.to_be_bytes()
+                });
+            }
+            let p = write_temp(name, &bytes);
+            let opts = CsvOptions {
+                delimiter: b'\t',
+                ..CsvOptions::default()
+            };
+            let (s, batches) = read_all(&p, &opts);
+            assert_eq!(
+                s.encoding.name(),
+                if little { "utf-16le" } else { "utf-16be" }
+            );
+            assert_eq!(s.header, vec!["身份证号", "姓名"]);
+            assert_eq!(lines(&batches), vec![2, 3]);
+            assert_eq!(batches[0].column(1).as_string::<i32>().value(1), "李\n四");
+            assert_eq!(s.bytes, bytes.len() as u64);
+        }
+    }
+
+    #[test]
+    fn broken_utf16_and_empty_files_are_errors() {
+        // An unpaired high surrogate (D800) followed by "a".
+        let p = write_temp("bad16.csv", b"\xFF\xFEi\x00\n\x00\x00\xD8a\x00");
+        let err = read_csv(&p, &CsvOptions::default(), |_| Ok(())).expect_err("unpaired surrogate");
+        assert!(err.to_string().contains("not valid utf-16le"), "{err}");
         let p = write_temp("empty.csv", b"");
         assert!(matches!(
             read_csv(&p, &CsvOptions::default(), |_| Ok(())),

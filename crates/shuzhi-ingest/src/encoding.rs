@@ -9,6 +9,10 @@ pub enum TextEncoding {
     Utf8,
     /// GB18030, a superset of GBK and GB2312 (always decode GBK with it).
     Gb18030,
+    /// UTF-16 little endian (recognised by its BOM; Excel's "Unicode text").
+    Utf16Le,
+    /// UTF-16 big endian (recognised by its BOM).
+    Utf16Be,
 }
 
 impl TextEncoding {
@@ -17,6 +21,8 @@ impl TextEncoding {
         match self {
             TextEncoding::Utf8 => "utf-8",
             TextEncoding::Gb18030 => "gb18030",
+            TextEncoding::Utf16Le => "utf-16le",
+            TextEncoding::Utf16Be => "utf-16be",
         }
     }
 }
@@ -27,7 +33,7 @@ pub enum Bom {
     /// `EF BB BF`.
     Utf8,
     /// `FF FE` or `FE FF`.
-    Utf16(&'static str),
+    Utf16(TextEncoding),
     /// No BOM.
     None,
 }
@@ -36,9 +42,26 @@ pub enum Bom {
 pub fn sniff_bom(head: &[u8]) -> Bom {
     match head {
         [0xEF, 0xBB, 0xBF, ..] => Bom::Utf8,
-        [0xFF, 0xFE, ..] => Bom::Utf16("UTF-16LE"),
-        [0xFE, 0xFF, ..] => Bom::Utf16("UTF-16BE"),
+        [0xFF, 0xFE, ..] => Bom::Utf16(TextEncoding::Utf16Le),
+        [0xFE, 0xFF, ..] => Bom::Utf16(TextEncoding::Utf16Be),
         _ => Bom::None,
+    }
+}
+
+/// Decodes a whole UTF-16 text (without its BOM); on failure returns the byte offset of the
+/// first unpaired surrogate.
+pub fn decode_utf16(bytes: &[u8], encoding: TextEncoding) -> Result<String, usize> {
+    let codec = match encoding {
+        TextEncoding::Utf16Be => encoding_rs::UTF_16BE,
+        _ => encoding_rs::UTF_16LE,
+    };
+    let mut decoder = codec.new_decoder_without_bom_handling();
+    let mut out = String::with_capacity(bytes.len() * 3 / 2 + 16);
+    let (result, read) = decoder.decode_to_string_without_replacement(bytes, &mut out, true);
+    match result {
+        encoding_rs::DecoderResult::InputEmpty => Ok(out),
+        encoding_rs::DecoderResult::Malformed(bad, _) => Err(read.saturating_sub(usize::from(bad))),
+        encoding_rs::DecoderResult::OutputFull => Err(read),
     }
 }
 
@@ -49,6 +72,9 @@ pub fn decode(bytes: &[u8], encoding: TextEncoding) -> Result<Cow<'_, str>, usiz
         TextEncoding::Utf8 => std::str::from_utf8(bytes)
             .map(Cow::Borrowed)
             .map_err(|e| e.valid_up_to()),
+        TextEncoding::Utf16Le | TextEncoding::Utf16Be => {
+            decode_utf16(bytes, encoding).map(Cow::Owned)
+        }
         TextEncoding::Gb18030 => {
             if bytes.is_ascii() {
                 // ASCII is the same in both; skip the decoder.
@@ -98,7 +124,10 @@ mod tests {
     #[test]
     fn boms() {
         assert_eq!(sniff_bom(b"\xEF\xBB\xBFa"), Bom::Utf8);
-        assert_eq!(sniff_bom(b"\xFF\xFEa\x00"), Bom::Utf16("UTF-16LE"));
+        assert_eq!(
+            sniff_bom(b"\xFF\xFEa\x00"),
+            Bom::Utf16(TextEncoding::Utf16Le)
+        );
         assert_eq!(sniff_bom(b"abc"), Bom::None);
     }
 }

@@ -46,16 +46,6 @@ pub enum IngestError {
         /// 1-based line of that byte.
         line: u64,
     },
-    /// A UTF-16 file (recognised by its BOM); not read yet.
-    #[error(
-        "{path} is UTF-16 ({bom}); UTF-16 deliveries are not supported yet, re-export as UTF-8 or GB18030"
-    )]
-    Utf16 {
-        /// The file.
-        path: std::path::PathBuf,
-        /// Which byte order mark was found.
-        bom: &'static str,
-    },
     /// No header line.
     #[error("{path} is empty: expected a header line")]
     Empty {
