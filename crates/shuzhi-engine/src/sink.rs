@@ -340,6 +340,8 @@ impl SplitSink {
         Ok(())
     }
 
+    /// Verdict rows for the `selected` rows: only the varying columns are filtered, the
+    /// constant ones are made at the filtered length.
     fn verdict_rows(
         &self,
         batch: &RecordBatch,
@@ -349,7 +351,8 @@ impl SplitSink {
         field: Option<&str>,
         values: [ArrayRef; 3],
     ) -> Result<RecordBatch, EngineError> {
-        let n = batch.num_rows();
+        let n = selected.true_count();
+        let picked = |a: &ArrayRef| filter(a.as_ref(), selected);
         let field_col = match field {
             Some(f) => constant(f, n),
             None => new_null_array(&DataType::Utf8, n),
@@ -360,16 +363,15 @@ impl SplitSink {
             constant(rule, n),
             constant(severity.as_str(), n),
             field_col,
-            original,
-            cleaned,
-            fixed,
-            column(batch, SOURCE_COLUMN)?,
-            column(batch, FILE_COLUMN)?,
-            column(batch, LINE_COLUMN)?,
+            picked(&original)?,
+            picked(&cleaned)?,
+            picked(&fixed)?,
+            picked(&column(batch, SOURCE_COLUMN)?)?,
+            picked(&column(batch, FILE_COLUMN)?)?,
+            picked(&column(batch, LINE_COLUMN)?)?,
             constant(&self.run_id, n),
         ];
-        let rows = RecordBatch::try_new(self.schemas.verdicts.clone(), cols)?;
-        Ok(filter_record_batch(&rows, selected)?)
+        Ok(RecordBatch::try_new(self.schemas.verdicts.clone(), cols)?)
     }
 
     fn write_verdicts(
