@@ -1,6 +1,6 @@
 //! Rules → one DataFusion plan per library: union of sources, clean steps as projections of our
 //! UDFs (with per-step change flags), checks as flag columns, fixes, reasons, and exact dedup as
-//! a window. The split sink then routes each row.
+//! a key-partitioned sort (see [`crate::dedup`]). The split sink then routes each row.
 
 use std::sync::Arc;
 
@@ -8,14 +8,11 @@ use arrow::datatypes::DataType;
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::functions::core::expr_fn::coalesce;
 use datafusion::functions::string::expr_fn::concat_ws;
-use datafusion::functions_window::expr_fn::row_number;
-use datafusion::logical_expr::{ExprFunctionExt, Operator, SortExpr, binary_expr, cast, when};
+use datafusion::logical_expr::{Operator, binary_expr, cast, when};
 use datafusion::prelude::{DataFrame, Expr, SessionContext, ident, lit};
 use shuzhi_functions::text::NullTokens;
-use shuzhi_ingest::{CsvOptions, FILE_COLUMN, INGEST_ERROR_COLUMN, LINE_COLUMN};
-use shuzhi_rules::{
-    CheckKind, CleanStep, FieldType, Keep, LibraryRules, Pipeline, Severity, SqlExpr,
-};
+use shuzhi_ingest::{CsvOptions, INGEST_ERROR_COLUMN};
+use shuzhi_rules::{CheckKind, CleanStep, FieldType, LibraryRules, Pipeline, Severity, SqlExpr};
 
 use crate::EngineError;
 use crate::source::{FileReports, SourceStream};
@@ -31,8 +28,6 @@ pub const REJECTED_COLUMN: &str = "_rejected";
 pub const REASONS_COLUMN: &str = "_reasons";
 /// Warn and fix rule ids that fired on a kept row.
 pub const FLAGS_COLUMN: &str = "_flags";
-/// True for a duplicate that lost dedup.
-pub const DUPLICATE_COLUMN: &str = "_duplicate";
 /// Rule id of ragged rows.
 pub const INGEST_RULE: &str = "ingest.ragged_row";
 
@@ -71,8 +66,8 @@ pub struct PlannedLibrary {
     pub steps: Vec<(String, usize, String)>,
     /// `(rule id, severity, field)` per check index.
     pub checks: Vec<(String, Severity, String)>,
-    /// Whether the plan has a dedup column.
-    pub dedup: bool,
+    /// Exact dedup: the executor hash-partitions and sorts by key, the sink marks duplicates.
+    pub dedup: Option<shuzhi_rules::Dedup>,
     /// The plan.
     pub frame: DataFrame,
 }
@@ -371,31 +366,11 @@ pub fn plan_library(
     replace.push((FLAGS_COLUMN.into(), flags_expr));
     df = project(df, replace)?;
 
-    // 6. Exact dedup: one survivor per key among rows that passed; ties broken by provenance.
-    let dedup = library.dedup.is_some();
-    if let Some(d) = &library.dedup {
-        let asc = d.keep == Keep::Earliest;
-        let order: Vec<SortExpr> = vec![
-            ident(&d.order_by).sort(asc, false),
-            ident(SOURCE_COLUMN).sort(true, true),
-            ident(FILE_COLUMN).sort(true, true),
-            ident(LINE_COLUMN).sort(true, true),
-        ];
-        let rank = row_number()
-            .partition_by(vec![ident(&library.key), ident(REJECTED_COLUMN)])
-            .order_by(order)
-            .build()?;
-        let duplicate = (!ident(REJECTED_COLUMN)).and(rank.gt(lit(1u64)));
-        df = project(df, vec![(DUPLICATE_COLUMN.into(), duplicate)])?;
-        let reason = when(ident(DUPLICATE_COLUMN), lit(dedup_rule(&library.name)))
-            .otherwise(ident(REASONS_COLUMN))?;
-        df = project(df, vec![(REASONS_COLUMN.into(), reason)])?;
-    }
     Ok(PlannedLibrary {
         rules: library.clone(),
         steps,
         checks,
-        dedup,
+        dedup: library.dedup.clone(),
         frame: df,
     })
 }

@@ -108,7 +108,11 @@ async fn execute(
     write: &WriteOptions,
     progress: &Arc<AtomicU64>,
 ) -> Result<(SinkFiles, SinkCounts), EngineError> {
-    let physical = planned.frame.clone().create_physical_plan().await?;
+    let mut physical = planned.frame.clone().create_physical_plan().await?;
+    if let Some(dedup) = &planned.dedup {
+        let partitions = ctx.state().config().target_partitions();
+        physical = crate::dedup::sort_for_dedup(physical, &planned.rules.key, dedup, partitions)?;
+    }
     tracing::debug!(
         library = %planned.rules.name,
         "physical plan:\n{}",

@@ -15,6 +15,7 @@ use shuzhi_library::{PartitionedWriter, WriteOptions, WrittenFile};
 use shuzhi_rules::{FieldType, Severity};
 
 use crate::EngineError;
+use crate::dedup::{DuplicateMarker, replace_where};
 use crate::plan::*;
 
 /// Partition column of quarantine and verdict tables.
@@ -138,6 +139,7 @@ pub struct SplitSink {
     library: PartitionedWriter,
     quarantine: PartitionedWriter,
     verdicts: PartitionedWriter,
+    duplicates: Option<DuplicateMarker>,
     counts: SinkCounts,
 }
 
@@ -235,6 +237,10 @@ impl SplitSink {
                 options.clone(),
             ),
             run_id: options.run_id.clone(),
+            duplicates: planned
+                .dedup
+                .as_ref()
+                .map(|_| DuplicateMarker::new(&planned.rules.key)),
             planned,
             schemas,
             counts: SinkCounts::default(),
@@ -248,10 +254,13 @@ impl SplitSink {
             return Ok(());
         }
         let rejected = mask(batch, REJECTED_COLUMN)?;
-        let quarantined = if self.planned.dedup {
-            or(&rejected, &mask(batch, DUPLICATE_COLUMN)?)?
-        } else {
-            rejected
+        let duplicate = match &mut self.duplicates {
+            Some(marker) => Some(marker.mark(batch, &rejected)?),
+            None => None,
+        };
+        let quarantined = match &duplicate {
+            Some(dup) => or(&rejected, dup)?,
+            None => rejected,
         };
         let kept = not(&quarantined)?;
         let run_id = constant(&self.run_id, n);
@@ -276,7 +285,11 @@ impl SplitSink {
         for f in self.planned.rules.fields.iter() {
             cols.push(column(batch, &original_column(&f.name))?);
         }
-        cols.push(column(batch, REASONS_COLUMN)?);
+        let reasons = column(batch, REASONS_COLUMN)?;
+        cols.push(match &duplicate {
+            Some(dup) => replace_where(dup, &dedup_rule(&self.planned.rules.name), &reasons)?,
+            None => reasons,
+        });
         cols.push(column(batch, RAW_COLUMN)?);
         cols.push(column(batch, SOURCE_COLUMN)?);
         cols.push(column(batch, FILE_COLUMN)?);
@@ -286,7 +299,7 @@ impl SplitSink {
         let departments = column(batch, DEPARTMENT_COLUMN)?;
         self.write_by_department(true, &rows, &departments, &quarantined)?;
 
-        self.write_verdicts(batch, &departments)
+        self.write_verdicts(batch, &departments, duplicate.as_ref())
     }
 
     fn count_sources(
@@ -378,6 +391,7 @@ impl SplitSink {
         &mut self,
         batch: &RecordBatch,
         departments: &ArrayRef,
+        duplicate: Option<&BooleanArray>,
     ) -> Result<(), EngineError> {
         let n = batch.num_rows();
         let null_text = new_null_array(&DataType::Utf8, n);
@@ -429,8 +443,8 @@ impl SplitSink {
                 ingest_failed,
             ));
         }
-        if self.planned.dedup {
-            let dup = mask(batch, DUPLICATE_COLUMN)?;
+        if let Some(dup) = duplicate {
+            let dup = dup.clone();
             let rule = dedup_rule(&self.planned.rules.name);
             *self.counts.rule_failures.entry(rule.clone()).or_default() += dup.true_count() as u64;
             if dup.true_count() > 0 {
