@@ -115,6 +115,35 @@ async fn sample_library_holds_exactly_the_expected_rows() {
     assert_eq!((c[old].read, c[old].kept, c[old].quarantined), (6, 3, 3));
     assert_eq!(run.manifest.rule_failures["population.dedup"], 4);
     assert_eq!(run.manifest.rule_failures["population.gender.expr1"], 3);
+    // Values changed per clean step (a parse_date change is a reformatted or unparseable date).
+    let changed: Vec<(&str, u64)> = run
+        .manifest
+        .step_changes
+        .iter()
+        .filter(|(_, n)| **n > 0)
+        .map(|(k, n)| (k.as_str(), *n))
+        .collect();
+    assert_eq!(
+        changed,
+        vec![
+            ("population.address.normalize_text", 2),
+            ("population.address.null_tokens", 1),
+            ("population.birth_date.null_tokens", 1),
+            ("population.birth_date.parse_date", 5),
+            ("population.gender.map:gb2261_1", 16),
+            ("population.gender.null_tokens", 2),
+            ("population.id_number.id_number", 3),
+            ("population.id_number.normalize_text", 1),
+            ("population.id_number.null_tokens", 1),
+            ("population.name.normalize_text", 2),
+            ("population.name.null_tokens", 1),
+            ("population.phone.null_tokens", 1),
+            ("population.phone.phone", 4),
+            ("population.region_code.default", 3),
+            ("population.region_code.null_tokens", 3),
+            ("population.registered_on.parse_date", 5),
+        ]
+    );
     assert_eq!(run.manifest.inputs.len(), 2);
     assert!(run.manifest.inputs.iter().all(|i| i.sha256.len() == 64));
 }

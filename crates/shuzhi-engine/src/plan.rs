@@ -40,6 +40,15 @@ pub fn dedup_rule(library: &str) -> String {
 pub fn original_column(field: &str) -> String {
     format!("{field}__orig")
 }
+/// Steps per change word (bits of an `Int64`, sign bit unused).
+pub const CHANGE_BITS: usize = 63;
+
+/// Name of change word `w`: bit `j` is set when step `w * 63 + j` of [`PlannedLibrary::steps`]
+/// changed the row's value.
+pub fn change_word_column(w: usize) -> String {
+    format!("_changes__{w}")
+}
+
 /// Name of the change flag of step `k` of a field.
 pub fn change_column(field: &str, k: usize) -> String {
     format!("_chg__{field}__{k}")
@@ -62,7 +71,7 @@ pub fn fix_column(i: usize) -> String {
 pub struct PlannedLibrary {
     /// Library rules.
     pub rules: LibraryRules,
-    /// `(field, step name)` per change column, for step change counts.
+    /// `(field, step index, step name)` in change-bit order, for step change counts.
     pub steps: Vec<(String, usize, String)>,
     /// `(rule id, severity, field)` per check index.
     pub checks: Vec<(String, Severity, String)>,
@@ -238,6 +247,20 @@ pub fn plan_library(
         }
         df = project(df, replace)?;
     }
+    // Pack the per-step change flags into bit words: one integer column instead of one boolean
+    // column per step through the dedup sort.
+    let flags: Vec<String> = steps.iter().map(|(f, k, _)| change_column(f, *k)).collect();
+    let mut words = Vec::new();
+    for (w, chunk) in flags.chunks(CHANGE_BITS).enumerate() {
+        let mut word = lit(0i64);
+        for (j, flag) in chunk.iter().enumerate() {
+            word = word + when(ident(flag), lit(1i64 << j)).otherwise(lit(0i64))?;
+        }
+        words.push((change_word_column(w), word));
+    }
+    df = project(df, words)?;
+    let flag_names: Vec<&str> = flags.iter().map(String::as_str).collect();
+    df = df.drop_columns(&flag_names)?;
 
     // 4. Checks: failure flags and the value each check saw.
     let fixed_fields: Vec<&str> = library

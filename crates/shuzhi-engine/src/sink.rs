@@ -321,8 +321,13 @@ impl SplitSink {
 
     fn count_changes(&mut self, batch: &RecordBatch) -> Result<(), EngineError> {
         let lib = &self.planned.rules.name;
-        for (field, k, step) in &self.planned.steps {
-            let changed = mask(batch, &change_column(field, *k))?.true_count() as u64;
+        for (i, (field, _, step)) in self.planned.steps.iter().enumerate() {
+            let word = column(batch, &change_word_column(i / CHANGE_BITS))?;
+            let word = word
+                .as_primitive_opt::<arrow::datatypes::Int64Type>()
+                .ok_or_else(|| EngineError::Internal("change word is not Int64".into()))?;
+            let bit = 1i64 << (i % CHANGE_BITS);
+            let changed = word.values().iter().filter(|v| *v & bit != 0).count() as u64;
             *self
                 .counts
                 .step_changes
