@@ -6,17 +6,19 @@ use std::sync::Arc;
 
 use arrow::datatypes::DataType;
 use datafusion::catalog::streaming::StreamingTable;
-use datafusion::functions::core::expr_fn::coalesce;
+use datafusion::functions::core::expr_fn::{coalesce, get_field};
 use datafusion::functions::string::expr_fn::concat_ws;
-use datafusion::logical_expr::{Operator, binary_expr, cast, when};
+use datafusion::logical_expr::ScalarUDF;
+use datafusion::logical_expr::{cast, when};
 use datafusion::prelude::{DataFrame, Expr, SessionContext, ident, lit};
+use shuzhi_functions::chain::{Chain, TextStep};
 use shuzhi_functions::text::NullTokens;
 use shuzhi_ingest::{CsvOptions, INGEST_ERROR_COLUMN};
 use shuzhi_rules::{CheckKind, CleanStep, FieldType, LibraryRules, Pipeline, Severity, SqlExpr};
 
 use crate::EngineError;
 use crate::source::{FileReports, SourceStream};
-use crate::udf::{Kernel, udf};
+use crate::udf::{CHAIN_CHANGES, CHAIN_VALUE, ChainUdf, Kernel, udf};
 
 /// Provenance: source id.
 pub const SOURCE_COLUMN: &str = "_source";
@@ -40,19 +42,17 @@ pub fn dedup_rule(library: &str) -> String {
 pub fn original_column(field: &str) -> String {
     format!("{field}__orig")
 }
-/// Steps per change word (bits of an `Int64`, sign bit unused).
-pub const CHANGE_BITS: usize = 63;
-
-/// Name of change word `w`: bit `j` is set when step `w * 63 + j` of [`PlannedLibrary::steps`]
-/// changed the row's value.
-pub fn change_word_column(w: usize) -> String {
-    format!("_changes__{w}")
+/// Name of the change bits of a field: bit `j` is set when the field's `j`-th step (in
+/// [`PlannedLibrary::steps`] order) changed the row's value.
+pub fn change_bits_column(field: &str) -> String {
+    format!("_changes__{field}")
 }
 
-/// Name of the change flag of step `k` of a field.
-pub fn change_column(field: &str, k: usize) -> String {
-    format!("_chg__{field}__{k}")
+/// Name of the struct column a field's fused clean steps produce.
+fn chain_column(field: &str) -> String {
+    format!("_clean__{field}")
 }
+
 /// Name of the failure flag of check `i`.
 pub fn fail_column(i: usize) -> String {
     format!("_fail__{i}")
@@ -71,7 +71,7 @@ pub fn fix_column(i: usize) -> String {
 pub struct PlannedLibrary {
     /// Library rules.
     pub rules: LibraryRules,
-    /// `(field, step index, step name)` in change-bit order, for step change counts.
+    /// `(field, bit, step name)`: bit `bit` of the field's change bits counts that step's changes.
     pub steps: Vec<(String, usize, String)>,
     /// `(rule id, severity, field)` per check index.
     pub checks: Vec<(String, Severity, String)>,
@@ -90,46 +90,6 @@ fn sql_error(expr: &SqlExpr, e: datafusion::error::DataFusionError) -> EngineErr
 
 fn parse(df: &DataFrame, expr: &SqlExpr) -> Result<Expr, EngineError> {
     df.parse_sql_expr(&expr.sql).map_err(|e| sql_error(expr, e))
-}
-
-fn step_expr(
-    pipeline: &Pipeline,
-    df: &DataFrame,
-    field: &str,
-    step: &CleanStep,
-    null_tokens: &Arc<NullTokens>,
-) -> Result<Expr, EngineError> {
-    let input = ident(field);
-    let kernel = |k: Kernel| udf(k).call(vec![ident(field)]);
-    Ok(match step {
-        CleanStep::NormalizeText => kernel(Kernel::NormalizeText),
-        CleanStep::NullTokens => kernel(Kernel::NullTokens(null_tokens.clone())),
-        CleanStep::Upper => datafusion::functions::string::expr_fn::upper(input),
-        CleanStep::IdNumber => kernel(Kernel::NormalizeId),
-        CleanStep::Phone => kernel(Kernel::CleanPhone),
-        CleanStep::ParseDate => kernel(Kernel::ParseDate),
-        CleanStep::Map { table } => {
-            let t = pipeline
-                .code_tables
-                .get(table)
-                .ok_or_else(|| EngineError::Internal(format!("code table {table} vanished")))?;
-            kernel(Kernel::MapCode(Arc::new(t.clone())))
-        }
-        CleanStep::Default { expr } => coalesce(vec![input, parse(df, expr)?]),
-    })
-}
-
-fn changed(before: Expr, after: Expr, step: &CleanStep) -> Expr {
-    if matches!(step, CleanStep::ParseDate) {
-        // Reformatted or unparseable: the ISO text of the date differs from the input.
-        binary_expr(
-            before,
-            Operator::IsDistinctFrom,
-            cast(after, DataType::Utf8),
-        )
-    } else {
-        binary_expr(before, Operator::IsDistinctFrom, after)
-    }
 }
 
 /// Column list of a frame as expressions.
@@ -196,71 +156,95 @@ pub fn plan_library(
         .collect();
     df = project(df, originals)?;
 
-    // 3. Clean, one projection per step level. `default` steps come after every other step of
-    // every field, so their expressions see fully cleaned fields.
+    // 3. Clean: each field's text steps run fused in one UDF call (one pass, one output array,
+    // a change bit per step); `default` steps then fill nulls from SQL over the cleaned fields.
     let null_tokens = Arc::new(NullTokens::new(&pipeline.null_tokens));
-    let is_default = |s: &CleanStep| matches!(s, CleanStep::Default { .. });
-    let plain_levels = library
-        .fields
-        .iter()
-        .map(|f| f.clean.iter().filter(|s| !is_default(s)).count())
-        .max()
-        .unwrap_or(0);
-    let ordered: Vec<Vec<Option<(usize, &CleanStep)>>> = library
-        .fields
-        .iter()
-        .map(|f| {
-            let mut plain: Vec<_> = f
-                .clean
-                .iter()
-                .enumerate()
-                .filter(|(_, s)| !is_default(s))
-                .map(Some)
-                .collect();
-            plain.resize(plain_levels, None);
-            plain.extend(
-                f.clean
-                    .iter()
-                    .enumerate()
-                    .filter(|(_, s)| is_default(s))
-                    .map(Some),
-            );
-            plain
-        })
-        .collect();
-    let levels = ordered.iter().map(Vec::len).max().unwrap_or(0);
     let mut steps = Vec::new();
-    for level in 0..levels {
-        let mut replace = Vec::new();
-        for (field, order) in library.fields.iter().zip(&ordered) {
-            let Some(Some((k, step))) = order.get(level) else {
-                continue;
+    let mut chains = Vec::new();
+    for field in &library.fields {
+        let mut chain = Chain {
+            steps: Vec::new(),
+            parse_date: false,
+        };
+        for step in &field.clean {
+            let text_step = match step {
+                CleanStep::NormalizeText => TextStep::NormalizeText,
+                CleanStep::NullTokens => TextStep::NullTokens(null_tokens.clone()),
+                CleanStep::Upper => TextStep::Upper,
+                CleanStep::IdNumber => TextStep::IdNumber,
+                CleanStep::Phone => TextStep::Phone,
+                CleanStep::Map { table } => {
+                    let t = pipeline.code_tables.get(table).ok_or_else(|| {
+                        EngineError::Internal(format!("code table {table} vanished"))
+                    })?;
+                    TextStep::Map(Arc::new(t.clone()))
+                }
+                CleanStep::ParseDate => {
+                    chain.parse_date = true;
+                    continue;
+                }
+                CleanStep::Default { .. } => continue,
             };
-            let after = step_expr(pipeline, &df, &field.name, step, &null_tokens)?;
-            let flag = change_column(&field.name, *k);
-            replace.push((
-                flag.clone(),
-                changed(ident(&field.name), after.clone(), step),
+            steps.push((field.name.clone(), chain.steps.len(), step.name()));
+            chain.steps.push(text_step);
+        }
+        if chain.parse_date {
+            steps.push((
+                field.name.clone(),
+                chain.steps.len(),
+                CleanStep::ParseDate.name(),
             ));
-            replace.push((field.name.clone(), after));
-            steps.push((field.name.clone(), *k, step.name()));
         }
-        df = project(df, replace)?;
-    }
-    // Pack the per-step change flags into bit words: one integer column instead of one boolean
-    // column per step through the dedup sort.
-    let flags: Vec<String> = steps.iter().map(|(f, k, _)| change_column(f, *k)).collect();
-    let mut words = Vec::new();
-    for (w, chunk) in flags.chunks(CHANGE_BITS).enumerate() {
-        let mut word = lit(0i64);
-        for (j, flag) in chunk.iter().enumerate() {
-            word = word + when(ident(flag), lit(1i64 << j)).otherwise(lit(0i64))?;
+        if !chain.steps.is_empty() || chain.parse_date {
+            let call =
+                ScalarUDF::from(ChainUdf::new(&field.name, chain)).call(vec![ident(&field.name)]);
+            chains.push((field.name.clone(), call));
         }
-        words.push((change_word_column(w), word));
     }
-    df = project(df, words)?;
-    let flag_names: Vec<&str> = flags.iter().map(String::as_str).collect();
-    df = df.drop_columns(&flag_names)?;
+    let structs: Vec<(String, Expr)> = chains
+        .iter()
+        .map(|(f, call)| (chain_column(f), call.clone()))
+        .collect();
+    df = project(df, structs)?;
+    let mut unpacked = Vec::new();
+    for (f, _) in &chains {
+        unpacked.push((f.clone(), get_field(ident(chain_column(f)), CHAIN_VALUE)));
+        unpacked.push((
+            change_bits_column(f),
+            get_field(ident(chain_column(f)), CHAIN_CHANGES),
+        ));
+    }
+    df = project(df, unpacked)?;
+    let struct_names: Vec<String> = chains.iter().map(|(f, _)| chain_column(f)).collect();
+    df = df.drop_columns(&struct_names.iter().map(String::as_str).collect::<Vec<_>>())?;
+    let mut defaults = Vec::new();
+    for field in &library.fields {
+        let bits_column = change_bits_column(&field.name);
+        let mut value = ident(&field.name);
+        let mut bits = if chains.iter().any(|(f, _)| *f == field.name) {
+            ident(&bits_column)
+        } else {
+            lit(0i64)
+        };
+        let mut bit = steps.iter().filter(|(f, _, _)| *f == field.name).count();
+        let mut any = false;
+        for step in &field.clean {
+            if let CleanStep::Default { expr } = step {
+                let fill = parse(&df, expr)?;
+                let filled = value.clone().is_null().and(fill.clone().is_not_null());
+                bits = bits + when(filled, lit(1i64 << bit)).otherwise(lit(0i64))?;
+                value = coalesce(vec![value, fill]);
+                steps.push((field.name.clone(), bit, step.name()));
+                bit += 1;
+                any = true;
+            }
+        }
+        if any {
+            defaults.push((field.name.clone(), value));
+            defaults.push((bits_column, bits));
+        }
+    }
+    df = project(df, defaults)?;
 
     // 4. Checks: failure flags and the value each check saw.
     let fixed_fields: Vec<&str> = library

@@ -321,12 +321,12 @@ impl SplitSink {
 
     fn count_changes(&mut self, batch: &RecordBatch) -> Result<(), EngineError> {
         let lib = &self.planned.rules.name;
-        for (i, (field, _, step)) in self.planned.steps.iter().enumerate() {
-            let word = column(batch, &change_word_column(i / CHANGE_BITS))?;
+        for (field, bit, step) in &self.planned.steps {
+            let word = column(batch, &change_bits_column(field))?;
             let word = word
                 .as_primitive_opt::<arrow::datatypes::Int64Type>()
-                .ok_or_else(|| EngineError::Internal("change word is not Int64".into()))?;
-            let bit = 1i64 << (i % CHANGE_BITS);
+                .ok_or_else(|| EngineError::Internal("change bits are not Int64".into()))?;
+            let bit = 1i64 << bit;
             let changed = word.values().iter().filter(|v| *v & bit != 0).count() as u64;
             *self
                 .counts

@@ -9,8 +9,8 @@ use datafusion::common::Result;
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, Volatility,
 };
+use shuzhi_functions::chain::Chain;
 use shuzhi_functions::code_table::CodeTable;
-use shuzhi_functions::text::NullTokens;
 use shuzhi_functions::{arrays, credit_code, date, id_card, iso7064, person_ids, phone, text};
 
 /// A kernel and its parameters.
@@ -18,16 +18,12 @@ use shuzhi_functions::{arrays, credit_code, date, id_card, iso7064, person_ids, 
 pub enum Kernel {
     /// `normalize_text(s)`.
     NormalizeText,
-    /// `null_tokens(s)`: placeholders → null.
-    NullTokens(Arc<NullTokens>),
     /// `normalize_id(s)`: canonical ID, 15 → 18.
     NormalizeId,
     /// `clean_phone(s)`.
     CleanPhone,
     /// `parse_date(s)` → Date32.
     ParseDate,
-    /// `map_code(s)` through a code table; unknown values pass unchanged.
-    MapCode(Arc<CodeTable>),
     /// `in_code_table(s)` → bool.
     InCodeTable(Arc<CodeTable>),
     /// `is_gb11643(id)` → bool.
@@ -61,11 +57,9 @@ impl Kernel {
     pub fn name(&self) -> String {
         match self {
             Kernel::NormalizeText => "normalize_text".into(),
-            Kernel::NullTokens(_) => "null_tokens".into(),
             Kernel::NormalizeId => "normalize_id".into(),
             Kernel::CleanPhone => "clean_phone".into(),
             Kernel::ParseDate => "parse_date".into(),
-            Kernel::MapCode(t) => format!("map_{}", t.name()),
             Kernel::InCodeTable(t) => format!("in_{}", t.name()),
             Kernel::IsGb11643 => "is_gb11643".into(),
             Kernel::IsPhone => "is_phone".into(),
@@ -104,18 +98,9 @@ impl Kernel {
         let a = input.as_ref();
         match self {
             Kernel::NormalizeText => arrays::map_strings(a, |s| Some(text::normalize_text(s))),
-            Kernel::NullTokens(t) => {
-                arrays::map_strings(a, |s| (!t.is_null(s)).then_some(Cow::Borrowed(s)))
-            }
             Kernel::NormalizeId => arrays::map_strings(a, |s| Some(id_card::normalize_id(s))),
             Kernel::CleanPhone => arrays::map_strings(a, phone::clean_phone),
             Kernel::ParseDate => arrays::strings_to_dates(a, date::parse_date_days),
-            Kernel::MapCode(t) => arrays::map_strings(a, |s| {
-                Some(
-                    t.map(s)
-                        .map_or(Cow::Borrowed(s), |c| Cow::Owned(c.to_owned())),
-                )
-            }),
             Kernel::InCodeTable(t) => arrays::test_strings(a, |s| t.contains(s)),
             Kernel::IsGb11643 => arrays::test_strings(a, id_card::is_valid),
             Kernel::IsPhone => arrays::test_strings(a, phone::is_valid_phone),
@@ -185,6 +170,79 @@ impl ScalarUDFImpl for KernelUdf {
             ))
         } else {
             Ok(ColumnarValue::Array(out))
+        }
+    }
+}
+
+/// A field's fused clean steps: returns `{value, changes}` (see [`Chain`]).
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct ChainUdf {
+    name: String,
+    chain: Chain,
+    signature: Signature,
+}
+
+impl ChainUdf {
+    /// The chain of `field`.
+    pub fn new(field: &str, chain: Chain) -> Self {
+        Self {
+            name: format!("clean_{field}"),
+            chain,
+            signature: Signature::string(1, Volatility::Immutable),
+        }
+    }
+
+    fn fields(&self) -> arrow::datatypes::Fields {
+        let value = if self.chain.parse_date {
+            DataType::Date32
+        } else {
+            DataType::Utf8
+        };
+        arrow::datatypes::Fields::from(vec![
+            arrow::datatypes::Field::new(CHAIN_VALUE, value, true),
+            arrow::datatypes::Field::new(CHAIN_CHANGES, DataType::Int64, false),
+        ])
+    }
+}
+
+/// Struct field of a chain's output holding the cleaned value.
+pub const CHAIN_VALUE: &str = "value";
+/// Struct field of a chain's output holding the change bits.
+pub const CHAIN_CHANGES: &str = "changes";
+
+impl ScalarUDFImpl for ChainUdf {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Struct(self.fields()))
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let Some(input) = arrays.first() else {
+            return datafusion::common::exec_err!("{} takes one argument", self.name);
+        };
+        let out = self
+            .chain
+            .apply(input.as_ref())
+            .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+        let array: ArrayRef = Arc::new(arrow::array::StructArray::try_new(
+            self.fields(),
+            vec![out.values, out.changes],
+            None,
+        )?);
+        if matches!(args.args.first(), Some(ColumnarValue::Scalar(_))) {
+            Ok(ColumnarValue::Scalar(
+                datafusion::common::ScalarValue::try_from_array(&array, 0)?,
+            ))
+        } else {
+            Ok(ColumnarValue::Array(array))
         }
     }
 }

@@ -5,6 +5,7 @@
 //! array type it does not take.
 
 pub mod arrays;
+pub mod chain;
 pub mod code_table;
 pub mod coords;
 pub mod credit_code;
