@@ -284,3 +284,28 @@ fn cli_runs_then_queries_the_published_library() {
         "second commit"
     );
 }
+
+/// Each field's fused clean chain must run once per batch: an optimizer that moves struct
+/// access towards the scan would otherwise repeat the whole chain per extracted part.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_clean_chain_runs_once_in_the_physical_plan() {
+    let pipeline = shuzhi_rules::load_pipeline(&repo().join("pipeline.toml")).expect("pipeline");
+    let ctx = shuzhi_engine::session(&shuzhi_engine::EngineConfig::default()).expect("session");
+    let library = pipeline.library("population").expect("population rules");
+    let reports = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let planned =
+        shuzhi_engine::plan::plan_library(&ctx, &pipeline, library, &Default::default(), &reports)
+            .expect("plans");
+    let physical = planned
+        .frame
+        .create_physical_plan()
+        .await
+        .expect("physical plan");
+    let text = datafusion::physical_plan::displayable(physical.as_ref())
+        .indent(true)
+        .to_string();
+    for field in &library.fields {
+        let call = format!("clean_{}(", field.name);
+        assert_eq!(text.matches(&call).count(), 1, "{call} in\n{text}");
+    }
+}

@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::DataType;
 use datafusion::catalog::streaming::StreamingTable;
-use datafusion::functions::core::expr_fn::{coalesce, get_field};
+use datafusion::functions::core::expr_fn::coalesce;
 use datafusion::functions::string::expr_fn::concat_ws;
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::logical_expr::{cast, when};
@@ -18,7 +18,7 @@ use shuzhi_rules::{CheckKind, CleanStep, FieldType, LibraryRules, Pipeline, Seve
 
 use crate::EngineError;
 use crate::source::{FileReports, SourceStream};
-use crate::udf::{CHAIN_CHANGES, CHAIN_VALUE, ChainUdf, Kernel, udf};
+use crate::udf::{ChainPart, ChainUdf, Kernel, udf};
 
 /// Provenance: source id.
 pub const SOURCE_COLUMN: &str = "_source";
@@ -208,11 +208,11 @@ pub fn plan_library(
     df = project(df, structs)?;
     let mut unpacked = Vec::new();
     for (f, _) in &chains {
-        unpacked.push((f.clone(), get_field(ident(chain_column(f)), CHAIN_VALUE)));
-        unpacked.push((
-            change_bits_column(f),
-            get_field(ident(chain_column(f)), CHAIN_CHANGES),
-        ));
+        let date = library.field(f).is_some_and(|x| x.ty == FieldType::Date);
+        let value = ScalarUDF::from(ChainPart::value(date)).call(vec![ident(chain_column(f))]);
+        let changes = ScalarUDF::from(ChainPart::changes()).call(vec![ident(chain_column(f))]);
+        unpacked.push((f.clone(), value));
+        unpacked.push((change_bits_column(f), changes));
     }
     df = project(df, unpacked)?;
     let struct_names: Vec<String> = chains.iter().map(|(f, _)| chain_column(f)).collect();

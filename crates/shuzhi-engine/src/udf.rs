@@ -247,6 +247,69 @@ impl ScalarUDFImpl for ChainUdf {
     }
 }
 
+/// Takes one child of a [`ChainUdf`] result. DataFusion's `get_field` is not used because the
+/// optimizer moves it towards the scan, inlining (and so repeating) the chain for every field
+/// taken.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct ChainPart {
+    name: String,
+    child: usize,
+    output: DataType,
+    signature: Signature,
+}
+
+impl ChainPart {
+    /// The cleaned value (`date`: whether the chain parses dates).
+    pub fn value(date: bool) -> Self {
+        let output = if date {
+            DataType::Date32
+        } else {
+            DataType::Utf8
+        };
+        Self::new(CHAIN_VALUE, 0, output)
+    }
+
+    /// The change bits.
+    pub fn changes() -> Self {
+        Self::new(CHAIN_CHANGES, 1, DataType::Int64)
+    }
+
+    fn new(part: &str, child: usize, output: DataType) -> Self {
+        Self {
+            name: format!("chain_{part}"),
+            child,
+            output,
+            signature: Signature::any(1, Volatility::Immutable),
+        }
+    }
+}
+
+impl ScalarUDFImpl for ChainPart {
+    fn name(&self) -> &str {
+        &self.name
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(self.output.clone())
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let part = arrays
+            .first()
+            .and_then(|a| a.as_any().downcast_ref::<arrow::array::StructArray>())
+            .map(|s| s.column(self.child).clone());
+        match part {
+            Some(array) => Ok(ColumnarValue::Array(array)),
+            None => datafusion::common::exec_err!("{} takes a clean chain result", self.name),
+        }
+    }
+}
+
 /// A UDF for a kernel.
 pub fn udf(kernel: Kernel) -> Arc<ScalarUDF> {
     Arc::new(ScalarUDF::from(KernelUdf::new(kernel)))
