@@ -58,9 +58,9 @@ enum Command {
         /// Parallel streams (default: number of cores).
         #[arg(long)]
         target_partitions: Option<usize>,
-        /// Memory for dedup and sorts before spilling, in MiB.
-        #[arg(long, default_value_t = 4096)]
-        memory_limit_mb: usize,
+        /// Memory for dedup sorts before they spill to disk, in MiB (default: 60 % of RAM).
+        #[arg(long)]
+        memory_limit_mb: Option<usize>,
         /// Maximum rows per Parquet row group.
         #[arg(long, default_value_t = 1 << 20)]
         row_group_rows: usize,
@@ -214,7 +214,8 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
             });
             let mut engine = EngineConfig {
                 batch_size,
-                memory_limit: memory_limit_mb << 20,
+                memory_limit: memory_limit_mb
+                    .map_or_else(shuzhi_engine::session::default_memory_limit, |mb| mb << 20),
                 spill_dir: None,
                 ..EngineConfig::default()
             };

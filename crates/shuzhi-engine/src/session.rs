@@ -29,10 +29,22 @@ impl Default for EngineConfig {
         Self {
             target_partitions: std::thread::available_parallelism().map_or(2, |n| n.get()),
             batch_size: 8192,
-            memory_limit: 4 << 30,
+            memory_limit: default_memory_limit(),
             spill_dir: None,
         }
     }
+}
+
+/// Memory for sorts before they spill: 60 % of the machine's memory (the rest is for batches in
+/// flight, UDF buffers and Parquet writers, which DataFusion does not account), or 4 GiB when
+/// the total cannot be read.
+pub fn default_memory_limit() -> usize {
+    let total_kib = std::fs::read_to_string("/proc/meminfo").ok().and_then(|m| {
+        m.lines()
+            .find_map(|l| l.strip_prefix("MemTotal:"))
+            .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<usize>().ok())
+    });
+    total_kib.map_or(4 << 30, |kib| kib / 10 * 6 * 1024)
 }
 
 /// A session with shuzhi's functions registered.
