@@ -28,7 +28,7 @@ impl Default for EngineConfig {
     fn default() -> Self {
         Self {
             target_partitions: std::thread::available_parallelism().map_or(2, |n| n.get()),
-            batch_size: 8192,
+            batch_size: 65_536,
             memory_limit: default_memory_limit(),
             spill_dir: None,
         }

@@ -163,14 +163,7 @@ impl ScalarUDFImpl for KernelUdf {
             .kernel
             .apply(input)
             .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
-        let scalar_input = matches!(args.args.first(), Some(ColumnarValue::Scalar(_)));
-        if scalar_input {
-            Ok(ColumnarValue::Scalar(
-                datafusion::common::ScalarValue::try_from_array(&out, 0)?,
-            ))
-        } else {
-            Ok(ColumnarValue::Array(out))
-        }
+        like_input(&args.args, out)
     }
 }
 
@@ -237,13 +230,7 @@ impl ScalarUDFImpl for ChainUdf {
             vec![out.values, out.changes],
             None,
         )?);
-        if matches!(args.args.first(), Some(ColumnarValue::Scalar(_))) {
-            Ok(ColumnarValue::Scalar(
-                datafusion::common::ScalarValue::try_from_array(&array, 0)?,
-            ))
-        } else {
-            Ok(ColumnarValue::Array(array))
-        }
+        like_input(&args.args, array)
     }
 }
 
@@ -307,6 +294,17 @@ impl ScalarUDFImpl for ChainPart {
             Some(array) => Ok(ColumnarValue::Array(array)),
             None => datafusion::common::exec_err!("{} takes a clean chain result", self.name),
         }
+    }
+}
+
+/// `array` as a scalar when the call's argument was a scalar (a literal), else as an array.
+fn like_input(args: &[ColumnarValue], array: ArrayRef) -> Result<ColumnarValue> {
+    if matches!(args.first(), Some(ColumnarValue::Scalar(_))) {
+        Ok(ColumnarValue::Scalar(
+            datafusion::common::ScalarValue::try_from_array(&array, 0)?,
+        ))
+    } else {
+        Ok(ColumnarValue::Array(array))
     }
 }
 
