@@ -48,8 +48,14 @@ fn gbk_file_declared_utf8_names_file_byte_and_line() {
 #[test]
 fn missing_delivery_file_is_reported_before_reading() {
     let dir = temp_dir("err-missing");
+    // A path relative to the pipeline's folder keeps the snippet independent of where the
+    // repository is checked out.
+    let delivered = format!(
+        "\"{}/sample-data/public_security/population_new.csv\"",
+        repo().canonicalize().expect("repo").display()
+    );
     let pipeline = pipeline_copy(&dir, |t| {
-        t.replace("population_new.csv", "population_missing.csv")
+        t.replace(&delivered, "\"population_missing.csv\"")
     });
     let (code, _, stderr) = shuzhi(&["check", &pipeline], &dir);
     assert_eq!(code, 2, "{stderr}");
