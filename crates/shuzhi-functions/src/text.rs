@@ -4,19 +4,19 @@ use std::borrow::Cow;
 use std::collections::HashSet;
 
 /// Characters removed outright: zero-width, BOM, soft hyphen, bidi controls.
-fn is_invisible(c: char) -> bool {
+pub(crate) fn is_invisible(c: char) -> bool {
     matches!(c,
         '\u{200B}'..='\u{200D}' | '\u{2060}' | '\u{FEFF}' | '\u{00AD}'
         | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Characters treated as a space: ASCII whitespace and controls, NBSP, U+3000.
-fn is_spacelike(c: char) -> bool {
+pub(crate) fn is_spacelike(c: char) -> bool {
     c.is_whitespace() || c.is_control() || c == '\u{00A0}' || c == '\u{3000}'
 }
 
 /// Full-width ASCII (U+FF01–U+FF5E) folded to half-width; everything else unchanged.
-fn fold_width(c: char) -> char {
+pub(crate) fn fold_width(c: char) -> char {
     match c {
         '\u{FF01}'..='\u{FF5E}' => char::from_u32(c as u32 - 0xFEE0).unwrap_or(c),
         _ => c,
