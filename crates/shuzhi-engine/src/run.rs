@@ -204,7 +204,9 @@ pub async fn run_pipeline(
     lap("govern", &mut stage_seconds);
 
     // Audit: every row read is in the library or in quarantine.
-    let reports = reports.lock().map(|r| r.clone()).unwrap_or_default();
+    // Sources are read concurrently: order the reports so the manifest does not depend on timing.
+    let mut reports = reports.lock().map(|r| r.clone()).unwrap_or_default();
+    reports.sort_by(|a, b| (&a.source, &a.summary.path).cmp(&(&b.source, &b.summary.path)));
     for source in &pipeline.sources {
         let read: u64 = reports
             .iter()
@@ -297,6 +299,7 @@ pub async fn run_pipeline(
                 encoding: r.summary.encoding.name().into(),
                 encoding_detected: r.summary.detected,
                 rows: r.summary.rows,
+                ragged_rows: r.summary.ragged_rows,
                 unused_columns: r.unused_columns.clone(),
                 missing_columns: r.missing_columns.clone(),
             })

@@ -72,11 +72,6 @@ impl CodeTable {
     pub fn is_empty(&self) -> bool {
         self.codes.is_empty()
     }
-
-    /// Codes with names, in code order (for fingerprints and docs).
-    pub fn entries(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.codes.iter().map(|(c, n)| (c.as_str(), n.as_str()))
-    }
 }
 
 impl std::hash::Hash for CodeTable {

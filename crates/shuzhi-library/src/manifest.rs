@@ -25,6 +25,8 @@ pub struct InputFile {
     pub encoding_detected: bool,
     /// Data rows read.
     pub rows: u64,
+    /// Rows whose field count differs from the header's (quarantined as `ingest.ragged_row`).
+    pub ragged_rows: u64,
     /// Header columns the source mapping did not use.
     pub unused_columns: Vec<String>,
     /// Mapped columns missing from the header (read as null).

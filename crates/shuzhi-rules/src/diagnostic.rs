@@ -48,21 +48,6 @@ impl Origin {
         let (line, col) = self.file.line_col(self.span.start);
         format!("{}:{line}:{col}", self.file.path.display())
     }
-
-    /// A narrower origin, `range` relative to the start of this span (used to point inside a
-    /// string, e.g. at the column of an SQL error). Falls back to the whole span.
-    pub fn narrowed(&self, range: Range<usize>) -> Origin {
-        let start = self.span.start + range.start;
-        let end = self.span.start + range.end;
-        if end <= self.span.end && start < end {
-            Origin {
-                file: self.file.clone(),
-                span: start..end,
-            }
-        } else {
-            self.clone()
-        }
-    }
 }
 
 /// One problem found in a rule or pipeline file.

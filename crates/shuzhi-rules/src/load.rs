@@ -411,7 +411,6 @@ fn compile_sources(
                 id: s.id.get_ref().clone(),
                 department: s.department.clone(),
                 files,
-                pattern: s.path.get_ref().clone(),
                 encoding,
                 delimiter,
                 library: s.library.get_ref().clone(),

@@ -67,8 +67,6 @@ pub struct Source {
     pub department: String,
     /// Files matched by the declared path or glob, sorted.
     pub files: Vec<PathBuf>,
-    /// Declared path or glob, as written.
-    pub pattern: String,
     /// Declared encoding.
     pub encoding: Encoding,
     /// Field delimiter byte.
