@@ -197,6 +197,25 @@ fn checked_value(batch: &RecordBatch, i: usize, field: &str) -> Result<ArrayRef,
     }
 }
 
+/// Writes `rows` (restricted to `selected`, when given) to `writer`, one file per department.
+fn write_by_department(
+    writer: &mut PartitionedWriter,
+    rows: &RecordBatch,
+    departments: &ArrayRef,
+    selected: Option<&BooleanArray>,
+) -> Result<(), EngineError> {
+    for (department, in_department) in distinct_masks(departments)? {
+        let m = match selected {
+            Some(selected) => arrow::compute::and(&in_department, selected)?,
+            None => in_department,
+        };
+        if m.true_count() > 0 {
+            writer.write(&filter_record_batch(rows, &m)?, Some(&department))?;
+        }
+    }
+    Ok(())
+}
+
 fn constant(value: &str, len: usize) -> ArrayRef {
     Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
         value, len,
@@ -297,7 +316,12 @@ impl SplitSink {
         cols.push(run_id);
         let rows = RecordBatch::try_new(self.schemas.quarantine.clone(), cols)?;
         let departments = column(batch, DEPARTMENT_COLUMN)?;
-        self.write_by_department(true, &rows, &departments, &quarantined)?;
+        write_by_department(
+            &mut self.quarantine,
+            &rows,
+            &departments,
+            Some(&quarantined),
+        )?;
 
         self.write_verdicts(batch, &departments, duplicate.as_ref())
     }
@@ -333,27 +357,6 @@ impl SplitSink {
                 .step_changes
                 .entry(format!("{lib}.{field}.{step}"))
                 .or_default() += changed;
-        }
-        Ok(())
-    }
-
-    fn write_by_department(
-        &mut self,
-        quarantine: bool,
-        rows: &RecordBatch,
-        departments: &ArrayRef,
-        selected: &BooleanArray,
-    ) -> Result<(), EngineError> {
-        let writer = if quarantine {
-            &mut self.quarantine
-        } else {
-            &mut self.verdicts
-        };
-        for (department, in_department) in distinct_masks(departments)? {
-            let m = arrow::compute::and(&in_department, selected)?;
-            if m.true_count() > 0 {
-                writer.write(&filter_record_batch(rows, &m)?, Some(&department))?;
-            }
         }
         Ok(())
     }
@@ -466,9 +469,8 @@ impl SplitSink {
             }
         }
         for (rows, selected) in emitted {
-            let depts = filter(departments, &selected)?;
-            let all = BooleanArray::from(vec![true; rows.num_rows()]);
-            self.write_by_department(false, &rows, &depts, &all)?;
+            let departments = filter(departments, &selected)?;
+            write_by_department(&mut self.verdicts, &rows, &departments, None)?;
         }
         Ok(())
     }

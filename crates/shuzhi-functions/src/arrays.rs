@@ -4,9 +4,7 @@
 use std::borrow::Cow;
 use std::sync::Arc;
 
-use arrow::array::{
-    Array, ArrayAccessor, ArrayRef, AsArray, BooleanBuilder, Date32Builder, StringBuilder,
-};
+use arrow::array::{Array, ArrayAccessor, ArrayRef, BooleanBuilder, Date32Builder, StringBuilder};
 use arrow::datatypes::DataType;
 
 /// Errors from calling a kernel on an array it cannot take.
@@ -20,26 +18,28 @@ pub enum FunctionError {
 /// Result alias of this crate.
 pub type Result<T> = std::result::Result<T, FunctionError>;
 
-/// Calls `f` with a typed accessor for any of the three Arrow string layouts.
+/// Evaluates `$body` with `$acc` bound to a typed accessor for any of the three Arrow string
+/// layouts, or returns [`FunctionError::NotAString`].
 macro_rules! with_strings {
     ($array:expr, |$acc:ident| $body:expr) => {
         match $array.data_type() {
-            DataType::Utf8 => {
-                let $acc = $array.as_string::<i32>();
+            ::arrow::datatypes::DataType::Utf8 => {
+                let $acc = ::arrow::array::AsArray::as_string::<i32>($array);
                 $body
             }
-            DataType::LargeUtf8 => {
-                let $acc = $array.as_string::<i64>();
+            ::arrow::datatypes::DataType::LargeUtf8 => {
+                let $acc = ::arrow::array::AsArray::as_string::<i64>($array);
                 $body
             }
-            DataType::Utf8View => {
-                let $acc = $array.as_string_view();
+            ::arrow::datatypes::DataType::Utf8View => {
+                let $acc = ::arrow::array::AsArray::as_string_view($array);
                 $body
             }
-            other => Err(FunctionError::NotAString(other.clone())),
+            other => Err($crate::arrays::FunctionError::NotAString(other.clone())),
         }
     };
 }
+pub(crate) use with_strings;
 
 fn value_bytes_hint(array: &dyn Array) -> usize {
     array.get_buffer_memory_size().min(1 << 26)
@@ -125,7 +125,7 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
-    use arrow::array::{LargeStringArray, StringArray, StringViewArray};
+    use arrow::array::{AsArray, LargeStringArray, StringArray, StringViewArray};
 
     fn upper(s: &str) -> Option<Cow<'_, str>> {
         if s.is_empty() {

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayAccessor, ArrayRef, Date32Builder, Int64Builder, StringBuilder};
 
-use crate::arrays::{FunctionError, Result};
+use crate::arrays::{Result, with_strings};
 use crate::code_table::CodeTable;
 use crate::text::NullTokens;
 use crate::{date, id_card, phone, text};
@@ -94,14 +94,7 @@ impl Chain {
 
     /// Runs the chain over a string column (`Utf8`, `LargeUtf8` or `Utf8View`).
     pub fn apply(&self, array: &dyn Array) -> Result<ChainOutput> {
-        use arrow::array::AsArray;
-        use arrow::datatypes::DataType;
-        match array.data_type() {
-            DataType::Utf8 => Ok(self.run(array.as_string::<i32>())),
-            DataType::LargeUtf8 => Ok(self.run(array.as_string::<i64>())),
-            DataType::Utf8View => Ok(self.run(array.as_string_view())),
-            other => Err(FunctionError::NotAString(other.clone())),
-        }
+        with_strings!(array, |values| Ok(self.run(values)))
     }
 
     fn run<'a, A: ArrayAccessor<Item = &'a str>>(&self, values: A) -> ChainOutput {
