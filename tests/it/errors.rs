@@ -134,3 +134,42 @@ fn query_before_any_run_says_what_to_do() {
     assert!(stderr.contains("nothing is published"), "{stderr}");
     assert!(stderr.contains("shuzhi run"), "{stderr}");
 }
+
+/// Write–audit–publish: a run that fails on bad input leaves the last published state exactly
+/// as it was, and readable.
+#[test]
+fn a_failed_run_leaves_the_published_state_readable() {
+    let dir = temp_dir("err-keeps-published");
+    let out = dir.join("out");
+    let out_arg = out.display().to_string();
+    let good = pipeline_copy(&dir, |t| t);
+    let (code, _, stderr) = shuzhi(&["run", &good, "--out", &out_arg, "--run-id", "good"], &dir);
+    assert_eq!(code, 0, "{stderr}");
+    let before = std::fs::read(out.join("_published.json")).expect("published");
+
+    let bad_dir = dir.join("bad");
+    std::fs::create_dir_all(&bad_dir).expect("dir");
+    let bad = pipeline_copy(&bad_dir, |t| {
+        t.replace("encoding = \"gb18030\"", "encoding = \"utf-8\"")
+    });
+    let (code, _, _) = shuzhi(&["run", &bad, "--out", &out_arg, "--run-id", "bad"], &dir);
+    assert_eq!(code, 3);
+    assert_eq!(
+        std::fs::read(out.join("_published.json")).expect("still published"),
+        before
+    );
+
+    let (code, stdout, stderr) = shuzhi(
+        &[
+            "query",
+            "SELECT count(*) AS n FROM population",
+            "--out",
+            &out_arg,
+            "--format",
+            "csv",
+        ],
+        &dir,
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(stdout, "n\n12\n");
+}
