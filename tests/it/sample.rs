@@ -145,7 +145,12 @@ async fn sample_library_holds_exactly_the_expected_rows() {
         ]
     );
     assert_eq!(run.manifest.inputs.len(), 2);
-    let ragged: Vec<u64> = run.manifest.inputs.iter().map(|i| i.ragged_rows).collect();
+    let ragged: Vec<u64> = run
+        .manifest
+        .inputs
+        .iter()
+        .map(|i| i.ingest_errors)
+        .collect();
     assert_eq!(ragged, vec![1, 0], "line 8 of the new export is ragged");
     assert!(run.manifest.inputs.iter().all(|i| i.sha256.len() == 64));
 }

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArray};
 use arrow::compute::kernels::cmp::eq;
-use arrow::compute::{SortOptions, and, cast, concat, not, prep_null_mask_filter};
+use arrow::compute::{SortOptions, and, cast, concat, not};
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 use datafusion::physical_expr::expressions::col;
@@ -15,11 +15,12 @@ use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
 use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::sorts::sort::SortExec;
 use datafusion::physical_plan::{ExecutionPlan, Partitioning};
-use shuzhi_ingest::{FILE_COLUMN, LINE_COLUMN};
+use shuzhi_ingest::{FILE_COLUMN, LINE_COLUMN, SHEET_COLUMN};
 use shuzhi_rules::{Dedup, Keep};
 
 use crate::EngineError;
 use crate::plan::{REJECTED_COLUMN, SOURCE_COLUMN};
+use crate::sink::null_as_false;
 
 /// Puts each key's rows in one partition, in survivor-first order.
 pub fn sort_for_dedup(
@@ -44,6 +45,7 @@ pub fn sort_for_dedup(
         by(&dedup.order_by, dedup.keep == Keep::Latest)?,
         by(SOURCE_COLUMN, false)?,
         by(FILE_COLUMN, false)?,
+        by(SHEET_COLUMN, false)?,
         by(LINE_COLUMN, false)?,
     ])
     .ok_or_else(|| EngineError::Internal("empty dedup ordering".into()))?;
@@ -97,12 +99,7 @@ impl DuplicateMarker {
             let tail = eq(&key.slice(1, n - 1), &key.slice(0, n - 1))?;
             let head = BooleanArray::from(vec![first]);
             let joined = concat(&[&head as &dyn Array, &tail])?;
-            let joined = joined.as_boolean();
-            if joined.null_count() > 0 {
-                prep_null_mask_filter(joined)
-            } else {
-                joined.clone()
-            }
+            null_as_false(joined.as_boolean())
         } else {
             BooleanArray::from(vec![first])
         };

@@ -13,7 +13,7 @@ use datafusion::logical_expr::{cast, when};
 use datafusion::prelude::{DataFrame, Expr, SessionContext, ident, lit};
 use shuzhi_functions::chain::{Chain, TextStep};
 use shuzhi_functions::text::NullTokens;
-use shuzhi_ingest::{CsvOptions, INGEST_ERROR_COLUMN};
+use shuzhi_ingest::{INGEST_ERROR_COLUMN, ReadOptions};
 use shuzhi_rules::{CheckKind, CleanStep, FieldType, LibraryRules, Pipeline, Severity, SqlExpr};
 
 use crate::EngineError;
@@ -30,8 +30,6 @@ pub const REJECTED_COLUMN: &str = "_rejected";
 pub const REASONS_COLUMN: &str = "_reasons";
 /// Warn and fix rule ids that fired on a kept row.
 pub const FLAGS_COLUMN: &str = "_flags";
-/// Rule id of ragged rows.
-pub const INGEST_RULE: &str = "ingest.ragged_row";
 
 /// Rule id of the dedup of a library.
 pub fn dedup_rule(library: &str) -> String {
@@ -123,7 +121,7 @@ pub fn plan_library(
     ctx: &SessionContext,
     pipeline: &Pipeline,
     library: &LibraryRules,
-    options: &CsvOptions,
+    options: &ReadOptions,
     reports: &FileReports,
 ) -> Result<PlannedLibrary, EngineError> {
     // 1. Sources, each a streaming input with provenance, unioned.
@@ -340,7 +338,8 @@ pub fn plan_library(
     }
     let reason_of = |i: usize, id: &str| when(ident(fail_column(i)), lit(id.to_owned())).end();
     let mut reject_flags = vec![ident(INGEST_ERROR_COLUMN).is_not_null()];
-    let mut reasons = vec![when(ident(INGEST_ERROR_COLUMN).is_not_null(), lit(INGEST_RULE)).end()?];
+    // Rows ingest could not read carry their reason code (`ingest.ragged_row`, ...).
+    let mut reasons = vec![ident(INGEST_ERROR_COLUMN)];
     let mut flags = Vec::new();
     for (i, (id, severity, _)) in checks.iter().enumerate() {
         match severity {

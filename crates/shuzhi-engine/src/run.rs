@@ -8,8 +8,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
 use futures::StreamExt;
-use shuzhi_ingest::CsvOptions;
-use shuzhi_library::manifest::InputFile;
+use shuzhi_ingest::ReadOptions;
+use shuzhi_library::manifest::{InputFile, SheetRead};
 use shuzhi_library::{Manifest, Published, PublishedTable, WriteOptions, commit_replace, publish};
 use shuzhi_rules::Pipeline;
 
@@ -80,7 +80,7 @@ pub struct RunReport {
 fn plan_all(
     ctx: &datafusion::prelude::SessionContext,
     pipeline: &Pipeline,
-    options: &CsvOptions,
+    options: &ReadOptions,
     reports: &crate::source::FileReports,
 ) -> Result<Vec<PlannedLibrary>, EngineError> {
     pipeline
@@ -95,7 +95,7 @@ fn plan_all(
 pub async fn check_pipeline(pipeline: &Pipeline, config: &EngineConfig) -> Result<(), EngineError> {
     let ctx = session(config)?;
     let reports = Arc::new(Mutex::new(Vec::new()));
-    for planned in plan_all(&ctx, pipeline, &CsvOptions::default(), &reports)? {
+    for planned in plan_all(&ctx, pipeline, &ReadOptions::default(), &reports)? {
         planned.frame.into_optimized_plan()?;
     }
     Ok(())
@@ -176,12 +176,12 @@ pub async fn run_pipeline(
 
     let ctx = session(&options.engine)?;
     let reports = Arc::new(Mutex::new(Vec::<FileReport>::new()));
-    let csv = CsvOptions {
+    let read = ReadOptions {
         batch_size: options.engine.batch_size,
         chunk_bytes: options.chunk_bytes,
-        ..CsvOptions::default()
+        ..ReadOptions::default()
     };
-    let planned = plan_all(&ctx, pipeline, &csv, &reports)?;
+    let planned = plan_all(&ctx, pipeline, &read, &reports)?;
     lap("plan", &mut stage_seconds);
     tracing::info!(run_id = %options.run_id, libraries = planned.len(), "planned");
 
@@ -296,12 +296,25 @@ pub async fn run_pipeline(
                 path: r.summary.path.display().to_string(),
                 sha256: r.summary.sha256.clone(),
                 bytes: r.summary.bytes,
-                encoding: r.summary.encoding.name().into(),
+                format: r.summary.format.name().into(),
+                encoding: r.summary.encoding.map(|e| e.name().into()),
                 encoding_detected: r.summary.detected,
+                sheets: r
+                    .summary
+                    .sheets
+                    .iter()
+                    .map(|s| SheetRead {
+                        name: s.name.clone(),
+                        header_row: s.header_row,
+                        rows: s.rows,
+                        skipped: s.skipped.map(str::to_owned),
+                    })
+                    .collect(),
                 rows: r.summary.rows,
-                ragged_rows: r.summary.ragged_rows,
+                ingest_errors: r.summary.ingest_errors,
+                columns: r.matched.iter().cloned().collect(),
                 unused_columns: r.unused_columns.clone(),
-                missing_columns: r.missing_columns.clone(),
+                missing_fields: r.missing_fields.clone(),
             })
             .collect(),
         sources: counts.sources,

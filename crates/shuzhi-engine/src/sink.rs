@@ -9,7 +9,9 @@ use arrow::compute::kernels::cmp::eq;
 use arrow::compute::{filter, filter_record_batch, not, or, prep_null_mask_filter};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
-use shuzhi_ingest::{FILE_COLUMN, INGEST_ERROR_COLUMN, LINE_COLUMN, RAW_COLUMN};
+use shuzhi_ingest::{
+    FILE_COLUMN, INGEST_ERROR_COLUMN, LINE_COLUMN, RAW_COLUMN, SHEET_COLUMN, reason,
+};
 use shuzhi_library::manifest::SourceCounts;
 use shuzhi_library::{PartitionedWriter, WriteOptions, WrittenFile};
 use shuzhi_rules::{FieldType, Severity};
@@ -38,10 +40,11 @@ fn text(name: &str) -> Field {
     Field::new(name, DataType::Utf8, true)
 }
 
-fn provenance() -> [Field; 4] {
+fn provenance() -> [Field; 5] {
     [
         Field::new(SOURCE_COLUMN, DataType::Utf8, false),
         Field::new(FILE_COLUMN, DataType::Utf8, false),
+        Field::new(SHEET_COLUMN, DataType::Utf8, true),
         Field::new(LINE_COLUMN, DataType::Int64, false),
         Field::new(RUN_ID_COLUMN, DataType::Utf8, false),
     ]
@@ -155,11 +158,16 @@ fn mask(batch: &RecordBatch, name: &str) -> Result<BooleanArray, EngineError> {
     let b = a
         .as_boolean_opt()
         .ok_or_else(|| EngineError::Internal(format!("{name} is not boolean")))?;
-    Ok(if b.null_count() > 0 {
+    Ok(null_as_false(b))
+}
+
+/// A filter mask with nulls read as false.
+pub(crate) fn null_as_false(b: &BooleanArray) -> BooleanArray {
+    if b.null_count() > 0 {
         prep_null_mask_filter(b)
     } else {
         b.clone()
-    })
+    }
 }
 
 /// The distinct values of a low-cardinality text column (sources, departments), each with the
@@ -312,6 +320,7 @@ impl SplitSink {
         cols.push(column(batch, RAW_COLUMN)?);
         cols.push(column(batch, SOURCE_COLUMN)?);
         cols.push(column(batch, FILE_COLUMN)?);
+        cols.push(column(batch, SHEET_COLUMN)?);
         cols.push(column(batch, LINE_COLUMN)?);
         cols.push(run_id);
         let rows = RecordBatch::try_new(self.schemas.quarantine.clone(), cols)?;
@@ -389,6 +398,7 @@ impl SplitSink {
             picked(&fixed)?,
             picked(&column(batch, SOURCE_COLUMN)?)?,
             picked(&column(batch, FILE_COLUMN)?)?,
+            picked(&column(batch, SHEET_COLUMN)?)?,
             picked(&column(batch, LINE_COLUMN)?)?,
             constant(&self.run_id, n),
         ];
@@ -427,29 +437,25 @@ impl SplitSink {
                 failed,
             ));
         }
-        let ingest_count = ingest_failed.true_count() as u64;
-        *self
-            .counts
-            .rule_failures
-            .entry(INGEST_RULE.into())
-            .or_default() += ingest_count;
-        if ingest_count > 0 {
-            let values = [
-                column(batch, RAW_COLUMN)?,
-                null_text.clone(),
-                null_text.clone(),
-            ];
-            emitted.push((
-                self.verdict_rows(
-                    batch,
-                    &ingest_failed,
-                    INGEST_RULE,
-                    Severity::Reject,
-                    None,
-                    values,
-                )?,
-                ingest_failed,
-            ));
+        if ingest_failed.true_count() > 0 {
+            let errors = column(batch, INGEST_ERROR_COLUMN)?;
+            for code in reason::ALL {
+                let failed = null_as_false(&eq(&errors, &StringArray::new_scalar(code))?);
+                let count = failed.true_count() as u64;
+                if count == 0 {
+                    continue;
+                }
+                *self.counts.rule_failures.entry(code.into()).or_default() += count;
+                let values = [
+                    column(batch, RAW_COLUMN)?,
+                    null_text.clone(),
+                    null_text.clone(),
+                ];
+                emitted.push((
+                    self.verdict_rows(batch, &failed, code, Severity::Reject, None, values)?,
+                    failed,
+                ));
+            }
         }
         if let Some(dup) = duplicate {
             let dup = dup.clone();

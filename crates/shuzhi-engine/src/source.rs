@@ -13,21 +13,58 @@ use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
 use shuzhi_ingest::{
-    CsvOptions, CsvSummary, FILE_COLUMN, INGEST_ERROR_COLUMN, LINE_COLUMN, RAW_COLUMN,
+    FILE_COLUMN, FileSummary, Format, INGEST_ERROR_COLUMN, LINE_COLUMN, RAW_COLUMN, ReadOptions,
+    SHEET_COLUMN, SheetSelection, TextEncoding,
 };
-use shuzhi_rules::{LibraryRules, Source};
+use shuzhi_rules::{Encoding, FileFormat, LibraryRules, SheetChoice, Source};
 
-/// What ingest found in one file.
+/// What ingest found in one file, and how its columns met the source's mapping.
 #[derive(Debug, Clone)]
 pub struct FileReport {
     /// Source id.
     pub source: String,
     /// Ingest summary.
-    pub summary: CsvSummary,
-    /// Header columns no field maps.
+    pub summary: FileSummary,
+    /// Field → the column it was read from (the first of its names the file has).
+    pub matched: Vec<(String, String)>,
+    /// Columns of the file that no field maps.
     pub unused_columns: Vec<String>,
-    /// Mapped columns not in the header (read as null).
-    pub missing_columns: Vec<String>,
+    /// Fields none of whose names the file has (read as null).
+    pub missing_fields: Vec<String>,
+}
+
+impl FileReport {
+    fn new(source: &Source, summary: FileSummary) -> Self {
+        let matched: Vec<(String, String)> = source
+            .columns
+            .iter()
+            .filter_map(|(field, names)| {
+                names
+                    .iter()
+                    .find(|n| summary.header.contains(n))
+                    .map(|n| (field.clone(), n.clone()))
+            })
+            .collect();
+        let missing_fields = source
+            .columns
+            .iter()
+            .filter(|(field, _)| !matched.iter().any(|(f, _)| f == field))
+            .map(|(field, _)| field.clone())
+            .collect();
+        let unused_columns = summary
+            .header
+            .iter()
+            .filter(|h| !matched.iter().any(|(_, c)| c == *h))
+            .cloned()
+            .collect();
+        Self {
+            source: source.id.clone(),
+            summary,
+            matched,
+            unused_columns,
+            missing_fields,
+        }
+    }
 }
 
 /// Shared, filled while the plan runs.
@@ -41,6 +78,7 @@ pub fn source_schema(library: &LibraryRules) -> SchemaRef {
         .map(|f| Field::new(&f.name, DataType::Utf8, true))
         .chain([
             Field::new(FILE_COLUMN, DataType::Utf8, false),
+            Field::new(SHEET_COLUMN, DataType::Utf8, true),
             Field::new(LINE_COLUMN, DataType::Int64, false),
             Field::new(INGEST_ERROR_COLUMN, DataType::Utf8, true),
             Field::new(RAW_COLUMN, DataType::Utf8, true),
@@ -55,7 +93,7 @@ pub struct SourceStream {
     source: Source,
     schema: SchemaRef,
     field_names: Vec<String>,
-    options: CsvOptions,
+    options: ReadOptions,
     reports: FileReports,
 }
 
@@ -64,17 +102,63 @@ impl SourceStream {
     pub fn new(
         source: &Source,
         library: &LibraryRules,
-        options: CsvOptions,
+        options: ReadOptions,
         reports: FileReports,
     ) -> Self {
         Self {
             source: source.clone(),
             schema: source_schema(library),
             field_names: library.fields.iter().map(|f| f.name.clone()).collect(),
-            options,
+            options: read_options(source, options),
             reports,
         }
     }
+}
+
+/// The source's declarations as ingest options.
+fn read_options(source: &Source, base: ReadOptions) -> ReadOptions {
+    ReadOptions {
+        format: match source.format {
+            FileFormat::Auto => None,
+            FileFormat::Csv => Some(Format::Csv),
+            FileFormat::Excel => Some(Format::Excel),
+            FileFormat::Jsonl => Some(Format::Jsonl),
+            FileFormat::Parquet => Some(Format::Parquet),
+        },
+        encoding: match source.encoding {
+            Encoding::Utf8 => Some(TextEncoding::Utf8),
+            Encoding::Gb18030 => Some(TextEncoding::Gb18030),
+            Encoding::Auto => None,
+        },
+        delimiter: source.delimiter,
+        sheet: match &source.sheet {
+            SheetChoice::All => SheetSelection::All,
+            SheetChoice::Name(n) => SheetSelection::Name(n.clone()),
+            SheetChoice::Index(i) => SheetSelection::Index(*i),
+        },
+        hidden_sheets: source.hidden_sheets,
+        header_row: source.header_row,
+        expected_columns: source
+            .columns
+            .iter()
+            .flat_map(|(_, names)| names.iter().cloned())
+            .collect(),
+        ..base
+    }
+}
+
+/// For each library field, the index of the batch column it is read from.
+fn column_index(source: &Source, fields: &[String], batch: &Schema) -> Vec<Option<usize>> {
+    fields
+        .iter()
+        .map(|f| {
+            source
+                .columns
+                .iter()
+                .find(|(field, _)| field == f)
+                .and_then(|(_, names)| names.iter().find_map(|n| batch.index_of(n).ok()))
+        })
+        .collect()
 }
 
 /// Maps a file batch (header columns + provenance) to the source schema.
@@ -97,6 +181,7 @@ fn map_batch(
             .ok_or_else(|| arrow::error::ArrowError::SchemaError(format!("ingest lost {name}")))
     };
     columns.push(by_name(FILE_COLUMN)?);
+    columns.push(by_name(SHEET_COLUMN)?);
     columns.push(cast(&by_name(LINE_COLUMN)?, &DataType::Int64)?);
     columns.push(by_name(INGEST_ERROR_COLUMN)?);
     columns.push(by_name(RAW_COLUMN)?);
@@ -113,57 +198,31 @@ impl PartitionStream for SourceStream {
         let source = self.source.clone();
         let schema = self.schema.clone();
         let field_names = self.field_names.clone();
-        let mut options = self.options.clone();
-        options.delimiter = source.delimiter;
-        options.encoding = match source.encoding {
-            shuzhi_rules::Encoding::Utf8 => Some(shuzhi_ingest::TextEncoding::Utf8),
-            shuzhi_rules::Encoding::Gb18030 => Some(shuzhi_ingest::TextEncoding::Gb18030),
-            shuzhi_rules::Encoding::Auto => None,
-        };
+        let options = self.options.clone();
         let reports = self.reports.clone();
         // A plain thread: ingest uses rayon, which must not run on tokio workers.
         std::thread::spawn(move || {
             for path in &source.files {
-                let mut column_index: Option<Vec<Option<usize>>> = None;
-                let result = shuzhi_ingest::read_csv(path, &options, |batch| {
-                    let index = column_index.get_or_insert_with(|| {
-                        let file_schema = batch.schema();
-                        field_names
-                            .iter()
-                            .map(|f| {
-                                source
-                                    .columns
-                                    .iter()
-                                    .find(|(field, _)| field == f)
-                                    .and_then(|(_, col)| file_schema.index_of(col).ok())
-                            })
-                            .collect()
-                    });
+                // Batches of one file may differ in columns (sheets, JSON keys): map each schema.
+                let mut mapping: Option<(SchemaRef, Vec<Option<usize>>)> = None;
+                let result = shuzhi_ingest::read_file(path, &options, |batch| {
+                    let fresh = match &mapping {
+                        Some((s, _)) => s != &batch.schema(),
+                        None => true,
+                    };
+                    if fresh {
+                        let index = column_index(&source, &field_names, &batch.schema());
+                        mapping = Some((batch.schema(), index));
+                    }
+                    let index = mapping.as_ref().map(|(_, i)| i.as_slice()).unwrap_or(&[]);
                     let mapped = map_batch(&batch, &schema, index).map_err(|e| e.to_string())?;
                     tx.blocking_send(Ok(mapped))
                         .map_err(|_| "query stopped reading".to_string())
                 });
                 match result {
                     Ok(summary) => {
-                        let mapped: Vec<&str> =
-                            source.columns.iter().map(|(_, c)| c.as_str()).collect();
-                        let report = FileReport {
-                            source: source.id.clone(),
-                            unused_columns: summary
-                                .header
-                                .iter()
-                                .filter(|h| !mapped.contains(&h.as_str()))
-                                .cloned()
-                                .collect(),
-                            missing_columns: mapped
-                                .iter()
-                                .filter(|c| !summary.header.iter().any(|h| h == *c))
-                                .map(|c| (*c).to_owned())
-                                .collect(),
-                            summary,
-                        };
                         if let Ok(mut r) = reports.lock() {
-                            r.push(report);
+                            r.push(FileReport::new(&source, summary));
                         }
                     }
                     Err(e) => {

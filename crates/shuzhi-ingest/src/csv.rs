@@ -6,62 +6,16 @@
 
 use std::fs::File;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, StringBuilder, UInt64Builder};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
 use sha2::{Digest, Sha256};
 
+use crate::batch::{RowOrigin, TextBatchBuilder, unique_names};
 use crate::encoding::{Bom, TextEncoding, decode, decode_utf16, sniff_bom};
-use crate::{FILE_COLUMN, INGEST_ERROR_COLUMN, IngestError, LINE_COLUMN, RAW_COLUMN};
-
-/// How to read one CSV file.
-#[derive(Debug, Clone)]
-pub struct CsvOptions {
-    /// Declared encoding; `None` detects (strict UTF-8 over the whole file, else GB18030).
-    pub encoding: Option<TextEncoding>,
-    /// Field delimiter.
-    pub delimiter: u8,
-    /// Rows per emitted batch.
-    pub batch_size: usize,
-    /// Target bytes per parallel chunk.
-    pub chunk_bytes: usize,
-}
-
-impl Default for CsvOptions {
-    fn default() -> Self {
-        Self {
-            encoding: None,
-            delimiter: b',',
-            batch_size: 8192,
-            chunk_bytes: 4 << 20,
-        }
-    }
-}
-
-/// What reading a file found, for the run manifest.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CsvSummary {
-    /// The file.
-    pub path: PathBuf,
-    /// Encoding used.
-    pub encoding: TextEncoding,
-    /// Whether the encoding was detected rather than declared.
-    pub detected: bool,
-    /// Header names after normalisation.
-    pub header: Vec<String>,
-    /// Data records emitted (including ragged ones).
-    pub rows: u64,
-    /// Records whose field count differs from the header's.
-    pub ragged_rows: u64,
-    /// File size.
-    pub bytes: u64,
-    /// sha256 of the file's bytes, hex.
-    pub sha256: String,
-}
+use crate::{FileSummary, Format, IngestError, ReadOptions, reason};
 
 /// Quote-aware record-boundary scanner state.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -154,13 +108,13 @@ struct Chunk {
     byte_offset: u64,
 }
 
-/// Reads a CSV file and calls `emit` with batches in file order. The batch schema is the
-/// header's columns (all `Utf8`) followed by `_file`, `_line`, `_ingest_error` and `_raw`.
+/// Reads a CSV file and calls `emit` with batches in file order: the header's columns (all
+/// `Utf8`) followed by the provenance columns of [`crate::batch::text_schema`].
 pub fn read_csv<F>(
     path: &Path,
-    options: &CsvOptions,
+    options: &ReadOptions,
     mut emit: F,
-) -> Result<CsvSummary, IngestError>
+) -> Result<FileSummary, IngestError>
 where
     F: FnMut(RecordBatch) -> Result<(), String>,
 {
@@ -217,7 +171,6 @@ where
     let mut next_line = 1u64;
     let mut offset = bom_len as u64;
     let mut header: Option<Vec<String>> = None;
-    let mut schema: Option<SchemaRef> = None;
     let file_name: Arc<str> = Arc::from(path.display().to_string());
     let mut summary_rows = 0u64;
     let mut ragged = 0u64;
@@ -263,26 +216,15 @@ where
         }
         if header.is_none() {
             let (h, rest) = split_header(path, &chunks[0], encoding, options.delimiter)?;
-            let fields: Vec<Field> = h
-                .iter()
-                .map(|name| Field::new(name, DataType::Utf8, true))
-                .chain([
-                    Field::new(FILE_COLUMN, DataType::Utf8, false),
-                    Field::new(LINE_COLUMN, DataType::UInt64, false),
-                    Field::new(INGEST_ERROR_COLUMN, DataType::Utf8, true),
-                    Field::new(RAW_COLUMN, DataType::Utf8, true),
-                ])
-                .collect();
-            schema = Some(Arc::new(Schema::new(fields)));
             header = Some(h);
             chunks[0] = rest;
         }
-        let (Some(schema), Some(h)) = (&schema, &header) else {
+        let Some(h) = &header else {
             break;
         };
         let parsed: Vec<Result<ParsedChunk, IngestError>> = chunks
             .par_iter()
-            .map(|c| parse_chunk(path, c, encoding, options, h.len(), schema, &file_name))
+            .map(|c| parse_chunk(path, c, encoding, options, h, &file_name))
             .collect();
         for p in parsed {
             let p = p?;
@@ -298,13 +240,15 @@ where
             path: path.to_path_buf(),
         });
     };
-    Ok(CsvSummary {
+    Ok(FileSummary {
         path: path.to_path_buf(),
-        encoding: reported,
+        format: Format::Csv,
+        encoding: Some(reported),
         detected,
+        sheets: Vec::new(),
         header,
         rows: summary_rows,
-        ragged_rows: ragged,
+        ingest_errors: ragged,
         bytes: bytes_total,
         sha256: format!("{:x}", hasher.finalize()),
     })
@@ -398,19 +342,8 @@ fn split_header(
             path: path.to_path_buf(),
         });
     }
-    let mut names: Vec<String> = Vec::with_capacity(record.len());
-    for raw in record.iter() {
-        let base = shuzhi_functions::text::normalize_text(raw).into_owned();
-        let mut name = base.clone();
-        let mut n = 2;
-        while names.contains(&name) {
-            name = format!("{base}__{n}");
-            n += 1;
-        }
-        names.push(name);
-    }
     Ok((
-        names,
+        unique_names(record.iter()),
         Chunk {
             bytes: chunk.bytes[raw_end..].to_vec(),
             first_line: chunk.first_line + header_lines,
@@ -425,58 +358,20 @@ struct ParsedChunk {
     ragged: u64,
 }
 
-struct BatchBuilder {
-    columns: Vec<StringBuilder>,
-    files: StringBuilder,
-    lines: UInt64Builder,
-    errors: StringBuilder,
-    raws: StringBuilder,
-    len: usize,
-}
-
-impl BatchBuilder {
-    fn new(ncols: usize, capacity: usize) -> Self {
-        Self {
-            columns: (0..ncols)
-                .map(|_| StringBuilder::with_capacity(capacity, capacity * 12))
-                .collect(),
-            files: StringBuilder::with_capacity(capacity, 0),
-            lines: UInt64Builder::with_capacity(capacity),
-            errors: StringBuilder::new(),
-            raws: StringBuilder::new(),
-            len: 0,
-        }
-    }
-
-    fn finish(&mut self, schema: &SchemaRef) -> Result<RecordBatch, arrow::error::ArrowError> {
-        let mut arrays: Vec<ArrayRef> = self
-            .columns
-            .iter_mut()
-            .map(|b| Arc::new(b.finish()) as ArrayRef)
-            .collect();
-        arrays.push(Arc::new(self.files.finish()));
-        arrays.push(Arc::new(self.lines.finish()));
-        arrays.push(Arc::new(self.errors.finish()));
-        arrays.push(Arc::new(self.raws.finish()));
-        self.len = 0;
-        RecordBatch::try_new(schema.clone(), arrays)
-    }
-}
-
 fn parse_chunk(
     path: &Path,
     chunk: &Chunk,
     encoding: TextEncoding,
-    options: &CsvOptions,
-    ncols: usize,
-    schema: &SchemaRef,
-    file_name: &str,
+    options: &ReadOptions,
+    header: &[String],
+    file_name: &Arc<str>,
 ) -> Result<ParsedChunk, IngestError> {
+    let ncols = header.len();
     let text = decode_chunk(path, chunk, encoding)?;
     let mut rdr = reader(&text, options.delimiter);
     let mut record = ::csv::StringRecord::new();
     let batch_size = options.batch_size.max(1);
-    let mut builder = BatchBuilder::new(ncols, batch_size.min(1 << 16));
+    let mut builder = TextBatchBuilder::new(file_name.clone(), header, batch_size.min(1 << 16));
     let mut out = ParsedChunk {
         batches: Vec::new(),
         rows: 0,
@@ -507,36 +402,25 @@ fn parse_chunk(
         }
         line += memchr::memchr_iter(b'\n', &bytes[counted_to..record_start]).count() as u64;
         counted_to = record_start;
+        let origin = RowOrigin { sheet: None, line };
         if record.len() == ncols {
-            for (b, v) in builder.columns.iter_mut().zip(record.iter()) {
-                b.append_value(v);
+            for (i, v) in record.iter().enumerate() {
+                builder.cell(i, Some(v));
             }
-            builder.errors.append_null();
-            builder.raws.append_null();
+            builder.end_row(origin, None, None);
         } else {
-            for b in &mut builder.columns {
-                b.append_null();
-            }
-            builder.errors.append_value(format!(
-                "ragged row: expected {ncols} fields, found {}",
-                record.len()
-            ));
             let delimiter = char::from(options.delimiter).to_string();
-            builder
-                .raws
-                .append_value(record.iter().collect::<Vec<_>>().join(&delimiter));
+            let raw = record.iter().collect::<Vec<_>>().join(&delimiter);
+            builder.end_row(origin, Some(reason::RAGGED_ROW), Some(&raw));
             out.ragged += 1;
         }
-        builder.files.append_value(file_name);
-        builder.lines.append_value(line);
-        builder.len += 1;
         out.rows += 1;
-        if builder.len == batch_size {
-            out.batches.push(builder.finish(schema).map_err(internal)?);
+        if builder.len() == batch_size {
+            out.batches.push(builder.finish().map_err(internal)?);
         }
     }
-    if builder.len > 0 {
-        out.batches.push(builder.finish(schema).map_err(internal)?);
+    if !builder.is_empty() {
+        out.batches.push(builder.finish().map_err(internal)?);
     }
     Ok(out)
 }
@@ -544,8 +428,10 @@ fn parse_chunk(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::{LINE_COLUMN, RAW_COLUMN};
     use arrow::array::{Array, AsArray, UInt64Array};
     use std::io::Write;
+    use std::path::PathBuf;
 
     fn write_temp(name: &str, bytes: &[u8]) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("shuzhi-ingest-{}", std::process::id()));
@@ -557,7 +443,7 @@ mod tests {
         p
     }
 
-    fn read_all(path: &Path, options: &CsvOptions) -> (CsvSummary, Vec<RecordBatch>) {
+    fn read_all(path: &Path, options: &ReadOptions) -> (FileSummary, Vec<RecordBatch>) {
         let mut batches = Vec::new();
         let s = read_csv(path, options, |b| {
             batches.push(b);
@@ -584,10 +470,10 @@ mod tests {
         let text = "\u{FEFF}id,name\r\n1,a\r\n2,\"multi\nline\"\n\n3,c,extra\n4,\"x,y\"\n";
         let p = write_temp("lines.csv", text.as_bytes());
         for chunk_bytes in [4096, 5] {
-            let opts = CsvOptions {
+            let opts = ReadOptions {
                 chunk_bytes,
                 batch_size: 2,
-                ..CsvOptions::default()
+                ..ReadOptions::default()
             };
             let (s, batches) = read_all(&p, &opts);
             assert_eq!(s.header, vec!["id", "name"]);
@@ -597,7 +483,7 @@ mod tests {
                 "chunk_bytes {chunk_bytes}: {:?}",
                 lines(&batches)
             );
-            assert_eq!(s.ragged_rows, 1);
+            assert_eq!(s.ingest_errors, 1);
             assert_eq!(
                 lines(&batches),
                 vec![2, 3, 6, 7],
@@ -621,9 +507,9 @@ mod tests {
     fn gb18030_declared_or_detected() {
         let (enc, _, _) = encoding_rs::GB18030.encode("身份证号,姓名\n110,张三\n");
         let p = write_temp("gbk.csv", &enc);
-        let (s, batches) = read_all(&p, &CsvOptions::default());
+        let (s, batches) = read_all(&p, &ReadOptions::default());
         assert!(s.detected);
-        assert_eq!(s.encoding, TextEncoding::Gb18030);
+        assert_eq!(s.encoding, Some(TextEncoding::Gb18030));
         assert_eq!(s.header, vec!["身份证号", "姓名"]);
         assert_eq!(batches[0].column(1).as_string::<i32>().value(0), "张三");
     }
@@ -632,9 +518,9 @@ mod tests {
     fn gbk_declared_utf8_is_a_clear_error() {
         let (enc, _, _) = encoding_rs::GB18030.encode("id,name\n1,a\n2,张三\n");
         let p = write_temp("mis.csv", &enc);
-        let opts = CsvOptions {
+        let opts = ReadOptions {
             encoding: Some(TextEncoding::Utf8),
-            ..CsvOptions::default()
+            ..ReadOptions::default()
         };
         let err = read_csv(&p, &opts, |_| Ok(())).expect_err("not utf-8");
         let msg = err.to_string();
@@ -657,14 +543,14 @@ mod tests {
                 });
             }
             let p = write_temp(name, &bytes);
-            let opts = CsvOptions {
+            let opts = ReadOptions {
                 delimiter: b'\t',
-                ..CsvOptions::default()
+                ..ReadOptions::default()
             };
             let (s, batches) = read_all(&p, &opts);
             assert_eq!(
-                s.encoding.name(),
-                if little { "utf-16le" } else { "utf-16be" }
+                s.encoding.map(TextEncoding::name),
+                Some(if little { "utf-16le" } else { "utf-16be" })
             );
             assert_eq!(s.header, vec!["身份证号", "姓名"]);
             assert_eq!(lines(&batches), vec![2, 3]);
@@ -677,11 +563,12 @@ mod tests {
     fn broken_utf16_and_empty_files_are_errors() {
         // An unpaired high surrogate (D800) followed by "a".
         let p = write_temp("bad16.csv", b"\xFF\xFEi\x00\n\x00\x00\xD8a\x00");
-        let err = read_csv(&p, &CsvOptions::default(), |_| Ok(())).expect_err("unpaired surrogate");
+        let err =
+            read_csv(&p, &ReadOptions::default(), |_| Ok(())).expect_err("unpaired surrogate");
         assert!(err.to_string().contains("not valid utf-16le"), "{err}");
         let p = write_temp("empty.csv", b"");
         assert!(matches!(
-            read_csv(&p, &CsvOptions::default(), |_| Ok(())),
+            read_csv(&p, &ReadOptions::default(), |_| Ok(())),
             Err(IngestError::Empty { .. })
         ));
     }

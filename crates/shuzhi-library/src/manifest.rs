@@ -19,18 +19,38 @@ pub struct InputFile {
     pub sha256: String,
     /// Bytes.
     pub bytes: u64,
-    /// Encoding used.
-    pub encoding: String,
+    /// Format read (`csv`, `excel`, `jsonl`, `parquet`).
+    pub format: String,
+    /// Text encoding used (text formats).
+    pub encoding: Option<String>,
     /// Whether the encoding was detected.
     pub encoding_detected: bool,
+    /// Worksheets read or skipped (workbooks).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sheets: Vec<SheetRead>,
     /// Data rows read.
     pub rows: u64,
-    /// Rows whose field count differs from the header's (quarantined as `ingest.ragged_row`).
-    pub ragged_rows: u64,
-    /// Header columns the source mapping did not use.
+    /// Rows ingest could not read as records (ragged, precision lost, bad JSON): quarantined.
+    pub ingest_errors: u64,
+    /// Field → the column (or alias) it was read from.
+    pub columns: BTreeMap<String, String>,
+    /// Columns of the file the source mapping did not use.
     pub unused_columns: Vec<String>,
-    /// Mapped columns missing from the header (read as null).
-    pub missing_columns: Vec<String>,
+    /// Mapped fields none of whose names the file has (read as null).
+    pub missing_fields: Vec<String>,
+}
+
+/// A worksheet of a workbook input.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SheetRead {
+    /// Sheet name.
+    pub name: String,
+    /// 1-based header row, when read.
+    pub header_row: Option<u32>,
+    /// Data rows read.
+    pub rows: u64,
+    /// Why it was skipped (`hidden`, `empty`).
+    pub skipped: Option<String>,
 }
 
 /// Row accounting for one source.

@@ -50,7 +50,13 @@ struct RawSource {
     library: Spanned<String>,
     #[serde(default)]
     delivery: Option<Spanned<String>>,
-    columns: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    sheet: Option<Spanned<toml::Value>>,
+    #[serde(default)]
+    hidden_sheets: bool,
+    #[serde(default)]
+    header_row: Option<Spanned<i64>>,
+    columns: BTreeMap<String, Spanned<toml::Value>>,
 }
 
 #[derive(Deserialize)]
@@ -318,9 +324,53 @@ fn compile_sources(
                 Some("give every source its own id".into()),
             );
         }
-        if let Some(f) = &s.format {
-            cx.keyword("format", f, &[("csv", ())]);
-        }
+        let format = s.format.as_ref().map_or(Some(FileFormat::Auto), |f| {
+            cx.keyword(
+                "format",
+                f,
+                &[
+                    ("auto", FileFormat::Auto),
+                    ("csv", FileFormat::Csv),
+                    ("excel", FileFormat::Excel),
+                    ("xlsx", FileFormat::Excel),
+                    ("xls", FileFormat::Excel),
+                    ("jsonl", FileFormat::Jsonl),
+                    ("parquet", FileFormat::Parquet),
+                ],
+            )
+        });
+        let sheet = match s.sheet.as_ref() {
+            None => Some(SheetChoice::All),
+            Some(v) => match v.get_ref() {
+                toml::Value::String(name) => Some(SheetChoice::Name(name.clone())),
+                toml::Value::Integer(i) if *i >= 1 => Some(SheetChoice::Index(*i as usize)),
+                _ => {
+                    cx.error(
+                        "E0115",
+                        cx.origin(v),
+                        "`sheet` is neither a sheet name nor a position".into(),
+                        Some(
+                            "write a name (sheet = \"人口\") or a 1-based position (sheet = 2)"
+                                .into(),
+                        ),
+                    );
+                    None
+                }
+            },
+        };
+        let header_row = match s.header_row.as_ref() {
+            None => Some(None),
+            Some(r) if (1..=1_048_576).contains(r.get_ref()) => Some(Some(*r.get_ref() as u32)),
+            Some(r) => {
+                cx.error(
+                    "E0115",
+                    cx.origin(r),
+                    format!("`header_row = {}` is not a spreadsheet row", r.get_ref()),
+                    Some("rows count from 1, as Excel numbers them".into()),
+                );
+                None
+            }
+        };
         let encoding = s.encoding.as_ref().map_or(Some(Encoding::Auto), |e| {
             cx.keyword(
                 "encoding",
@@ -370,6 +420,25 @@ fn compile_sources(
         }
         let mut columns = Vec::new();
         for (field, column) in &s.columns {
+            let names: Option<Vec<String>> = match column.get_ref() {
+                toml::Value::String(name) => Some(vec![name.clone()]),
+                toml::Value::Array(items) if !items.is_empty() => items
+                    .iter()
+                    .map(|i| i.as_str().map(str::to_owned))
+                    .collect(),
+                _ => None,
+            };
+            let Some(names) = names else {
+                cx.error(
+                    "E0115",
+                    cx.origin(column),
+                    format!("the column of `{field}` is neither a name nor a list of names"),
+                    Some(format!(
+                        "write {field} = \"身份证号\" or, with aliases, {field} = [\"公民身份号码\", \"身份证号\"]"
+                    )),
+                );
+                continue;
+            };
             if let Some(lib) = library
                 && lib.field(field).is_none()
             {
@@ -390,7 +459,7 @@ fn compile_sources(
                     Some(help),
                 );
             }
-            columns.push((field.clone(), column.get_ref().clone()));
+            columns.push((field.clone(), names));
         }
         let files = resolve_files(base, s.path.get_ref());
         if files.is_empty() {
@@ -404,15 +473,27 @@ fn compile_sources(
                 Some("paths are relative to the pipeline file's folder; check the name".into()),
             );
         }
-        if let (Some(encoding), Some(delivery), Some(delimiter), Some(_)) =
-            (encoding, delivery, delimiter, library)
-        {
+        if let (
+            Some(format),
+            Some(encoding),
+            Some(delivery),
+            Some(delimiter),
+            Some(sheet),
+            Some(header_row),
+            Some(_),
+        ) = (
+            format, encoding, delivery, delimiter, sheet, header_row, library,
+        ) {
             out.push(Source {
                 id: s.id.get_ref().clone(),
                 department: s.department.clone(),
                 files,
+                format,
                 encoding,
                 delimiter,
+                sheet,
+                hidden_sheets: s.hidden_sheets,
+                header_row,
                 library: s.library.get_ref().clone(),
                 delivery,
                 columns,

@@ -49,6 +49,32 @@ pub enum Encoding {
     Auto,
 }
 
+/// File format a source declares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum FileFormat {
+    /// By each file's extension.
+    Auto,
+    /// Delimited text.
+    Csv,
+    /// Workbooks: xlsx, xlsm, xlsb, xls, ods.
+    Excel,
+    /// JSON Lines.
+    Jsonl,
+    /// Parquet.
+    Parquet,
+}
+
+/// Which worksheets of a workbook a source reads.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum SheetChoice {
+    /// Every visible sheet holding data.
+    All,
+    /// One sheet by name.
+    Name(String),
+    /// One sheet by 1-based position.
+    Index(usize),
+}
+
 /// How a delivery relates to what the library already holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Delivery {
@@ -67,16 +93,25 @@ pub struct Source {
     pub department: String,
     /// Files matched by the declared path or glob, sorted.
     pub files: Vec<PathBuf>,
+    /// Declared format.
+    pub format: FileFormat,
     /// Declared encoding.
     pub encoding: Encoding,
     /// Field delimiter byte.
     pub delimiter: u8,
+    /// Worksheets to read (workbooks).
+    pub sheet: SheetChoice,
+    /// Also read hidden worksheets.
+    pub hidden_sheets: bool,
+    /// 1-based header row (workbooks); detected when absent.
+    pub header_row: Option<u32>,
     /// Target library.
     pub library: String,
     /// Delivery mode.
     pub delivery: Delivery,
-    /// Canonical field → source column name.
-    pub columns: Vec<(String, String)>,
+    /// Canonical field → the column names it may arrive under, in preference order (the
+    /// first is the current name; the others are aliases from older systems).
+    pub columns: Vec<(String, Vec<String>)>,
     /// Where the source was declared.
     pub origin: Origin,
 }

@@ -1,0 +1,252 @@
+//! JSON Lines: one object per line, read in parallel chunks cut at line ends.
+//!
+//! Keys become columns in order of first appearance (a key missing from an object is null);
+//! strings are taken as they are, numbers as their JSON text (integers exactly), nested
+//! arrays and objects as JSON text. A line that is not a JSON object is kept, marked
+//! `ingest.bad_json` with its raw text. Blank lines are skipped; line numbers stay exact.
+
+use std::io::Read;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::record_batch::RecordBatch;
+use rayon::prelude::*;
+use serde_json::Value;
+
+use crate::batch::{RowOrigin, TextBatchBuilder};
+use crate::encoding::{TextEncoding, decode};
+use crate::{FileSummary, Format, IngestError, ReadOptions, reason, sha256_hex};
+
+struct LineChunk {
+    bytes: Vec<u8>,
+    first_line: u64,
+    byte_offset: u64,
+}
+
+struct ParsedChunk {
+    batches: Vec<RecordBatch>,
+    keys: Vec<String>,
+    rows: u64,
+    bad: u64,
+}
+
+/// Reads a JSON Lines file (UTF-8 unless another encoding is declared).
+pub fn read_jsonl<F>(
+    path: &Path,
+    options: &ReadOptions,
+    mut emit: F,
+) -> Result<FileSummary, IngestError>
+where
+    F: FnMut(RecordBatch) -> Result<(), String>,
+{
+    let io = IngestError::io(path);
+    let bytes = std::fs::File::open(path)
+        .and_then(|mut f| {
+            let mut b = Vec::new();
+            f.read_to_end(&mut b).map(|_| b)
+        })
+        .map_err(&io)?;
+    let sha256 = sha256_hex(&bytes);
+    let encoding = options.encoding.unwrap_or(TextEncoding::Utf8);
+    let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
+        3
+    } else {
+        0
+    };
+    let chunks = cut_lines(&bytes[bom..], bom as u64, options.chunk_bytes.max(1));
+    let file: Arc<str> = Arc::from(path.display().to_string());
+    let mut summary = FileSummary {
+        path: path.to_path_buf(),
+        format: Format::Jsonl,
+        encoding: Some(encoding),
+        detected: options.encoding.is_none(),
+        sheets: Vec::new(),
+        header: Vec::new(),
+        rows: 0,
+        ingest_errors: 0,
+        bytes: bytes.len() as u64,
+        sha256,
+    };
+    let group = rayon::current_num_threads().max(1) * 2;
+    for group in chunks.chunks(group) {
+        let parsed: Vec<Result<ParsedChunk, IngestError>> = group
+            .par_iter()
+            .map(|c| parse_chunk(path, c, encoding, options.batch_size.max(1), &file))
+            .collect();
+        for p in parsed {
+            let p = p?;
+            for key in p.keys {
+                if !summary.header.contains(&key) {
+                    summary.header.push(key);
+                }
+            }
+            summary.rows += p.rows;
+            summary.ingest_errors += p.bad;
+            for batch in p.batches {
+                emit(batch).map_err(IngestError::Consumer)?;
+            }
+        }
+    }
+    if summary.rows == 0 {
+        return Err(IngestError::Empty {
+            path: path.to_path_buf(),
+        });
+    }
+    Ok(summary)
+}
+
+/// Splits at line ends into chunks of about `target` bytes.
+fn cut_lines(bytes: &[u8], base_offset: u64, target: usize) -> Vec<LineChunk> {
+    let mut chunks = Vec::new();
+    let mut at = 0;
+    let mut line = 1u64;
+    while at < bytes.len() {
+        let soft_end = (at + target).min(bytes.len());
+        let end = if soft_end == bytes.len() {
+            soft_end
+        } else {
+            memchr::memchr(b'\n', &bytes[soft_end..]).map_or(bytes.len(), |i| soft_end + i + 1)
+        };
+        let piece = &bytes[at..end];
+        chunks.push(LineChunk {
+            bytes: piece.to_vec(),
+            first_line: line,
+            byte_offset: base_offset + at as u64,
+        });
+        line += memchr::memchr_iter(b'\n', piece).count() as u64;
+        at = end;
+    }
+    chunks
+}
+
+fn parse_chunk(
+    path: &Path,
+    chunk: &LineChunk,
+    encoding: TextEncoding,
+    batch_size: usize,
+    file: &Arc<str>,
+) -> Result<ParsedChunk, IngestError> {
+    let text = decode(&chunk.bytes, encoding).map_err(|at| IngestError::Decode {
+        path: path.to_path_buf(),
+        encoding: encoding.name(),
+        offset: chunk.byte_offset + at as u64,
+        line: chunk.first_line + memchr::memchr_iter(b'\n', &chunk.bytes[..at]).count() as u64,
+    })?;
+    let internal = |e: arrow::error::ArrowError| IngestError::Consumer(e.to_string());
+    let capacity = batch_size.min(1 << 16);
+    let mut builder = TextBatchBuilder::new(file.clone(), &[], capacity);
+    let mut out = ParsedChunk {
+        batches: Vec::new(),
+        keys: Vec::new(),
+        rows: 0,
+        bad: 0,
+    };
+    for (i, line) in text.split('\n').enumerate() {
+        let line = line.trim_end_matches('\r');
+        if line.trim().is_empty() {
+            continue;
+        }
+        let origin = RowOrigin {
+            sheet: None,
+            line: chunk.first_line + i as u64,
+        };
+        match serde_json::from_str::<Value>(line) {
+            Ok(Value::Object(object)) => {
+                for (key, value) in object {
+                    let c = builder.column(&key, capacity);
+                    match value {
+                        Value::Null => builder.cell(c, None),
+                        Value::String(s) => builder.cell(c, Some(&s)),
+                        other => builder.cell(c, Some(&other.to_string())),
+                    }
+                }
+                builder.end_row(origin, None, None);
+            }
+            _ => {
+                builder.end_row(origin, Some(reason::BAD_JSON), Some(line));
+                out.bad += 1;
+            }
+        }
+        out.rows += 1;
+        if builder.len() == batch_size {
+            out.batches.push(builder.finish().map_err(internal)?);
+        }
+    }
+    if !builder.is_empty() {
+        out.batches.push(builder.finish().map_err(internal)?);
+    }
+    out.keys = builder.names().to_vec();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{INGEST_ERROR_COLUMN, LINE_COLUMN, RAW_COLUMN};
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::UInt64Type;
+
+    #[test]
+    fn objects_numbers_drift_and_bad_lines() {
+        let dir = std::env::temp_dir().join(format!("shuzhi-jsonl-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let p = dir.join("a.jsonl");
+        let text = "{\"id\":110105194912310021,\"name\":\"张三\"}\r\n\n\
+                    {\"name\":\"李四\",\"tags\":[1,2],\"extra\":null}\n\
+                    not json\n\
+                    [1]\n";
+        std::fs::write(&p, text).expect("write");
+        for chunk_bytes in [4096, 1] {
+            let options = ReadOptions {
+                chunk_bytes,
+                ..ReadOptions::default()
+            };
+            let mut batches = Vec::new();
+            let s = read_jsonl(&p, &options, |b| {
+                batches.push(b);
+                Ok(())
+            })
+            .expect("readable");
+            assert_eq!(s.rows, 4);
+            assert_eq!(s.ingest_errors, 2);
+            assert_eq!(s.header, vec!["id", "name", "extra", "tags"]);
+            let mut lines = Vec::new();
+            let mut ids = Vec::new();
+            let mut raws = Vec::new();
+            for b in &batches {
+                lines.extend(
+                    b.column_by_name(LINE_COLUMN)
+                        .expect("line")
+                        .as_primitive::<UInt64Type>()
+                        .values()
+                        .iter()
+                        .copied(),
+                );
+                if let Some(id) = b.column_by_name("id") {
+                    let id = id.as_string::<i32>();
+                    ids.extend(
+                        (0..id.len())
+                            .filter(|i| id.is_valid(*i))
+                            .map(|i| id.value(i).to_owned()),
+                    );
+                }
+                let errors = b
+                    .column_by_name(INGEST_ERROR_COLUMN)
+                    .expect("err")
+                    .as_string::<i32>();
+                let raw = b
+                    .column_by_name(RAW_COLUMN)
+                    .expect("raw")
+                    .as_string::<i32>();
+                raws.extend(
+                    (0..raw.len())
+                        .filter(|i| errors.is_valid(*i))
+                        .map(|i| raw.value(i).to_owned()),
+                );
+            }
+            assert_eq!(lines, vec![1, 3, 4, 5], "chunk_bytes {chunk_bytes}");
+            assert_eq!(ids, vec!["110105194912310021"]);
+            assert_eq!(raws, vec!["not json", "[1]"]);
+        }
+    }
+}
