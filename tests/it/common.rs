@@ -94,3 +94,57 @@ pub fn shuzhi(args: &[&str], cwd: &Path) -> (i32, String, String) {
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+/// Runs a one-source population pipeline over `tests/fixtures/<fixture>` into a fresh
+/// directory; `source_extra` adds TOML lines to the source (format, encoding, sheet ...).
+/// Columns are mapped with the aliases departments use.
+pub async fn run_fixture(
+    name: &str,
+    fixture: &str,
+    source_extra: &str,
+) -> (PathBuf, Result<RunReport, String>) {
+    let dir = temp_dir(name);
+    let repo = repo();
+    let text = format!(
+        r#"[pipeline]
+name = "fixture"
+output = "out"
+rules = ["{rules}"]
+codes = "{codes}"
+
+[[source]]
+id = "fx"
+department = "public_security"
+path = "{path}"
+library = "population"
+{source_extra}
+[source.columns]
+id_number = ["公民身份号码", "sfzh"]
+name = ["姓名", "xm"]
+gender = ["性别", "xb"]
+birth_date = ["出生日期", "csrq"]
+phone = "联系电话"
+region_code = "户籍地区划"
+registered_on = ["登记日期", "djrq"]
+address = "住址"
+"#,
+        rules = repo.join("rules/population.toml").display(),
+        codes = repo.join("rules/codes").display(),
+        path = repo.join("tests/fixtures").join(fixture).display(),
+    );
+    let file = dir.join("pipeline.toml");
+    std::fs::write(&file, text).expect("pipeline written");
+    let pipeline = shuzhi_rules::load_pipeline(&file).expect("fixture pipeline loads");
+    let out = dir.join("out");
+    let options = RunOptions {
+        engine: EngineConfig::default(),
+        run_id: "fixture-run".into(),
+        row_group_rows: 1 << 20,
+        chunk_bytes: 64,
+        progress: Arc::new(AtomicU64::new(0)),
+    };
+    let result = shuzhi_engine::run_pipeline(&pipeline, &out, &options)
+        .await
+        .map_err(|e| e.to_string());
+    (out, result)
+}

@@ -3,5 +3,6 @@
 mod common;
 mod determinism;
 mod errors;
+mod fixtures;
 mod sample;
 mod spill;

@@ -120,7 +120,7 @@ pub fn print_batches(
                 .with_header(true)
                 .build(stdout.lock());
             for b in batches {
-                w.write(b)?;
+                w.write(&defuse_formulas(b)?)?;
             }
         }
         Format::Json => {
@@ -130,4 +130,69 @@ pub fn print_batches(
         }
     }
     Ok(())
+}
+
+/// Text cells that a spreadsheet would run as a formula (`=`, `+`, `-`, `@`, tab, CR first and
+/// not a plain number) get a leading `'` in CSV output, so a file opened in Excel or WPS shows
+/// them instead of executing them (OWASP "CSV injection"). Parquet and JSON keep them verbatim.
+fn defuse_formulas(batch: &RecordBatch) -> Result<RecordBatch, arrow::error::ArrowError> {
+    use arrow::array::{Array, ArrayRef, AsArray, StringArray};
+    use arrow::datatypes::DataType;
+    let columns: Vec<ArrayRef> = batch
+        .columns()
+        .iter()
+        .map(|c| {
+            if !matches!(
+                c.data_type(),
+                DataType::Utf8 | DataType::Utf8View | DataType::LargeUtf8
+            ) {
+                return Ok(c.clone());
+            }
+            let c = arrow::compute::cast(c, &DataType::Utf8)?;
+            let text = c.as_string::<i32>();
+            if !text.iter().flatten().any(is_formula_like) {
+                return Ok(c.clone());
+            }
+            let defused: StringArray = text
+                .iter()
+                .map(|v| {
+                    v.map(|v| {
+                        if is_formula_like(v) {
+                            format!("'{v}")
+                        } else {
+                            v.to_owned()
+                        }
+                    })
+                })
+                .collect();
+            Ok(std::sync::Arc::new(defused) as ArrayRef)
+        })
+        .collect::<Result<_, arrow::error::ArrowError>>()?;
+    RecordBatch::try_from_iter(
+        batch
+            .schema()
+            .fields()
+            .iter()
+            .map(|f| f.name().clone())
+            .zip(columns),
+    )
+}
+
+fn is_formula_like(v: &str) -> bool {
+    v.starts_with(['=', '+', '-', '@', '\t', '\r']) && v.trim().parse::<f64>().is_err()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_formula_like;
+
+    #[test]
+    fn formula_triggers_but_not_numbers() {
+        for v in ["=cmd|' /C calc'!A0", "+SUM(1)", "@x", "-2+3", "\t=1"] {
+            assert!(is_formula_like(v), "{v}");
+        }
+        for v in ["-5", "+86", "张三", "a=b", ""] {
+            assert!(!is_formula_like(v), "{v}");
+        }
+    }
 }
