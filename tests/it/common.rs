@@ -23,8 +23,8 @@ pub fn temp_dir(name: &str) -> PathBuf {
 
 /// Runs the bundled sample pipeline with the given batch size and partitions.
 pub async fn run_sample(out: &Path, batch_size: usize, partitions: usize) -> RunReport {
-    let pipeline =
-        shuzhi_rules::load_pipeline(&repo().join("pipeline.toml")).expect("sample pipeline loads");
+    let pipeline = shuzhi_rules::load_pipeline(&repo().join("tests/handworked/pipeline.toml"))
+        .expect("sample pipeline loads");
     let options = RunOptions {
         engine: EngineConfig {
             batch_size,

@@ -8,13 +8,14 @@ use crate::common::*;
 /// Writes a copy of the sample pipeline into `dir` with absolute paths, after `edit`.
 fn pipeline_copy(dir: &Path, edit: impl Fn(String) -> String) -> String {
     let repo = repo().canonicalize().expect("repo path");
-    let text = std::fs::read_to_string(repo.join("pipeline.toml")).expect("sample pipeline");
+    let text = std::fs::read_to_string(repo.join("tests/handworked/pipeline.toml"))
+        .expect("hand-worked pipeline");
     let text = text
         .replace(
-            "\"sample-data/",
-            &format!("\"{}/sample-data/", repo.display()),
+            "\"public_security/",
+            &format!("\"{}/tests/handworked/public_security/", repo.display()),
         )
-        .replace("\"rules/", &format!("\"{}/rules/", repo.display()));
+        .replace("\"../../rules/", &format!("\"{}/rules/", repo.display()));
     let path = dir.join("pipeline.toml");
     std::fs::write(&path, edit(text)).expect("write pipeline");
     path.display().to_string()
@@ -51,7 +52,7 @@ fn missing_delivery_file_is_reported_before_reading() {
     // A path relative to the pipeline's folder keeps the snippet independent of where the
     // repository is checked out.
     let delivered = format!(
-        "\"{}/sample-data/public_security/population_new.csv\"",
+        "\"{}/tests/handworked/public_security/population_new.csv\"",
         repo().canonicalize().expect("repo").display()
     );
     let pipeline = pipeline_copy(&dir, |t| {

@@ -4,5 +4,6 @@ mod common;
 mod determinism;
 mod errors;
 mod fixtures;
+mod generated;
 mod sample;
 mod spill;

@@ -1,5 +1,5 @@
 //! The bundled sample, value by value. Each expectation below was worked out by hand from
-//! `sample-data/make_sample.py` and the rules in `rules/population.toml`.
+//! `tests/handworked/make_sample.py` and the rules in `rules/population.toml`.
 
 use crate::common::*;
 
@@ -79,8 +79,8 @@ async fn sample_library_holds_exactly_the_expected_rows() {
         )
         .await,
     );
-    let new_file = "sample-data/public_security/population_new.csv";
-    let old_file = "sample-data/public_security/population_old_gbk.csv";
+    let new_file = "tests/handworked/public_security/population_new.csv";
+    let old_file = "tests/handworked/public_security/population_old_gbk.csv";
     let q: Vec<String> = quarantined
         .iter()
         .map(|r| {
@@ -249,7 +249,14 @@ fn cli_runs_then_queries_the_published_library() {
     let out = temp_dir("cli");
     let out_arg = out.display().to_string();
     let (code, stdout, stderr) = shuzhi(
-        &["run", "pipeline.toml", "--out", &out_arg, "--run-id", "cli"],
+        &[
+            "run",
+            "tests/handworked/pipeline.toml",
+            "--out",
+            &out_arg,
+            "--run-id",
+            "cli",
+        ],
         &repo(),
     );
     assert_eq!(code, 0, "{stderr}");
@@ -273,7 +280,7 @@ fn cli_runs_then_queries_the_published_library() {
     let (code, stdout, stderr) = shuzhi(
         &[
             "run",
-            "pipeline.toml",
+            "tests/handworked/pipeline.toml",
             "--out",
             &out_arg,
             "--run-id",
@@ -296,7 +303,8 @@ fn cli_runs_then_queries_the_published_library() {
 /// access towards the scan would otherwise repeat the whole chain per extracted part.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn each_clean_chain_runs_once_in_the_physical_plan() {
-    let pipeline = shuzhi_rules::load_pipeline(&repo().join("pipeline.toml")).expect("pipeline");
+    let pipeline = shuzhi_rules::load_pipeline(&repo().join("tests/handworked/pipeline.toml"))
+        .expect("pipeline");
     let ctx = shuzhi_engine::session(&shuzhi_engine::EngineConfig::default()).expect("session");
     let library = pipeline.library("population").expect("population rules");
     let reports = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));

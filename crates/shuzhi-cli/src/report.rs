@@ -105,6 +105,32 @@ pub fn summary(run: &RunReport, root: &Path) -> String {
     s
 }
 
+/// What `shuzhi sample` wrote.
+pub fn sample_summary(summary: &shuzhi_sample::Summary, out: &Path, took: Duration) -> String {
+    let mut s = String::new();
+    let rows: usize = summary.tables.iter().map(|t| t.rows).sum();
+    let bytes: u64 = summary.tables.iter().map(|t| t.bytes).sum();
+    let _ = writeln!(
+        s,
+        "wrote {} tables, {rows} rows, {:.1} MB to {} in {:.1} s",
+        summary.tables.len(),
+        bytes as f64 / 1e6,
+        out.display(),
+        took.as_secs_f64()
+    );
+    for t in &summary.tables {
+        let _ = writeln!(s, "  {:<52} {:>10} rows", t.path, t.rows);
+    }
+    let _ = writeln!(
+        s,
+        "truth: {}/truth/ ({} planted findings incl. decoys, {} disagreements; see README.md there)",
+        out.display(),
+        summary.findings,
+        summary.disagreements
+    );
+    s
+}
+
 /// Prints query results.
 pub fn print_batches(
     batches: &[RecordBatch],

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the bundled sample deliveries (hand-designed rows, each planting one dirty pattern).
 
-Run from the repository root: python3 sample-data/make_sample.py
+Run from the repository root: python3 tests/handworked/make_sample.py
 The expected outcome of every row is written down in tests/it/sample.rs.
 """
 from pathlib import Path

@@ -1,0 +1,224 @@
+//! The bundled sample job (`pipeline.toml` over `sample-data/`, written by `shuzhi sample`)
+//! judged against the generator's truth, which does not come from the engine: every row's
+//! outcome, and the library's one row per person with the true ID, gender and birth date.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::common::{query, repo, rows, shuzhi, temp_dir};
+
+/// The population library's reason for each truth rejection kind.
+fn reason_for(kind: &str) -> &'static str {
+    match kind {
+        "invalid_id" => "population.id_number.gb11643",
+        "missing_id" => "population.id_number.required",
+        "missing_name" => "population.name.required",
+        "excel_precision_loss" => "ingest.excel_precision_loss",
+        other => panic!("truth kind {other} has no population rule"),
+    }
+}
+
+fn read_truth(name: &str) -> Vec<Vec<String>> {
+    let text = std::fs::read_to_string(repo().join("sample-data/truth").join(name))
+        .expect("truth file committed");
+    text.lines()
+        .skip(1)
+        .map(|l| l.split(',').map(str::to_owned).collect())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sample_job_matches_the_generators_truth() {
+    let out = temp_dir("generated");
+    let pipeline = shuzhi_rules::load_pipeline(&repo().join("pipeline.toml")).expect("loads");
+    let files: BTreeSet<String> = pipeline
+        .sources
+        .iter()
+        .flat_map(|s| s.files.iter())
+        .map(|f| f.display().to_string())
+        .collect();
+    let run = shuzhi_engine::run_pipeline(
+        &pipeline,
+        &out,
+        &shuzhi_engine::RunOptions {
+            engine: shuzhi_engine::EngineConfig::default(),
+            run_id: "generated".into(),
+            row_group_rows: 1 << 20,
+            chunk_bytes: 4096,
+            progress: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0)),
+        },
+    )
+    .await
+    .expect("sample job runs");
+    let departments: BTreeSet<&str> = pipeline
+        .sources
+        .iter()
+        .map(|s| s.department.as_str())
+        .collect();
+    let formats: BTreeSet<&str> = run
+        .manifest
+        .inputs
+        .iter()
+        .map(|i| i.format.as_str())
+        .collect();
+    assert!(departments.len() >= 3, "{departments:?}");
+    assert_eq!(formats, BTreeSet::from(["csv", "excel", "parquet"]));
+
+    // Truth of the rows in the governed files, keyed by (file relative to sample-data, line).
+    let truth: BTreeMap<(String, u64), (String, String)> = read_truth("rows.csv")
+        .into_iter()
+        .filter(|r| {
+            files
+                .iter()
+                .any(|f| f.ends_with(&format!("sample-data/{}", r[0])))
+        })
+        .map(|r| {
+            (
+                (r[0].clone(), r[2].parse().expect("line")),
+                (r[3].clone(), r[5].clone()),
+            )
+        })
+        .collect();
+    let read: u64 = run.manifest.sources.values().map(|c| c.read).sum();
+    assert_eq!(read, truth.len() as u64, "every delivered row was read");
+    let relative = |file: &str| {
+        file.rsplit_once("sample-data/")
+            .map(|(_, r)| r.to_owned())
+            .expect("provenance under sample-data")
+    };
+
+    // Quarantine: each expected rejection with its reason; nothing else but dedup losers.
+    let quarantined = rows(
+        &query(
+            &out,
+            "SELECT _file, _line, _reasons FROM quarantine_population",
+        )
+        .await,
+    );
+    let mut rejected = 0;
+    for q in &quarantined {
+        let [file, line, reasons] = q.splitn(3, '|').collect::<Vec<_>>()[..] else {
+            panic!("{q}")
+        };
+        let key = (relative(file), line.parse::<u64>().expect("line"));
+        let (_, expected) = &truth[&key];
+        match expected.strip_prefix("reject:") {
+            Some(kind) => {
+                rejected += 1;
+                assert!(
+                    reasons.contains(reason_for(kind)),
+                    "{key:?}: {expected} but {reasons}"
+                );
+            }
+            None => assert_eq!(reasons, "population.dedup", "{key:?} expected {expected}"),
+        }
+    }
+    let expected_rejects = truth
+        .values()
+        .filter(|(_, e)| e.starts_with("reject:"))
+        .count();
+    assert_eq!(
+        rejected, expected_rejects,
+        "every planted rejection is quarantined"
+    );
+
+    // Library: one row per person with a valid row, carrying the true ID, gender and birth date.
+    let persons: BTreeMap<String, Vec<String>> = read_truth("persons.csv")
+        .into_iter()
+        .map(|r| (r[0].clone(), r))
+        .collect();
+    let library = rows(
+        &query(
+            &out,
+            "SELECT _file, _line, id_number, gender, birth_date FROM population",
+        )
+        .await,
+    );
+    let mut seen = BTreeSet::new();
+    for l in &library {
+        let [file, line, id, gender, birth] = l.split('|').collect::<Vec<_>>()[..] else {
+            panic!("{l}")
+        };
+        let key = (relative(file), line.parse::<u64>().expect("line"));
+        let (entity, expected) = &truth[&key];
+        assert!(
+            !expected.starts_with("reject:"),
+            "{key:?} is {expected} but kept"
+        );
+        let person = &persons[entity];
+        assert_eq!(
+            (id, gender, birth),
+            (person[1].as_str(), person[3].as_str(), person[4].as_str()),
+            "{key:?} {entity}"
+        );
+        assert!(seen.insert(entity.clone()), "{entity} kept twice");
+    }
+    let with_valid_row: BTreeSet<&String> = truth
+        .values()
+        .filter(|(_, e)| !e.starts_with("reject:"))
+        .map(|(entity, _)| entity)
+        .collect();
+    assert_eq!(
+        seen.len(),
+        with_valid_row.len(),
+        "one library row per person with a valid row"
+    );
+}
+
+#[test]
+fn generator_is_deterministic_and_independent_of_shuzhi() {
+    let dir = temp_dir("gen");
+    let (code, stdout, stderr) = shuzhi(
+        &[
+            "sample",
+            "--persons",
+            "2000",
+            "--seed",
+            "42",
+            "--out",
+            &dir.display().to_string(),
+        ],
+        &repo(),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("wrote 19 tables"), "{stdout}");
+    // The committed sample is exactly what the documented command writes (xlsx files embed
+    // their creation time, so compare the truth, which covers every row of them too).
+    let fresh = dir.join("truth/rows.csv");
+    assert_eq!(
+        std::fs::read_to_string(fresh).expect("fresh truth"),
+        std::fs::read_to_string(repo().join("sample-data/truth/rows.csv"))
+            .expect("committed truth")
+    );
+    let tree = std::process::Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "-p",
+            "shuzhi-sample",
+            "--edges",
+            "normal,build",
+            "--prefix",
+            "none",
+            "--offline",
+        ])
+        .current_dir(repo())
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        tree.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tree.stderr)
+    );
+    let deps = String::from_utf8_lossy(&tree.stdout);
+    let shuzhi_deps: Vec<&str> = deps
+        .lines()
+        .filter(|l| l.starts_with("shuzhi-") && !l.starts_with("shuzhi-sample "))
+        .collect();
+    assert!(
+        shuzhi_deps.is_empty(),
+        "shuzhi-sample depends on {shuzhi_deps:?}"
+    );
+    assert!(
+        deps.lines().count() > 10,
+        "cargo tree listed the dependencies:\n{deps}"
+    );
+}
