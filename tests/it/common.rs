@@ -95,8 +95,9 @@ pub fn shuzhi(args: &[&str], cwd: &Path) -> (i32, String, String) {
     )
 }
 
-/// Runs a one-source population pipeline over `tests/fixtures/<fixture>` into a fresh
-/// directory; `source_extra` adds TOML lines to the source (format, encoding, sheet ...).
+/// Runs a one-source population pipeline over `tests/fixtures/<fixture>` (or an absolute
+/// path) into a fresh directory; a pipeline that does not load is an `Err` with its
+/// diagnostics; `source_extra` adds TOML lines to the source (format, encoding, sheet ...).
 /// Columns are mapped with the aliases departments use.
 pub async fn run_fixture(
     name: &str,
@@ -134,8 +135,15 @@ address = "住址"
     );
     let file = dir.join("pipeline.toml");
     std::fs::write(&file, text).expect("pipeline written");
-    let pipeline = shuzhi_rules::load_pipeline(&file).expect("fixture pipeline loads");
     let out = dir.join("out");
+    let pipeline = match shuzhi_rules::load_pipeline(&file) {
+        Ok(p) => p,
+        Err(shuzhi_rules::RulesError::Invalid(problems)) => {
+            let text: Vec<String> = problems.iter().map(|d| d.to_string()).collect();
+            return (out, Err(text.join("\n")));
+        }
+        Err(e) => return (out, Err(e.to_string())),
+    };
     let options = RunOptions {
         engine: EngineConfig::default(),
         run_id: "fixture-run".into(),

@@ -288,3 +288,58 @@ async fn parquet_with_schema_drift() {
         ]
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn folders_of_deliveries_are_walked_and_symlink_loops_are_errors() {
+    let fixtures = crate::common::repo().join("tests/fixtures");
+    let folder = crate::common::temp_dir("fx-folder-deliveries");
+    for (from, to) in [
+        ("formula_cells.csv", "day1/a.csv"),
+        ("population_api.jsonl", "day2/b.jsonl"),
+    ] {
+        let to = folder.join(to);
+        std::fs::create_dir_all(to.parent().expect("parent")).expect("mkdir");
+        std::fs::copy(fixtures.join(from), to).expect("copy");
+    }
+    // Excel's lock file, a hidden file and a non-delivery file are passed over.
+    std::fs::write(folder.join("day1/~$a.xlsx"), b"lock").expect("write");
+    std::fs::write(folder.join(".hidden.csv"), b"x").expect("write");
+    std::fs::write(folder.join("README.md"), b"notes").expect("write");
+    let path = folder.display().to_string();
+    let (_, run) = run_fixture("fx-folder", &path, "").await;
+    let run = run.expect("folder of deliveries");
+    let inputs: Vec<(String, String)> = run
+        .manifest
+        .inputs
+        .iter()
+        .map(|i| {
+            (
+                i.path.rsplit('/').next().unwrap_or("").to_owned(),
+                i.format.clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        inputs,
+        vec![
+            ("a.csv".into(), "csv".into()),
+            ("b.jsonl".into(), "jsonl".into())
+        ]
+    );
+    // Both days deliver the same two persons: one copy each survives the dedup, plus the
+    // cut-off JSON line.
+    assert_eq!(accounted(&run), (5, 2, 3));
+
+    std::os::unix::fs::symlink(&folder, folder.join("day2/back")).expect("symlink");
+    let (_, run) = run_fixture("fx-folder-loop", &path, "").await;
+    let err = run.expect_err("loop");
+    assert!(
+        err.contains("E0116") && err.contains("symlink loop"),
+        "{err}"
+    );
+    std::fs::remove_file(folder.join("day2/back")).expect("unlink");
+    std::os::unix::fs::symlink("self.csv", folder.join("self.csv")).expect("symlink");
+    let (_, run) = run_fixture("fx-folder-self", &path, "").await;
+    let err = run.expect_err("self link");
+    assert!(err.contains("E0116") && err.contains("self.csv"), "{err}");
+}

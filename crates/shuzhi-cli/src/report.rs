@@ -79,6 +79,16 @@ pub fn summary(run: &RunReport, root: &Path) -> String {
             c.read, c.kept, c.quarantined
         );
     }
+    let changes = column_changes(&m.inputs);
+    if !changes.is_empty() {
+        let _ = writeln!(
+            s,
+            "\ncolumns that changed between deliveries or are missing"
+        );
+        for line in changes {
+            let _ = writeln!(s, "  {line}");
+        }
+    }
     let mut failing: Vec<(&String, &u64)> =
         m.rule_failures.iter().filter(|(_, n)| **n > 0).collect();
     failing.sort_by(|a, b| b.1.cmp(a.1).then(a.0.cmp(b.0)));
@@ -103,6 +113,44 @@ pub fn summary(run: &RunReport, root: &Path) -> String {
         root.display()
     );
     s
+}
+
+/// Fields that a source's files delivered under different column names, and mapped fields a
+/// file lacks (read as null), one line each.
+fn column_changes(inputs: &[shuzhi_library::manifest::InputFile]) -> Vec<String> {
+    use std::collections::BTreeMap;
+    let file_name = |p: &str| p.rsplit('/').next().unwrap_or(p).to_owned();
+    let mut out = Vec::new();
+    let mut by_source: BTreeMap<&str, Vec<&shuzhi_library::manifest::InputFile>> = BTreeMap::new();
+    for i in inputs {
+        by_source.entry(i.source.as_str()).or_default().push(i);
+    }
+    for (source, files) in by_source {
+        let mut names: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for f in &files {
+            for (field, column) in &f.columns {
+                names
+                    .entry(field.as_str())
+                    .or_default()
+                    .push(format!("{column} in {}", file_name(&f.path)));
+            }
+            if !f.missing_fields.is_empty() {
+                out.push(format!(
+                    "{source}: {} lacks {} (read as null)",
+                    file_name(&f.path),
+                    f.missing_fields.join(", ")
+                ));
+            }
+        }
+        for (field, used) in names {
+            let distinct: std::collections::BTreeSet<&str> =
+                used.iter().filter_map(|u| u.split(" in ").next()).collect();
+            if distinct.len() > 1 {
+                out.push(format!("{source}: {field} renamed: {}", used.join(", ")));
+            }
+        }
+    }
+    out
 }
 
 /// What `shuzhi sample` wrote.
@@ -210,7 +258,46 @@ fn is_formula_like(v: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::is_formula_like;
+    use super::{column_changes, is_formula_like};
+    use shuzhi_library::manifest::InputFile;
+
+    fn input(path: &str, id_column: &str, missing: &[&str]) -> InputFile {
+        InputFile {
+            source: "ps".into(),
+            path: path.into(),
+            sha256: String::new(),
+            bytes: 0,
+            format: "csv".into(),
+            encoding: None,
+            encoding_detected: false,
+            sheets: Vec::new(),
+            rows: 1,
+            ingest_errors: 0,
+            columns: [("id_number".to_owned(), id_column.to_owned())].into(),
+            unused_columns: Vec::new(),
+            missing_fields: missing.iter().map(|m| (*m).to_owned()).collect(),
+        }
+    }
+
+    #[test]
+    fn renamed_and_missing_columns_between_deliveries() {
+        let same = [
+            input("d/a.csv", "身份证号", &[]),
+            input("d/b.csv", "身份证号", &[]),
+        ];
+        assert!(column_changes(&same).is_empty());
+        let changed = [
+            input("d/a.csv", "身份证号", &[]),
+            input("d/b.csv", "公民身份号码", &["phone"]),
+        ];
+        assert_eq!(
+            column_changes(&changed),
+            vec![
+                "ps: b.csv lacks phone (read as null)",
+                "ps: id_number renamed: 身份证号 in a.csv, 公民身份号码 in b.csv",
+            ]
+        );
+    }
 
     #[test]
     fn formula_triggers_but_not_numbers() {

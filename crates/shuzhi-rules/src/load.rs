@@ -461,7 +461,15 @@ fn compile_sources(
             }
             columns.push((field.clone(), names));
         }
-        let files = resolve_files(base, s.path.get_ref());
+        let (files, unreadable) = resolve_files(base, s.path.get_ref());
+        for problem in unreadable {
+            cx.error(
+                "E0116",
+                cx.origin(&s.path),
+                problem,
+                Some("fix the file's permissions or the link, or narrow the path or glob".into()),
+            );
+        }
         if files.is_empty() {
             cx.error(
                 "E0111",
@@ -504,20 +512,98 @@ fn compile_sources(
     out
 }
 
-fn resolve_files(base: &Path, pattern: &str) -> Vec<PathBuf> {
+/// Extensions of delivery files picked up when a source's path is a folder.
+const DELIVERY_EXTENSIONS: [&str; 13] = [
+    "csv", "tsv", "txt", "xlsx", "xlsm", "xlsb", "xls", "et", "ods", "jsonl", "ndjson", "json",
+    "parquet",
+];
+
+/// The files a source's path, glob or folder names (sorted), and the problems met: entries that
+/// cannot be read, symlink loops. Folders are walked recursively for delivery files, skipping
+/// hidden files and Excel's `~$` lock files.
+fn resolve_files(base: &Path, pattern: &str) -> (Vec<PathBuf>, Vec<String>) {
     let full = base.join(pattern);
+    let mut files = Vec::new();
+    let mut problems = Vec::new();
     let Some(text) = full.to_str() else {
-        return Vec::new();
+        problems.push(format!("`{}` is not valid UTF-8", full.display()));
+        return (files, problems);
     };
-    let mut files: Vec<PathBuf> = match glob::glob(text) {
-        Ok(paths) => paths
-            .filter_map(Result::ok)
-            .filter(|p| p.is_file())
-            .collect(),
-        Err(_) => Vec::new(),
+    let matches = match glob::glob(text) {
+        Ok(paths) => paths,
+        Err(e) => {
+            problems.push(format!("`{pattern}` is not a valid glob: {e}"));
+            return (files, problems);
+        }
     };
+    let mut visited = BTreeSet::new();
+    for entry in matches {
+        match entry {
+            Ok(path) => collect(&path, &mut files, &mut problems, &mut visited),
+            Err(e) => problems.push(format!("cannot read {}: {}", e.path().display(), e.error())),
+        }
+    }
     files.sort();
-    files
+    files.dedup();
+    (files, problems)
+}
+
+fn collect(
+    path: &Path,
+    files: &mut Vec<PathBuf>,
+    problems: &mut Vec<String>,
+    visited: &mut BTreeSet<PathBuf>,
+) {
+    let meta = match std::fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) => {
+            problems.push(format!("cannot read {}: {e}", path.display()));
+            return;
+        }
+    };
+    if meta.is_file() {
+        if let Err(e) = std::fs::File::open(path) {
+            problems.push(format!("cannot read {}: {e}", path.display()));
+        } else {
+            files.push(path.to_path_buf());
+        }
+        return;
+    }
+    if !meta.is_dir() {
+        return;
+    }
+    // A folder reached twice through links is a loop: stop and say where.
+    let real = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    if !visited.insert(real.clone()) {
+        problems.push(format!(
+            "symlink loop: {} leads back to {}",
+            path.display(),
+            real.display()
+        ));
+        return;
+    }
+    let entries = match std::fs::read_dir(path) {
+        Ok(entries) => entries,
+        Err(e) => {
+            problems.push(format!("cannot read folder {}: {e}", path.display()));
+            return;
+        }
+    };
+    let mut children: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    children.sort();
+    for child in children {
+        let name = child.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with('.') || name.starts_with("~$") {
+            continue;
+        }
+        let wanted = child
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| DELIVERY_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+        if child.is_dir() || wanted || std::fs::metadata(&child).is_err() {
+            collect(&child, files, problems, visited);
+        }
+    }
 }
 
 fn load_rule_file(
