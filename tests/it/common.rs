@@ -1,8 +1,6 @@
 //! Helpers: run the bundled pipeline into a temp directory, query published tables.
 
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 use arrow::array::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
@@ -31,10 +29,8 @@ pub async fn run_sample(out: &Path, batch_size: usize, partitions: usize) -> Run
             target_partitions: partitions,
             ..EngineConfig::default()
         },
-        run_id: "test-run".into(),
-        row_group_rows: 1 << 20,
         chunk_bytes: 64,
-        progress: Arc::new(AtomicU64::new(0)),
+        ..RunOptions::new("test-run")
     };
     shuzhi_engine::run_pipeline(&pipeline, out, &options)
         .await
@@ -145,11 +141,8 @@ address = "住址"
         Err(e) => return (out, Err(e.to_string())),
     };
     let options = RunOptions {
-        engine: EngineConfig::default(),
-        run_id: "fixture-run".into(),
-        row_group_rows: 1 << 20,
         chunk_bytes: 64,
-        progress: Arc::new(AtomicU64::new(0)),
+        ..RunOptions::new("fixture-run")
     };
     let result = shuzhi_engine::run_pipeline(&pipeline, &out, &options)
         .await

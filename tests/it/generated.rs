@@ -40,11 +40,8 @@ async fn sample_job_matches_the_generators_truth() {
         &pipeline,
         &out,
         &shuzhi_engine::RunOptions {
-            engine: shuzhi_engine::EngineConfig::default(),
-            run_id: "generated".into(),
-            row_group_rows: 1 << 20,
             chunk_bytes: 4096,
-            progress: std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0)),
+            ..shuzhi_engine::RunOptions::new("generated")
         },
     )
     .await

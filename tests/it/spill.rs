@@ -3,8 +3,6 @@
 
 use std::fmt::Write as _;
 use std::path::Path;
-use std::sync::Arc;
-use std::sync::atomic::AtomicU64;
 
 use shuzhi_engine::{EngineConfig, RunOptions};
 use shuzhi_functions::id_card::check_char;
@@ -65,10 +63,8 @@ async fn govern(dir: &Path, memory_limit: usize) -> (Vec<String>, u64) {
             memory_limit,
             spill_dir: Some(dir.to_path_buf()),
         },
-        run_id: "spill".into(),
-        row_group_rows: 1 << 20,
         chunk_bytes: 1 << 16,
-        progress: Arc::new(AtomicU64::new(0)),
+        ..RunOptions::new("spill")
     };
     let run = shuzhi_engine::run_pipeline(&pipeline, &out, &options)
         .await

@@ -68,6 +68,26 @@ enum Command {
         /// Print the manifest and the published pointer as JSON on stdout instead of the summary.
         #[arg(long)]
         json: bool,
+        /// Business date of the deliveries (YYYY-MM-DD), recorded in the manifest.
+        #[arg(long, value_parser = parse_as_of)]
+        as_of: Option<String>,
+        /// Plan every rule and list the files each source would read; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+        /// Seconds to wait for another run's lock on the output before failing.
+        #[arg(long, default_value_t = 0)]
+        wait_lock: u64,
+    },
+    /// List the published runs of an output root, oldest first, from its ledger.
+    History {
+        /// Output root.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+    },
+    /// The hash-chained ledger of published runs.
+    Ledger {
+        #[command(subcommand)]
+        action: LedgerAction,
     },
     /// Check a pipeline and its rule files without reading any data.
     Check {
@@ -99,6 +119,22 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+#[derive(Subcommand)]
+enum LedgerAction {
+    /// Check that no published run's manifest or pointer changed and no entry was removed.
+    Verify {
+        /// Output root.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+    },
+}
+
+fn parse_as_of(text: &str) -> Result<String, String> {
+    chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
+        .map(|d| d.to_string())
+        .map_err(|_| format!("`{text}` is not a date like 2026-11-30"))
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -216,8 +252,18 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
             memory_limit_mb,
             row_group_rows,
             json,
+            as_of,
+            dry_run,
+            wait_lock,
         } => {
             let p = shuzhi_rules::load_pipeline(&pipeline).map_err(rules_failure)?;
+            if dry_run {
+                shuzhi_engine::check_pipeline(&p, &EngineConfig::default())
+                    .await
+                    .map_err(engine_failure)?;
+                print!("{}", report::dry_run(&p));
+                return Ok(());
+            }
             let root = out.unwrap_or_else(|| p.output.clone());
             let run_id = run_id.unwrap_or_else(|| {
                 format!(
@@ -243,6 +289,8 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
                 row_group_rows,
                 chunk_bytes: 4 << 20,
                 progress: progress.clone(),
+                lock_wait: std::time::Duration::from_secs(wait_lock),
+                as_of,
             };
             let bar = report::progress_bar(std::io::stderr().is_terminal(), progress);
             let result = shuzhi_engine::run_pipeline(&p, &root, &options).await;
@@ -258,6 +306,27 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
             Ok(())
         }
         Command::Query { sql, out, format } => query(&sql, &out, format).await,
+        Command::History { out } => {
+            let entries = shuzhi_library::ledger::read(&out)
+                .map_err(|e| Failure::new(exit::INPUT, format!("error: {e}")))?;
+            print!("{}", report::history(&out, &entries));
+            Ok(())
+        }
+        Command::Ledger {
+            action: LedgerAction::Verify { out },
+        } => {
+            let entries = shuzhi_library::ledger::verify(&out)
+                .map_err(|e| Failure::new(exit::INPUT, format!("error: ledger broken: {e}")))?;
+            println!(
+                "ok: {} published run(s), chain intact{}",
+                entries.len(),
+                entries
+                    .last()
+                    .map(|e| format!("; last {} at {}", e.run_id, e.published_at))
+                    .unwrap_or_default()
+            );
+            Ok(())
+        }
         Command::Sample { persons, seed, out } => {
             let started = std::time::Instant::now();
             let summary = shuzhi_sample::generate(&shuzhi_sample::Config {

@@ -61,6 +61,9 @@ impl Progress {
 pub fn summary(run: &RunReport, root: &Path) -> String {
     let m = &run.manifest;
     let mut s = String::new();
+    for line in &m.recovered {
+        let _ = writeln!(s, "recovered: {line}");
+    }
     let _ = writeln!(
         s,
         "run {} published ({} s)",
@@ -151,6 +154,54 @@ fn column_changes(inputs: &[shuzhi_library::manifest::InputFile]) -> Vec<String>
         }
     }
     out
+}
+
+/// What `shuzhi run --dry-run` found: the files each source would read; nothing is written.
+pub fn dry_run(p: &shuzhi_rules::Pipeline) -> String {
+    let mut s = format!("dry run: {} plans; nothing was read or written\n", p.name);
+    for source in &p.sources {
+        let _ = writeln!(
+            s,
+            "  {} ({}) → {}: {} file(s)",
+            source.id,
+            source.department,
+            source.library,
+            source.files.len()
+        );
+        for f in &source.files {
+            let _ = writeln!(s, "      {}", f.display());
+        }
+    }
+    s
+}
+
+/// The published runs of a ledger, with their row counts from each manifest.
+pub fn history(root: &Path, entries: &[shuzhi_library::ledger::LedgerEntry]) -> String {
+    if entries.is_empty() {
+        return format!("no published runs in {}\n", root.display());
+    }
+    let mut s = format!(
+        "{:>4}  {:<34} {:<22} {:>10} {:>12}\n",
+        "seq", "run", "published", "kept", "quarantined"
+    );
+    for e in entries {
+        let counts = shuzhi_library::Manifest::read(&root.join("_runs").join(&e.run_id))
+            .map(|m| {
+                (
+                    m.sources.values().map(|c| c.kept).sum::<u64>(),
+                    m.sources.values().map(|c| c.quarantined).sum::<u64>(),
+                )
+            })
+            .map_or(("?".to_owned(), "?".to_owned()), |(k, q)| {
+                (k.to_string(), q.to_string())
+            });
+        let _ = writeln!(
+            s,
+            "{:>4}  {:<34} {:<22} {:>10} {:>12}",
+            e.seq, e.run_id, e.published_at, counts.0, counts.1
+        );
+    }
+    s
 }
 
 /// What `shuzhi sample` wrote.

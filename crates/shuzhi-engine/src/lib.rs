@@ -10,7 +10,9 @@ pub mod udf;
 
 mod run;
 
-pub use run::{OutputDirs, RunOptions, RunReport, check_pipeline, run_pipeline};
+pub use run::{
+    OutputDirs, RunOptions, RunReport, check_pipeline, failpoints, output_tables, run_pipeline,
+};
 pub use session::{EngineConfig, session};
 
 /// Errors of planning and running.

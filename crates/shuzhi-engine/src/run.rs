@@ -66,6 +66,60 @@ pub struct RunOptions {
     pub chunk_bytes: usize,
     /// Incremented as rows pass the sink, for progress display.
     pub progress: Arc<AtomicU64>,
+    /// How long to wait for another run's lakehouse lock before failing.
+    pub lock_wait: std::time::Duration,
+    /// Business date of the deliveries (`YYYY-MM-DD`), recorded in the manifest.
+    pub as_of: Option<String>,
+}
+
+impl RunOptions {
+    /// Defaults for a run id: engine defaults, 1 Mi-row row groups, 4 MiB chunks, no lock wait.
+    pub fn new(run_id: impl Into<String>) -> Self {
+        Self {
+            engine: EngineConfig::default(),
+            run_id: run_id.into(),
+            row_group_rows: 1 << 20,
+            chunk_bytes: 4 << 20,
+            progress: Arc::new(AtomicU64::new(0)),
+            lock_wait: std::time::Duration::ZERO,
+            as_of: None,
+        }
+    }
+}
+
+/// The lakehouse lock's lease; renewed every third of it while a run lives.
+const LOCK_LEASE: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Every table a pipeline writes: query name and directory relative to the output root, in the
+/// order a run commits them.
+pub fn output_tables(pipeline: &Pipeline) -> Vec<(String, String)> {
+    let mut tables = Vec::new();
+    for l in &pipeline.libraries {
+        if pipeline.sources_of(&l.name).next().is_some() {
+            tables.push((l.name.clone(), l.name.clone()));
+            tables.push((
+                format!("quarantine_{}", l.name),
+                format!("_quarantine/{}", l.name),
+            ));
+        }
+    }
+    tables.push(("verdicts".into(), "_verdicts".into()));
+    tables
+}
+
+/// The named failpoints of a run of `pipeline`, in the order a run passes them (see
+/// `shuzhi_library::failpoint`): after the outputs are written, after each table's commit,
+/// after the manifest, after the pointer is published (before the ledger entry).
+pub fn failpoints(pipeline: &Pipeline) -> Vec<String> {
+    let mut points = vec!["after_govern".to_owned()];
+    points.extend(
+        output_tables(pipeline)
+            .into_iter()
+            .map(|(name, _)| format!("after_commit:{name}")),
+    );
+    points.push("after_manifest".into());
+    points.push("after_publish".into());
+    points
 }
 
 /// What a run produced.
@@ -159,12 +213,67 @@ fn spilled_bytes(plan: &dyn datafusion::physical_plan::ExecutionPlan) -> u64 {
         .sum::<u64>()
 }
 
-/// Runs the pipeline end to end and publishes the result. On any error nothing is published and
-/// the previously published state stays as it was.
+/// Runs the pipeline end to end and publishes the result, holding the lakehouse lock and
+/// recovering what a crashed run left first. On any error nothing is published and the
+/// previously published state stays as it was.
 pub async fn run_pipeline(
     pipeline: &Pipeline,
     root: &Path,
     options: &RunOptions,
+) -> Result<RunReport, EngineError> {
+    let (lock, dead) =
+        shuzhi_library::lock::acquire(root, &options.run_id, LOCK_LEASE, options.lock_wait)?;
+    let recovery = shuzhi_library::recover::recover(root, &output_tables(pipeline)).await?;
+    if !recovery.is_empty() {
+        tracing::warn!(?recovery, "recovered from an interrupted run");
+    }
+    let recovered = recovery_lines(&recovery, dead.as_ref());
+    if let Some(d) = &dead {
+        shuzhi_library::lock::forget_stale(root, d);
+    }
+    shuzhi_library::recover::mark_started(root, &options.run_id)?;
+    let report = govern_and_publish(pipeline, root, options, recovered).await;
+    drop(lock);
+    report
+}
+
+fn recovery_lines(
+    r: &shuzhi_library::recover::Recovery,
+    dead: Option<&shuzhi_library::lock::LockInfo>,
+) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(d) = dead {
+        lines.push(format!(
+            "took over the lock of run {} (pid {} on {})",
+            d.run_id, d.pid, d.host
+        ));
+    }
+    for (table, found, published) in &r.restored {
+        lines.push(format!(
+            "restored {table} from version {found} to the published version {published}"
+        ));
+    }
+    for table in &r.removed_tables {
+        lines.push(format!("removed {table}, which no published run created"));
+    }
+    if !r.interrupted_runs.is_empty() {
+        lines.push(format!(
+            "deleted {} data files of interrupted run(s) {}",
+            r.removed_files,
+            r.interrupted_runs.join(", ")
+        ));
+    }
+    if let Some(run) = &r.ledger_appended {
+        lines.push(format!("appended published run {run} to the ledger"));
+    }
+    lines
+}
+
+async fn govern_and_publish(
+    pipeline: &Pipeline,
+    root: &Path,
+    options: &RunOptions,
+    recovered: Vec<String>,
 ) -> Result<RunReport, EngineError> {
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut stage_seconds = BTreeMap::new();
@@ -202,6 +311,7 @@ pub async fn run_pipeline(
         outputs.push((name, schemas, files));
     }
     lap("govern", &mut stage_seconds);
+    shuzhi_library::failpoint::hit("after_govern");
 
     // Audit: every row read is in the library or in quarantine.
     // Sources are read concurrently: order the reports so the manifest does not depend on timing.
@@ -227,60 +337,41 @@ pub async fn run_pipeline(
     tracing::info!("row accounting holds for every source; committing");
 
     // Commit every table, then publish the versions.
-    let mut tables = BTreeMap::new();
+    let mut commits = Vec::new();
     let mut verdict_files = Vec::new();
     let mut verdict_schema = None;
     for (name, schemas, files) in outputs {
-        let v = commit_replace(
-            &dirs.library(&name),
-            &name,
-            &schemas.library,
-            None,
-            &files.library,
-        )
-        .await?;
-        tables.insert(
+        commits.push((
             name.clone(),
-            PublishedTable {
-                path: name.clone(),
-                version: v,
-            },
-        );
-        let q_schema = with_partition(&schemas.quarantine);
-        let v = commit_replace(
-            &dirs.quarantine(&name),
-            &format!("quarantine_{name}"),
-            &q_schema,
-            Some(PARTITION_COLUMN),
-            &files.quarantine,
-        )
-        .await?;
-        tables.insert(
+            name.clone(),
+            schemas.library.clone(),
+            None,
+            files.library,
+        ));
+        commits.push((
             format!("quarantine_{name}"),
-            PublishedTable {
-                path: format!("_quarantine/{name}"),
-                version: v,
-            },
-        );
+            format!("_quarantine/{name}"),
+            with_partition(&schemas.quarantine),
+            Some(PARTITION_COLUMN),
+            files.quarantine,
+        ));
         verdict_files.extend(files.verdicts);
         verdict_schema = Some(with_partition(&schemas.verdicts));
     }
     if let Some(schema) = verdict_schema {
-        let v = commit_replace(
-            &dirs.verdicts(),
-            "verdicts",
-            &schema,
-            Some(PARTITION_COLUMN),
-            &verdict_files,
-        )
-        .await?;
-        tables.insert(
+        commits.push((
             "verdicts".into(),
-            PublishedTable {
-                path: "_verdicts".into(),
-                version: v,
-            },
-        );
+            "_verdicts".into(),
+            schema,
+            Some(PARTITION_COLUMN),
+            verdict_files,
+        ));
+    }
+    let mut tables = BTreeMap::new();
+    for (name, path, schema, partition, files) in commits {
+        let version = commit_replace(&root.join(&path), &name, &schema, partition, &files).await?;
+        shuzhi_library::failpoint::hit(&format!("after_commit:{name}"));
+        tables.insert(name, PublishedTable { path, version });
     }
     lap("commit", &mut stage_seconds);
 
@@ -289,6 +380,8 @@ pub async fn run_pipeline(
         pipeline: pipeline.name.clone(),
         rule_fingerprint: pipeline.fingerprint.clone(),
         started_at,
+        as_of: options.as_of.clone(),
+        recovered,
         inputs: reports
             .iter()
             .map(|r| InputFile {
@@ -328,6 +421,7 @@ pub async fn run_pipeline(
             .collect(),
     };
     manifest.write(&root.join("_runs").join(&options.run_id))?;
+    shuzhi_library::failpoint::hit("after_manifest");
     let published = Published {
         run_id: options.run_id.clone(),
         published_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
@@ -335,6 +429,8 @@ pub async fn run_pipeline(
         tables,
     };
     publish(root, &published)?;
+    shuzhi_library::failpoint::hit("after_publish");
+    shuzhi_library::ledger::append(root, &published.run_id, &published.published_at)?;
     tracing::info!(run_id = %options.run_id, "published");
     Ok(RunReport {
         manifest,

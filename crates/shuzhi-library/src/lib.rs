@@ -1,9 +1,13 @@
 //! The lakehouse: Delta tables written file by file and committed atomically, the run manifest,
 //! and the publish pointer `_published.json` that shuzhi's own readers trust.
 
+pub mod failpoint;
 pub mod files;
+pub mod ledger;
+pub mod lock;
 pub mod manifest;
 pub mod publish;
+pub mod recover;
 pub mod table;
 
 pub use files::{PartitionedWriter, WriteOptions, WrittenFile};
@@ -55,6 +59,32 @@ pub enum LibraryError {
         path: std::path::PathBuf,
         /// What is wrong.
         message: String,
+    },
+    /// Another live run holds the lakehouse lock.
+    #[error(
+        "{path}: the output is locked by run {run_id} (pid {pid} on {host}); wait for it to finish, \
+         or pass --wait-lock SECONDS to wait (a lock whose process died or whose lease ran out is \
+         taken over automatically)"
+    )]
+    Locked {
+        /// The lock file.
+        path: std::path::PathBuf,
+        /// Holder's run id.
+        run_id: String,
+        /// Holder's process.
+        pid: u32,
+        /// Holder's host.
+        host: String,
+    },
+    /// A run id that an earlier run of this output already used.
+    #[error(
+        "run id {run_id} was already used in this output ({path}); pass another --run-id or leave it out"
+    )]
+    RunIdUsed {
+        /// The run id.
+        run_id: String,
+        /// Its run folder.
+        path: std::path::PathBuf,
     },
     /// DataFusion registration failed.
     #[error("registering {table}: {source}")]

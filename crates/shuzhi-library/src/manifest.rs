@@ -8,6 +8,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Result, io_err};
 
+/// Manifest file name inside `_runs/<run_id>/`.
+pub const MANIFEST_FILE: &str = "manifest.json";
+
 /// One input file.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct InputFile {
@@ -75,6 +78,12 @@ pub struct Manifest {
     pub rule_fingerprint: String,
     /// Start time, RFC 3339 UTC.
     pub started_at: String,
+    /// Business date of the deliveries (`--as-of`), when given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub as_of: Option<String>,
+    /// What start-up recovery repaired before this run (after an interrupted run).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub recovered: Vec<String>,
     /// Input files.
     pub inputs: Vec<InputFile>,
     /// Row accounting per source.
@@ -95,11 +104,21 @@ impl Manifest {
     /// Writes the manifest to `dir/manifest.json` (synced).
     pub fn write(&self, dir: &Path) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(io_err("creating", dir))?;
-        let path = dir.join("manifest.json");
+        let path = dir.join(MANIFEST_FILE);
         let text = serde_json::to_vec_pretty(self).map_err(|e| crate::LibraryError::Corrupt {
             path: path.clone(),
             message: e.to_string(),
         })?;
         crate::publish::write_synced(&path, &text)
+    }
+
+    /// Reads `dir/manifest.json`.
+    pub fn read(dir: &Path) -> Result<Manifest> {
+        let path = dir.join(MANIFEST_FILE);
+        let bytes = std::fs::read(&path).map_err(io_err("reading", &path))?;
+        serde_json::from_slice(&bytes).map_err(|e| crate::LibraryError::Corrupt {
+            path,
+            message: e.to_string(),
+        })
     }
 }

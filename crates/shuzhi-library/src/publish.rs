@@ -43,7 +43,8 @@ pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
     f.sync_all().map_err(io_err("syncing", path))
 }
 
-/// Atomically replaces the pointer in `root`.
+/// Atomically replaces the pointer in `root`, after keeping a copy beside the run's manifest
+/// (`_runs/<id>/published.json`, hashed by the ledger).
 pub fn publish(root: &Path, pointer: &Published) -> Result<()> {
     let tmp = root.join(format!("{POINTER_FILE}.tmp-{}", pointer.run_id));
     let target = root.join(POINTER_FILE);
@@ -51,6 +52,9 @@ pub fn publish(root: &Path, pointer: &Published) -> Result<()> {
         path: target.clone(),
         message: e.to_string(),
     })?;
+    let run_dir = root.join("_runs").join(&pointer.run_id);
+    std::fs::create_dir_all(&run_dir).map_err(io_err("creating", &run_dir))?;
+    write_synced(&run_dir.join(crate::ledger::RUN_POINTER_FILE), &bytes)?;
     write_synced(&tmp, &bytes)?;
     std::fs::rename(&tmp, &target).map_err(io_err("renaming", &tmp))?;
     if let Ok(dir) = std::fs::File::open(root) {

@@ -27,7 +27,7 @@ fn delta_type(column: &str, t: &ArrowType) -> Result<DataType> {
     })
 }
 
-fn table_url(dir: &Path) -> Result<url::Url> {
+pub(crate) fn table_url(dir: &Path) -> Result<url::Url> {
     std::fs::create_dir_all(dir).map_err(crate::io_err("creating", dir))?;
     let abs = std::fs::canonicalize(dir).map_err(crate::io_err("resolving", dir))?;
     url::Url::from_directory_path(&abs).map_err(|()| LibraryError::Corrupt {
