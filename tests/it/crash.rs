@@ -225,3 +225,67 @@ fn ledger_verify_reports_a_changed_manifest() {
         "{stderr}"
     );
 }
+
+#[test]
+fn export_writes_a_hive_partitioned_snapshot_of_the_published_state() {
+    let out = temp_dir("export").join("out");
+    let (code, _, stderr) = run(&out, "exported", None);
+    assert_eq!(code, 0, "{stderr}");
+    let snapshot = out.parent().expect("dir").join("snapshot");
+    let args = |extra: &[&str]| {
+        let mut a = vec![
+            "export",
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--snapshot",
+            snapshot.to_str().expect("utf-8"),
+        ];
+        a.extend_from_slice(extra);
+        a.into_iter().map(str::to_owned).collect::<Vec<_>>()
+    };
+    let call = |a: Vec<String>| shuzhi(&a.iter().map(String::as_str).collect::<Vec<_>>(), &repo());
+    let (code, stdout, stderr) = call(args(&[]));
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("population") && stdout.contains("12 rows"),
+        "{stdout}"
+    );
+    // Plain Parquet, partitioned by department, readable without Delta.
+    let parts: Vec<String> = walk(&snapshot.join("quarantine_population"))
+        .into_iter()
+        .filter(|p| p.ends_with(".parquet"))
+        .collect();
+    assert!(
+        !parts.is_empty()
+            && parts
+                .iter()
+                .all(|p| p.contains("/_department=public_security/")),
+        "{parts:?}"
+    );
+    let rows: i64 = walk(&snapshot.join("population"))
+        .into_iter()
+        .filter(|p| p.ends_with(".parquet"))
+        .map(|p| {
+            let file = std::fs::File::open(&p).expect("open");
+            parquet::file::reader::SerializedFileReader::new(file)
+                .map(|r| {
+                    parquet::file::reader::FileReader::metadata(&r)
+                        .file_metadata()
+                        .num_rows()
+                })
+                .expect("parquet")
+        })
+        .sum();
+    assert_eq!(rows, 12);
+    let meta: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(snapshot.join("_snapshot.json")).expect("snapshot manifest"),
+    )
+    .expect("json");
+    assert_eq!(meta["run_id"], "exported");
+    // An existing snapshot is replaced only on request.
+    let (code, _, stderr) = call(args(&[]));
+    assert_eq!(code, 3, "{stderr}");
+    assert!(stderr.contains("--replace"), "{stderr}");
+    let (code, _, stderr) = call(args(&["--replace"]));
+    assert_eq!(code, 0, "{stderr}");
+}

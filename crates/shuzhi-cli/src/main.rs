@@ -78,6 +78,19 @@ enum Command {
         #[arg(long, default_value_t = 0)]
         wait_lock: u64,
     },
+    /// Write the published libraries as plain Hive-partitioned Parquet (for Hive, StarRocks,
+    /// 达梦 loaders): DIR/<table>/_department=<department>/*.parquet and DIR/_snapshot.json.
+    Export {
+        /// Folder of the snapshot (written beside it, then renamed into place).
+        #[arg(long)]
+        snapshot: PathBuf,
+        /// Output root holding `_published.json`.
+        #[arg(long, default_value = "out")]
+        out: PathBuf,
+        /// Replace an existing snapshot folder.
+        #[arg(long)]
+        replace: bool,
+    },
     /// List the published runs of an output root, oldest first, from its ledger.
     History {
         /// Output root.
@@ -306,6 +319,27 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
             Ok(())
         }
         Command::Query { sql, out, format } => query(&sql, &out, format).await,
+        Command::Export {
+            snapshot,
+            out,
+            replace,
+        } => {
+            let published = published_or_fail(&out)?;
+            let ctx = shuzhi_engine::session(&EngineConfig::default()).map_err(engine_failure)?;
+            let tables =
+                shuzhi_library::export::export_snapshot(&ctx, &out, &published, &snapshot, replace)
+                    .await
+                    .map_err(|e| Failure::new(exit::INPUT, format!("error: {e}")))?;
+            println!(
+                "exported run {} to {}",
+                published.run_id,
+                snapshot.display()
+            );
+            for t in tables {
+                println!("  {:<28} {:>10} rows", t.name, t.rows);
+            }
+            Ok(())
+        }
         Command::History { out } => {
             let entries = shuzhi_library::ledger::read(&out)
                 .map_err(|e| Failure::new(exit::INPUT, format!("error: {e}")))?;
@@ -344,8 +378,9 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
     }
 }
 
-async fn query(sql: &str, root: &Path, format: Format) -> Result<(), Failure> {
-    let published = shuzhi_library::read_published(root)
+/// The publish pointer of `root`, or the error telling the user to run first.
+fn published_or_fail(root: &Path) -> Result<shuzhi_library::Published, Failure> {
+    shuzhi_library::read_published(root)
         .map_err(|e| Failure::new(exit::INPUT, format!("error: {e}")))?
         .ok_or_else(|| {
             Failure::new(
@@ -355,7 +390,11 @@ async fn query(sql: &str, root: &Path, format: Format) -> Result<(), Failure> {
                     root.display()
                 ),
             )
-        })?;
+        })
+}
+
+async fn query(sql: &str, root: &Path, format: Format) -> Result<(), Failure> {
+    let published = published_or_fail(root)?;
     let ctx = shuzhi_engine::session(&EngineConfig::default()).map_err(engine_failure)?;
     shuzhi_library::register_published(&ctx, root, &published)
         .await

@@ -1,6 +1,7 @@
 //! The lakehouse: Delta tables written file by file and committed atomically, the run manifest,
 //! and the publish pointer `_published.json` that shuzhi's own readers trust.
 
+pub mod export;
 pub mod failpoint;
 pub mod files;
 pub mod ledger;
