@@ -289,3 +289,52 @@ fn export_writes_a_hive_partitioned_snapshot_of_the_published_state() {
     let (code, _, stderr) = call(args(&["--replace"]));
     assert_eq!(code, 0, "{stderr}");
 }
+
+#[test]
+fn quality_threshold_breach_exits_1_and_publishes_per_config() {
+    let dir = temp_dir("gate");
+    let repo = repo().canonicalize().expect("repo");
+    // The hand-worked job rejects 4 of 20 rows by checks or ingest (20 %).
+    let rules = std::fs::read_to_string(repo.join("rules/population.toml"))
+        .expect("rules")
+        .replace(
+            "key = \"id_number\"",
+            "key = \"id_number\"\nmax_reject_ratio = 0.1",
+        );
+    std::fs::write(dir.join("population.toml"), rules).expect("rules copy");
+    let pipeline = |publish: bool| {
+        let text = std::fs::read_to_string(repo.join("tests/handworked/pipeline.toml"))
+            .expect("pipeline")
+            .replace("\"../../rules/population.toml\"", "\"population.toml\"")
+            .replace(
+                "\"../../rules/codes\"",
+                &format!("\"{}/rules/codes\"", repo.display()),
+            )
+            .replace(
+                "\"public_security/",
+                &format!("\"{}/tests/handworked/public_security/", repo.display()),
+            )
+            .replace(
+                "name = \"sample\"",
+                &format!("name = \"sample\"\npublish_on_breach = {publish}"),
+            );
+        let path = dir.join(format!("pipeline-{publish}.toml"));
+        std::fs::write(&path, text).expect("pipeline copy");
+        path.display().to_string()
+    };
+    let out = dir.join("out").display().to_string();
+    let (code, _, stderr) = shuzhi(&["run", &pipeline(false), "--out", &out], &dir);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(
+            "quality gate: population rejected 4 of 20 rows (max 10.0 %); nothing was published"
+        ),
+        "{stderr}"
+    );
+    assert!(!dir.join("out/_published.json").exists());
+    let (code, stdout, stderr) = shuzhi(&["run", &pipeline(true), "--out", &out], &dir);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stdout.contains("published"), "{stdout}");
+    assert!(stderr.contains("published anyway"), "{stderr}");
+    assert!(dir.join("out/_published.json").exists());
+}

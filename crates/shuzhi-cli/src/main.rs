@@ -14,6 +14,7 @@ use shuzhi_rules::{Diagnostic, RulesError};
 
 /// Exit codes (a contract for schedulers): see README "Exit codes".
 mod exit {
+    pub const QUALITY: u8 = 1;
     pub const CONFIG: u8 = 2;
     pub const INPUT: u8 = 3;
     pub const INTERNAL: u8 = 70;
@@ -197,6 +198,9 @@ fn engine_failure(e: EngineError) -> Failure {
             Failure::new(exit::CONFIG, format!("{d}"))
         }
         EngineError::Library(l) => Failure::new(exit::INPUT, format!("error: {l}")),
+        gate @ EngineError::QualityGate { .. } => {
+            Failure::new(exit::QUALITY, format!("error: {gate}"))
+        }
         other => Failure::new(exit::INTERNAL, format!("error: {other}")),
     }
 }
@@ -316,7 +320,23 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
             } else {
                 print!("{}", report::summary(&run, &root));
             }
-            Ok(())
+            let breaches = &run.manifest.breaches;
+            if breaches.is_empty() {
+                return Ok(());
+            }
+            let lines: Vec<String> = breaches
+                .iter()
+                .map(|b| {
+                    format!(
+                        "error: quality threshold breached: {} rejected {} of {} rows (max {:.1} %); published anyway (publish_on_breach = true)",
+                        b.library,
+                        b.rejected,
+                        b.read,
+                        b.max_reject_ratio * 100.0
+                    )
+                })
+                .collect();
+            Err(Failure::new(exit::QUALITY, lines.join("\n")))
         }
         Command::Query { sql, out, format } => query(&sql, &out, format).await,
         Command::Export {

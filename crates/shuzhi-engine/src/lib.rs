@@ -41,6 +41,15 @@ pub enum EngineError {
         /// Rows the sink routed.
         accounted: u64,
     },
+    /// Libraries breached their reject thresholds and the pipeline holds such runs back.
+    #[error(
+        "quality gate: {}; nothing was published (set publish_on_breach = true in [pipeline] to publish anyway)",
+        breaches.iter().map(|b| format!("{} rejected {} of {} rows (max {:.1} %)", b.library, b.rejected, b.read, b.max_reject_ratio * 100.0)).collect::<Vec<_>>().join("; ")
+    )]
+    QualityGate {
+        /// The breaches.
+        breaches: Vec<shuzhi_library::manifest::Breach>,
+    },
     /// Query engine error (includes ingest errors raised while the plan ran).
     #[error(transparent)]
     DataFusion(#[from] datafusion::error::DataFusionError),

@@ -237,6 +237,32 @@ pub async fn run_pipeline(
     report
 }
 
+/// Libraries whose rows rejected by checks or ingest exceed their `max_reject_ratio`.
+fn breaches(pipeline: &Pipeline, counts: &SinkCounts) -> Vec<shuzhi_library::manifest::Breach> {
+    let mut out = Vec::new();
+    for library in &pipeline.libraries {
+        let Some(max) = library.max_reject_ratio else {
+            continue;
+        };
+        let (mut read, mut rejected) = (0u64, 0u64);
+        for source in pipeline.sources_of(&library.name) {
+            if let Some(c) = counts.sources.get(&source.id) {
+                read += c.read;
+                rejected += c.rejected;
+            }
+        }
+        if read > 0 && rejected as f64 / read as f64 > max {
+            out.push(shuzhi_library::manifest::Breach {
+                library: library.name.clone(),
+                rejected,
+                read,
+                max_reject_ratio: max,
+            });
+        }
+    }
+    out
+}
+
 fn recovery_lines(
     r: &shuzhi_library::recover::Recovery,
     dead: Option<&shuzhi_library::lock::LockInfo>,
@@ -333,6 +359,10 @@ async fn govern_and_publish(
         }
         counts.sources.entry(source.id.clone()).or_default().read = read;
     }
+    let breaches = breaches(pipeline, &counts);
+    if !breaches.is_empty() && !pipeline.publish_on_breach {
+        return Err(EngineError::QualityGate { breaches });
+    }
     lap("audit", &mut stage_seconds);
     tracing::info!("row accounting holds for every source; committing");
 
@@ -381,6 +411,7 @@ async fn govern_and_publish(
         rule_fingerprint: pipeline.fingerprint.clone(),
         started_at,
         as_of: options.as_of.clone(),
+        breaches,
         recovered,
         inputs: reports
             .iter()

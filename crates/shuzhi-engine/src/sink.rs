@@ -112,6 +112,7 @@ impl SinkCounts {
             e.read += v.read;
             e.kept += v.kept;
             e.quarantined += v.quarantined;
+            e.rejected += v.rejected;
         }
         for (k, v) in other.rule_failures {
             *self.rule_failures.entry(k).or_default() += v;
@@ -287,11 +288,11 @@ impl SplitSink {
         };
         let quarantined = match &duplicate {
             Some(dup) => or(&rejected, dup)?,
-            None => rejected,
+            None => rejected.clone(),
         };
         let kept = not(&quarantined)?;
         let run_id = constant(&self.run_id, n);
-        self.count_sources(batch, &kept)?;
+        self.count_sources(batch, &kept, &rejected)?;
         self.count_changes(batch)?;
 
         // Library rows.
@@ -339,15 +340,18 @@ impl SplitSink {
         &mut self,
         batch: &RecordBatch,
         kept: &BooleanArray,
+        rejected: &BooleanArray,
     ) -> Result<(), EngineError> {
         let sources = column(batch, SOURCE_COLUMN)?;
         for (source, in_source) in distinct_masks(&sources)? {
             let kept_here = arrow::compute::and(&in_source, kept)?.true_count() as u64;
+            let rejected_here = arrow::compute::and(&in_source, rejected)?.true_count() as u64;
             let rows = in_source.true_count() as u64;
             let e = self.counts.sources.entry(source).or_default();
             e.read += rows;
             e.kept += kept_here;
             e.quarantined += rows - kept_here;
+            e.rejected += rejected_here;
         }
         Ok(())
     }

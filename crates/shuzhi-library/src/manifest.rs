@@ -65,6 +65,22 @@ pub struct SourceCounts {
     pub kept: u64,
     /// Rows in quarantine.
     pub quarantined: u64,
+    /// Of those, rows rejected by checks or ingest (the others lost a dedup).
+    #[serde(default)]
+    pub rejected: u64,
+}
+
+/// A library whose reject ratio exceeded its `max_reject_ratio`.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Breach {
+    /// Library.
+    pub library: String,
+    /// Rows rejected by checks or ingest.
+    pub rejected: u64,
+    /// Rows read.
+    pub read: u64,
+    /// The threshold.
+    pub max_reject_ratio: f64,
 }
 
 /// Everything a run did.
@@ -81,6 +97,9 @@ pub struct Manifest {
     /// Business date of the deliveries (`--as-of`), when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub as_of: Option<String>,
+    /// Quality thresholds breached (the run exits 1).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub breaches: Vec<Breach>,
     /// What start-up recovery repaired before this run (after an interrupted run).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub recovered: Vec<String>,

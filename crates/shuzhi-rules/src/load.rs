@@ -33,6 +33,8 @@ struct RawPipeline {
     codes: Option<Spanned<String>>,
     #[serde(default)]
     null_tokens: Option<Vec<String>>,
+    #[serde(default)]
+    publish_on_breach: bool,
 }
 
 #[derive(Deserialize)]
@@ -74,6 +76,8 @@ struct RawLibrary {
     key: Spanned<String>,
     #[serde(default)]
     dedup: Option<RawDedup>,
+    #[serde(default)]
+    max_reject_ratio: Option<Spanned<f64>>,
 }
 
 #[derive(Deserialize)]
@@ -301,6 +305,7 @@ pub fn load_pipeline(path: &Path) -> Result<Pipeline, RulesError> {
         libraries,
         code_tables,
         null_tokens,
+        publish_on_breach: raw.pipeline.publish_on_breach,
         fingerprint: format!("{:x}", hasher.finalize()),
     })
 }
@@ -659,10 +664,25 @@ fn load_rule_file(
             keep,
         })
     });
+    let max_reject_ratio = raw.library.max_reject_ratio.as_ref().and_then(|r| {
+        let ratio = *r.get_ref();
+        if (0.0..=1.0).contains(&ratio) {
+            Some(ratio)
+        } else {
+            cx.error(
+                "E0117",
+                cx.origin(r),
+                format!("max_reject_ratio = {ratio} is not a fraction"),
+                Some("write a share of the rows read, e.g. 0.05 for 5 %".into()),
+            );
+            None
+        }
+    });
     let library = LibraryRules {
         name: lib_name,
         key: raw.library.key.into_inner(),
         dedup,
+        max_reject_ratio,
         fields,
         file: file.path.clone(),
     };

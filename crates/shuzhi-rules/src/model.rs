@@ -22,6 +22,8 @@ pub struct Pipeline {
     pub code_tables: BTreeMap<String, CodeTable>,
     /// Placeholder tokens read as null by the `null_tokens` step.
     pub null_tokens: Vec<String>,
+    /// Publish even when a library breaches its `max_reject_ratio` (the run still exits 1).
+    pub publish_on_breach: bool,
     /// sha256 over rule files, pipeline file and code tables.
     pub fingerprint: String,
 }
@@ -145,6 +147,9 @@ pub struct LibraryRules {
     pub key: String,
     /// Exact dedup on the key.
     pub dedup: Option<Dedup>,
+    /// Largest share of rows read that may be rejected by checks (dedup losers not counted)
+    /// before the run is a quality breach (exit code 1).
+    pub max_reject_ratio: Option<f64>,
     /// Fields in declaration order.
     pub fields: Vec<Field>,
     /// The rule file.
