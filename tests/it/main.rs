@@ -6,5 +6,6 @@ mod determinism;
 mod errors;
 mod fixtures;
 mod generated;
+mod lineage;
 mod sample;
 mod spill;

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use arrow::datatypes::SchemaRef;
 use futures::StreamExt;
 use shuzhi_ingest::ReadOptions;
 use shuzhi_library::manifest::{InputFile, SheetRead};
@@ -232,9 +233,20 @@ pub async fn run_pipeline(
         shuzhi_library::lock::forget_stale(root, d);
     }
     shuzhi_library::recover::mark_started(root, &options.run_id)?;
+    let lineage = crate::lineage::Lineage::start(root, &options.run_id, pipeline).map_err(|e| {
+        EngineError::Internal(format!("cannot write the OpenLineage START event: {e}"))
+    })?;
     let report = govern_and_publish(pipeline, root, options, recovered).await;
+    // The run's outcome stands even if its lineage event cannot be written: warn only.
+    let written = match &report {
+        Ok((run, tables)) => lineage.complete(root, pipeline, &run.manifest, tables),
+        Err(e) => lineage.fail(&e.to_string()),
+    };
+    if let Err(e) = written {
+        tracing::warn!("cannot write the OpenLineage event: {e}");
+    }
     drop(lock);
-    report
+    report.map(|(run, _)| run)
 }
 
 /// Libraries whose rows rejected by checks or ingest exceed their `max_reject_ratio`.
@@ -300,7 +312,7 @@ async fn govern_and_publish(
     root: &Path,
     options: &RunOptions,
     recovered: Vec<String>,
-) -> Result<RunReport, EngineError> {
+) -> Result<(RunReport, BTreeMap<String, (String, SchemaRef)>), EngineError> {
     let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut stage_seconds = BTreeMap::new();
     let mut clock = Instant::now();
@@ -398,9 +410,11 @@ async fn govern_and_publish(
         ));
     }
     let mut tables = BTreeMap::new();
+    let mut schemas = BTreeMap::new();
     for (name, path, schema, partition, files) in commits {
         let version = commit_replace(&root.join(&path), &name, &schema, partition, &files).await?;
         shuzhi_library::failpoint::hit(&format!("after_commit:{name}"));
+        schemas.insert(name.clone(), (path.clone(), schema));
         tables.insert(name, PublishedTable { path, version });
     }
     lap("commit", &mut stage_seconds);
@@ -463,8 +477,11 @@ async fn govern_and_publish(
     shuzhi_library::failpoint::hit("after_publish");
     shuzhi_library::ledger::append(root, &published.run_id, &published.published_at)?;
     tracing::info!(run_id = %options.run_id, "published");
-    Ok(RunReport {
-        manifest,
-        published,
-    })
+    Ok((
+        RunReport {
+            manifest,
+            published,
+        },
+        schemas,
+    ))
 }
