@@ -7,5 +7,6 @@ mod errors;
 mod fixtures;
 mod generated;
 mod lineage;
+mod ruletests;
 mod sample;
 mod spill;

@@ -92,6 +92,27 @@ enum Command {
         #[arg(long)]
         replace: bool,
     },
+    /// Run the `[[test]]` blocks of rule files: each delivered row in, the expected cleaned row
+    /// and verdicts out; differences are shown field by field. Exit 1 if any test fails.
+    Test {
+        /// A rule file, a folder of rule files (with its `codes/`), or a pipeline file.
+        #[arg(default_value = "rules")]
+        path: PathBuf,
+    },
+    /// Show what each clean step and check of a field does to one value.
+    Explain {
+        /// The field, e.g. id_number.
+        #[arg(long)]
+        field: String,
+        /// The delivered value, e.g. "１１０１０５１９４９１２３１００２ｘ".
+        value: String,
+        /// The library (default: the first that declares the field).
+        #[arg(long)]
+        library: Option<String>,
+        /// A rule file, a folder of rule files, or a pipeline file.
+        #[arg(long, default_value = "rules")]
+        rules: PathBuf,
+    },
     /// List the published runs of an output root, oldest first, from its ledger.
     History {
         /// Output root.
@@ -360,6 +381,58 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
             }
             Ok(())
         }
+        Command::Test { path } => {
+            let p = load_rules_or_pipeline(&path)?;
+            let mut failed = 0;
+            let mut passed = 0;
+            for library in &p.libraries {
+                let outcomes = shuzhi_engine::evaluate::run_rule_tests(&p, library)
+                    .await
+                    .map_err(engine_failure)?;
+                print!("{}", report::rule_tests(library, &outcomes));
+                failed += outcomes
+                    .iter()
+                    .filter(|o| !o.differences.is_empty())
+                    .count();
+                passed += outcomes.iter().filter(|o| o.differences.is_empty()).count();
+            }
+            println!("{passed} passed, {failed} failed");
+            if failed > 0 {
+                return Err(Failure::new(
+                    exit::QUALITY,
+                    format!("error: {failed} rule test(s) failed"),
+                ));
+            }
+            Ok(())
+        }
+        Command::Explain {
+            field,
+            value,
+            library,
+            rules,
+        } => {
+            let p = load_rules_or_pipeline(&rules)?;
+            let lib = p
+                .libraries
+                .iter()
+                .find(|l| {
+                    library.as_ref().is_none_or(|n| &l.name == n) && l.field(&field).is_some()
+                })
+                .ok_or_else(|| {
+                    Failure::new(
+                        exit::CONFIG,
+                        format!(
+                            "error: no library in {} declares the field `{field}`",
+                            rules.display()
+                        ),
+                    )
+                })?;
+            let text = report::explain(&p, lib, &field, &value)
+                .await
+                .map_err(engine_failure)?;
+            print!("{text}");
+            Ok(())
+        }
         Command::History { out } => {
             let entries = shuzhi_library::ledger::read(&out)
                 .map_err(|e| Failure::new(exit::INPUT, format!("error: {e}")))?;
@@ -395,6 +468,17 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
             );
             Ok(())
         }
+    }
+}
+
+/// Rules from a pipeline file (a `.toml` with a `[pipeline]` table), a rule file or a folder.
+fn load_rules_or_pipeline(path: &Path) -> Result<shuzhi_rules::Pipeline, Failure> {
+    let is_pipeline = path.is_file()
+        && std::fs::read_to_string(path).is_ok_and(|t| t.lines().any(|l| l.trim() == "[pipeline]"));
+    if is_pipeline {
+        shuzhi_rules::load_pipeline(path).map_err(rules_failure)
+    } else {
+        shuzhi_rules::load_rules(path).map_err(rules_failure)
     }
 }
 

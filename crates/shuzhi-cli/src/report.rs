@@ -156,6 +156,99 @@ fn column_changes(inputs: &[shuzhi_library::manifest::InputFile]) -> Vec<String>
     out
 }
 
+/// The outcome of one library's `[[test]]` blocks.
+pub fn rule_tests(
+    library: &shuzhi_rules::LibraryRules,
+    outcomes: &[shuzhi_engine::evaluate::TestOutcome],
+) -> String {
+    let mut s = format!("{}: {} test(s)\n", library.file.display(), outcomes.len());
+    for o in outcomes {
+        if o.differences.is_empty() {
+            let _ = writeln!(s, "  ok    {}", o.test.name);
+        } else {
+            let _ = writeln!(s, "  FAIL  {} ({})", o.test.name, o.test.origin.location());
+            for d in &o.differences {
+                let _ = writeln!(s, "          {d}");
+            }
+        }
+    }
+    s
+}
+
+/// Each clean step's effect on one value, then what the checks make of the field.
+pub async fn explain(
+    pipeline: &shuzhi_rules::Pipeline,
+    library: &shuzhi_rules::LibraryRules,
+    field: &str,
+    value: &str,
+) -> Result<String, shuzhi_engine::EngineError> {
+    use shuzhi_rules::CleanStep;
+    let mut s = format!("{}.{field} ← {value:?}\n", library.name);
+    let Some(f) = library.field(field) else {
+        return Ok(s);
+    };
+    let tokens = Arc::new(shuzhi_functions::text::NullTokens::new(
+        &pipeline.null_tokens,
+    ));
+    let mut current = Some(value.to_owned());
+    for step in &f.clean {
+        let before = current.clone();
+        let note = match step {
+            CleanStep::ParseDate => {
+                current = current
+                    .as_deref()
+                    .and_then(shuzhi_functions::date::parse_date)
+                    .map(|d| d.to_string());
+                String::new()
+            }
+            CleanStep::Default { expr } => format!("   (fills a null from `{}`)", expr.sql),
+            other => {
+                if let Some(t) = shuzhi_engine::plan::text_step(other, pipeline, &tokens)? {
+                    current = current
+                        .as_deref()
+                        .and_then(|v| t.apply(v))
+                        .map(|v| v.into_owned());
+                }
+                String::new()
+            }
+        };
+        let shown = current
+            .as_deref()
+            .map_or("null".to_owned(), |v| format!("{v:?}"));
+        let mark = if before != current { "  changed" } else { "" };
+        let _ = writeln!(s, "  {:<16} → {shown}{mark}{note}", step.name());
+    }
+    let row = std::collections::BTreeMap::from([(field.to_owned(), value.to_owned())]);
+    let evaluated = shuzhi_engine::evaluate::evaluate(pipeline, library, &[row]).await?;
+    if let Some(e) = evaluated.first() {
+        let final_value = e.values.get(field).cloned().flatten();
+        let _ = writeln!(
+            s,
+            "  result           → {}",
+            final_value.map_or("null".to_owned(), |v| format!("{v:?}"))
+        );
+        let failed: Vec<String> = e
+            .failed
+            .iter()
+            .filter(|(_, _, f)| f == field)
+            .map(|(id, severity, _)| format!("{id} ({})", severity.as_str()))
+            .collect();
+        let checks: Vec<&str> = f.checks.iter().map(|c| c.id.as_str()).collect();
+        let _ = writeln!(
+            s,
+            "  checks           {}",
+            if checks.is_empty() {
+                "none".to_owned()
+            } else if failed.is_empty() {
+                format!("all pass: {}", checks.join(", "))
+            } else {
+                format!("failed: {}", failed.join(", "))
+            }
+        );
+    }
+    Ok(s)
+}
+
 /// What `shuzhi run --dry-run` found: the files each source would read; nothing is written.
 pub fn dry_run(p: &shuzhi_rules::Pipeline) -> String {
     let mut s = format!("dry run: {} plans; nothing was read or written\n", p.name);

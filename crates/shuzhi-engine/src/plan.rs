@@ -99,6 +99,30 @@ fn all_columns(df: &DataFrame) -> Vec<Expr> {
         .collect()
 }
 
+/// The text-to-text kernel of a clean step; `None` for `parse_date` and `default`, which are
+/// not text steps.
+pub fn text_step(
+    step: &CleanStep,
+    pipeline: &Pipeline,
+    null_tokens: &Arc<NullTokens>,
+) -> Result<Option<TextStep>, EngineError> {
+    Ok(Some(match step {
+        CleanStep::NormalizeText => TextStep::NormalizeText,
+        CleanStep::NullTokens => TextStep::NullTokens(null_tokens.clone()),
+        CleanStep::Upper => TextStep::Upper,
+        CleanStep::IdNumber => TextStep::IdNumber,
+        CleanStep::Phone => TextStep::Phone,
+        CleanStep::Map { table } => {
+            let t = pipeline
+                .code_tables
+                .get(table)
+                .ok_or_else(|| EngineError::Internal(format!("code table {table} vanished")))?;
+            TextStep::Map(Arc::new(t.clone()))
+        }
+        CleanStep::ParseDate | CleanStep::Default { .. } => return Ok(None),
+    }))
+}
+
 /// Replaces or adds columns in one projection.
 fn project(df: DataFrame, replace: Vec<(String, Expr)>) -> Result<DataFrame, EngineError> {
     let mut exprs: Vec<Expr> = Vec::new();
@@ -145,6 +169,17 @@ pub fn plan_library(
     for other in frames {
         df = df.union(other)?;
     }
+    plan_rules(pipeline, library, df)
+}
+
+/// Applies a library's rules to a frame of delivered rows (the source schema plus `_source`
+/// and `_department`): originals kept, clean chains, defaults, checks, fixes, reasons, flags.
+pub fn plan_rules(
+    pipeline: &Pipeline,
+    library: &LibraryRules,
+    df: DataFrame,
+) -> Result<PlannedLibrary, EngineError> {
+    let mut df = df;
 
     // 2. Keep the delivered values.
     let originals = library
@@ -165,23 +200,12 @@ pub fn plan_library(
             parse_date: false,
         };
         for step in &field.clean {
-            let text_step = match step {
-                CleanStep::NormalizeText => TextStep::NormalizeText,
-                CleanStep::NullTokens => TextStep::NullTokens(null_tokens.clone()),
-                CleanStep::Upper => TextStep::Upper,
-                CleanStep::IdNumber => TextStep::IdNumber,
-                CleanStep::Phone => TextStep::Phone,
-                CleanStep::Map { table } => {
-                    let t = pipeline.code_tables.get(table).ok_or_else(|| {
-                        EngineError::Internal(format!("code table {table} vanished"))
-                    })?;
-                    TextStep::Map(Arc::new(t.clone()))
-                }
-                CleanStep::ParseDate => {
-                    chain.parse_date = true;
-                    continue;
-                }
-                CleanStep::Default { .. } => continue,
+            if matches!(step, CleanStep::ParseDate) {
+                chain.parse_date = true;
+                continue;
+            }
+            let Some(text_step) = text_step(step, pipeline, &null_tokens)? else {
+                continue;
             };
             steps.push((field.name.clone(), chain.steps.len(), step.name()));
             chain.steps.push(text_step);

@@ -30,7 +30,8 @@ pub enum TextStep {
 }
 
 impl TextStep {
-    fn apply<'a>(&self, s: &'a str) -> Option<Cow<'a, str>> {
+    /// The step on one value (`None`: the value became null).
+    pub fn apply<'a>(&self, s: &'a str) -> Option<Cow<'a, str>> {
         match self {
             TextStep::NormalizeText => Some(text::normalize_text(s)),
             TextStep::NullTokens(t) => (!t.is_null(s)).then_some(Cow::Borrowed(s)),

@@ -10,7 +10,7 @@ pub mod load;
 pub mod model;
 
 pub use diagnostic::{Diagnostic, Origin, SourceFile};
-pub use load::load_pipeline;
+pub use load::{load_pipeline, load_rules};
 pub use model::*;
 
 /// Why a pipeline could not be loaded.

@@ -67,6 +67,24 @@ struct RawRuleFile {
     library: RawLibrary,
     #[serde(default)]
     field: Vec<RawField>,
+    #[serde(default)]
+    test: Vec<Spanned<RawTest>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawTest {
+    #[serde(default)]
+    name: Option<String>,
+    input: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    expect: BTreeMap<String, Spanned<String>>,
+    #[serde(default)]
+    expect_null: Vec<Spanned<String>>,
+    #[serde(default)]
+    reasons: Option<Vec<String>>,
+    #[serde(default)]
+    flags: Option<Vec<String>>,
 }
 
 #[derive(Deserialize)]
@@ -206,6 +224,94 @@ fn parse_toml<T: serde::de::DeserializeOwned>(file: &Arc<SourceFile>) -> Result<
     })
 }
 
+/// Reads every `*.csv` code table of `dir` (none when it does not exist), hashing them into the
+/// fingerprint; malformed tables become diagnostics.
+fn load_code_tables(
+    dir: &Path,
+    hasher: &mut Sha256,
+    problems: &mut Vec<Diagnostic>,
+) -> Result<BTreeMap<String, CodeTable>, RulesError> {
+    let mut code_tables = BTreeMap::new();
+    if !dir.is_dir() {
+        return Ok(code_tables);
+    }
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|source| RulesError::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
+        .collect();
+    entries.sort();
+    for p in entries {
+        let name = p
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let text = std::fs::read_to_string(&p).map_err(|source| RulesError::Read {
+            path: p.clone(),
+            source,
+        })?;
+        hasher.update(text.as_bytes());
+        match parse_code_table(&name, &p, &text) {
+            Ok(t) => {
+                code_tables.insert(name, t);
+            }
+            Err(d) => problems.push(d),
+        }
+    }
+    Ok(code_tables)
+}
+
+/// Loads rule files without a pipeline — one file, or every `*.toml` of a folder — with the
+/// code tables of the folder's `codes/`. The result has no sources (for `shuzhi test`,
+/// `shuzhi explain`).
+pub fn load_rules(path: &Path) -> Result<Pipeline, RulesError> {
+    let (folder, files) = if path.is_dir() {
+        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
+            .map_err(|source| RulesError::Read {
+                path: path.to_path_buf(),
+                source,
+            })?
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+            .collect();
+        files.sort();
+        (path.to_path_buf(), files)
+    } else {
+        let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
+        (folder, vec![path.to_path_buf()])
+    };
+    let mut hasher = Sha256::new();
+    let mut problems = Vec::new();
+    let code_tables = load_code_tables(&folder.join("codes"), &mut hasher, &mut problems)?;
+    let mut libraries = Vec::new();
+    for f in &files {
+        let file = read_file(f)?;
+        hasher.update(file.text.as_bytes());
+        let (lib, mut ds) = load_rule_file(&file, &code_tables);
+        problems.append(&mut ds);
+        libraries.extend(lib);
+    }
+    if !problems.is_empty() {
+        return Err(RulesError::Invalid(problems));
+    }
+    Ok(Pipeline {
+        name: "rules".into(),
+        output: folder.join("out"),
+        sources: Vec::new(),
+        libraries,
+        code_tables,
+        null_tokens: shuzhi_functions::text::DEFAULT_NULL_TOKENS
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect(),
+        publish_on_breach: false,
+        fingerprint: format!("{:x}", hasher.finalize()),
+    })
+}
+
 /// Loads a pipeline file, its rule files and code tables. All problems found are returned
 /// together as [`RulesError::Invalid`].
 pub fn load_pipeline(path: &Path) -> Result<Pipeline, RulesError> {
@@ -217,40 +323,12 @@ pub fn load_pipeline(path: &Path) -> Result<Pipeline, RulesError> {
     hasher.update(pipeline_file.text.as_bytes());
     let mut problems = Vec::new();
 
-    let mut code_tables = BTreeMap::new();
     let codes_dir = raw
         .pipeline
         .codes
         .as_ref()
         .map_or_else(|| base.join("rules/codes"), |c| base.join(c.get_ref()));
-    if codes_dir.is_dir() {
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(&codes_dir)
-            .map_err(|source| RulesError::Read {
-                path: codes_dir.clone(),
-                source,
-            })?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "csv"))
-            .collect();
-        entries.sort();
-        for p in entries {
-            let name = p
-                .file_stem()
-                .map(|s| s.to_string_lossy().into_owned())
-                .unwrap_or_default();
-            let text = std::fs::read_to_string(&p).map_err(|source| RulesError::Read {
-                path: p.clone(),
-                source,
-            })?;
-            hasher.update(text.as_bytes());
-            match parse_code_table(&name, &p, &text) {
-                Ok(t) => {
-                    code_tables.insert(name, t);
-                }
-                Err(d) => problems.push(d),
-            }
-        }
-    }
+    let code_tables = load_code_tables(&codes_dir, &mut hasher, &mut problems)?;
 
     let mut libraries = Vec::new();
     for rules_path in &raw.pipeline.rules {
@@ -678,12 +756,59 @@ fn load_rule_file(
             None
         }
     });
+    let mut tests = Vec::new();
+    for (i, t) in raw.test.iter().enumerate() {
+        let origin = cx.origin(t);
+        let t = t.get_ref();
+        let named = t
+            .input
+            .iter()
+            .chain(&t.expect)
+            .map(|(name, value)| (name.as_str(), cx.origin(value)))
+            .chain(
+                t.expect_null
+                    .iter()
+                    .map(|n| (n.get_ref().as_str(), cx.origin(n))),
+            )
+            .collect::<Vec<_>>();
+        for (name, at) in named {
+            if !fields.iter().any(|f| f.name == name) {
+                let help = did_you_mean(name, fields.iter().map(|f| f.name.as_str()))
+                    .map(|n| format!("did you mean `{n}`?"))
+                    .unwrap_or_else(|| "tests name the fields declared in this file".into());
+                cx.error(
+                    "E0118",
+                    at,
+                    format!("test names `{name}`, which is not a field of `{lib_name}`"),
+                    Some(help),
+                );
+            }
+        }
+        tests.push(RuleTest {
+            name: t.name.clone().unwrap_or_else(|| format!("test {}", i + 1)),
+            input: t
+                .input
+                .iter()
+                .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+                .collect(),
+            expect: t
+                .expect
+                .iter()
+                .map(|(k, v)| (k.clone(), v.get_ref().clone()))
+                .collect(),
+            expect_null: t.expect_null.iter().map(|n| n.get_ref().clone()).collect(),
+            reasons: t.reasons.clone(),
+            flags: t.flags.clone(),
+            origin,
+        });
+    }
     let library = LibraryRules {
         name: lib_name,
         key: raw.library.key.into_inner(),
         dedup,
         max_reject_ratio,
         fields,
+        tests,
         file: file.path.clone(),
     };
     (Some(library), cx.problems)

@@ -152,6 +152,8 @@ pub struct LibraryRules {
     pub max_reject_ratio: Option<f64>,
     /// Fields in declaration order.
     pub fields: Vec<Field>,
+    /// `[[test]]` blocks: rows in, expected cleaned row and verdicts out.
+    pub tests: Vec<RuleTest>,
     /// The rule file.
     pub file: PathBuf,
 }
@@ -166,6 +168,25 @@ impl LibraryRules {
     pub fn checks(&self) -> impl Iterator<Item = &Check> {
         self.fields.iter().flat_map(|f| f.checks.iter())
     }
+}
+
+/// A rule unit test: one delivered row and what the rules must make of it.
+#[derive(Debug, Clone)]
+pub struct RuleTest {
+    /// Name shown in reports (`test N` when not given).
+    pub name: String,
+    /// Delivered values by field.
+    pub input: BTreeMap<String, String>,
+    /// Expected values after cleaning, checks and fixes (dates as `YYYY-MM-DD`).
+    pub expect: BTreeMap<String, String>,
+    /// Fields expected to be null.
+    pub expect_null: Vec<String>,
+    /// Expected rejection reasons (empty: the row is kept); unchecked when absent.
+    pub reasons: Option<Vec<String>>,
+    /// Expected warn / fix flags; unchecked when absent.
+    pub flags: Option<Vec<String>>,
+    /// Where the test was written.
+    pub origin: Origin,
 }
 
 /// Which duplicate survives.

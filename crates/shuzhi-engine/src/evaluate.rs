@@ -1,0 +1,202 @@
+//! A library's rules applied to rows given in memory instead of delivery files — the same plan
+//! as a run, minus ingest and dedup. `shuzhi test` compares the result with `[[test]]` blocks;
+//! `shuzhi explain` shows it for one value.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray, Int64Array, StringArray, new_null_array};
+use arrow::compute::cast;
+use arrow::datatypes::DataType;
+use arrow::record_batch::RecordBatch;
+use datafusion::datasource::MemTable;
+use datafusion::prelude::lit;
+use shuzhi_ingest::{FILE_COLUMN, INGEST_ERROR_COLUMN, LINE_COLUMN, RAW_COLUMN, SHEET_COLUMN};
+use shuzhi_rules::{LibraryRules, Pipeline, RuleTest, Severity};
+
+use crate::plan::{
+    DEPARTMENT_COLUMN, FLAGS_COLUMN, REASONS_COLUMN, REJECTED_COLUMN, SOURCE_COLUMN, fail_column,
+    plan_rules,
+};
+use crate::source::source_schema;
+use crate::{EngineConfig, EngineError, session};
+
+/// What the rules made of one row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Evaluated {
+    /// Final value of every field, as text (dates `YYYY-MM-DD`), `None` for null.
+    pub values: BTreeMap<String, Option<String>>,
+    /// Whether the row goes to quarantine.
+    pub rejected: bool,
+    /// Reject reasons (rule ids).
+    pub reasons: Vec<String>,
+    /// Warn and fix rule ids.
+    pub flags: Vec<String>,
+    /// Every failed check: rule id, severity, field.
+    pub failed: Vec<(String, Severity, String)>,
+}
+
+fn split(text: Option<&str>) -> Vec<String> {
+    text.unwrap_or("")
+        .split("; ")
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
+fn text_at(column: &ArrayRef, row: usize) -> Result<Option<String>, EngineError> {
+    let text = cast(column, &DataType::Utf8)?;
+    let text = text.as_string::<i32>();
+    Ok(text.is_valid(row).then(|| text.value(row).to_owned()))
+}
+
+/// Applies `library`'s rules to `rows` (field → delivered text; missing fields are null).
+pub async fn evaluate(
+    pipeline: &Pipeline,
+    library: &LibraryRules,
+    rows: &[BTreeMap<String, String>],
+) -> Result<Vec<Evaluated>, EngineError> {
+    let ctx = session(&EngineConfig {
+        target_partitions: 1,
+        ..EngineConfig::default()
+    })?;
+    let schema = source_schema(library);
+    let n = rows.len();
+    let mut columns: Vec<ArrayRef> = library
+        .fields
+        .iter()
+        .map(|f| {
+            Arc::new(StringArray::from_iter(
+                rows.iter().map(|r| r.get(&f.name).map(String::as_str)),
+            )) as ArrayRef
+        })
+        .collect();
+    for name in [
+        FILE_COLUMN,
+        SHEET_COLUMN,
+        LINE_COLUMN,
+        INGEST_ERROR_COLUMN,
+        RAW_COLUMN,
+    ] {
+        columns.push(match name {
+            FILE_COLUMN => Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                "test", n,
+            ))),
+            LINE_COLUMN => Arc::new(Int64Array::from_iter_values(1..=n as i64)),
+            _ => new_null_array(&DataType::Utf8, n),
+        });
+    }
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    let table = MemTable::try_new(schema, vec![vec![batch]])?;
+    let df = ctx.read_table(Arc::new(table))?;
+    let mut cols: Vec<_> = df
+        .schema()
+        .fields()
+        .iter()
+        .map(|f| datafusion::prelude::ident(f.name()))
+        .collect();
+    cols.push(lit("test").alias(SOURCE_COLUMN));
+    cols.push(lit("test").alias(DEPARTMENT_COLUMN));
+    let planned = plan_rules(pipeline, library, df.select(cols)?)?;
+    let batches = planned
+        .frame
+        .sort_by(vec![datafusion::prelude::ident(LINE_COLUMN)])?
+        .collect()
+        .await?;
+    let mut out = Vec::with_capacity(n);
+    for b in &batches {
+        let column = |name: &str| {
+            b.column_by_name(name)
+                .cloned()
+                .ok_or_else(|| EngineError::Internal(format!("evaluation lacks {name}")))
+        };
+        for row in 0..b.num_rows() {
+            let mut values = BTreeMap::new();
+            for f in &library.fields {
+                values.insert(f.name.clone(), text_at(&column(&f.name)?, row)?);
+            }
+            let rejected = column(REJECTED_COLUMN)?
+                .as_boolean_opt()
+                .is_some_and(|r| r.is_valid(row) && r.value(row));
+            let mut failed = Vec::new();
+            for (i, (id, severity, field)) in planned.checks.iter().enumerate() {
+                let fail = column(&fail_column(i))?;
+                if fail
+                    .as_boolean_opt()
+                    .is_some_and(|f| f.is_valid(row) && f.value(row))
+                {
+                    failed.push((id.clone(), *severity, field.clone()));
+                }
+            }
+            out.push(Evaluated {
+                values,
+                rejected,
+                reasons: split(text_at(&column(REASONS_COLUMN)?, row)?.as_deref()),
+                flags: split(text_at(&column(FLAGS_COLUMN)?, row)?.as_deref()),
+                failed,
+            });
+        }
+    }
+    Ok(out)
+}
+
+/// One `[[test]]` block's outcome: the differences from what it expects (empty: passed).
+#[derive(Debug, Clone)]
+pub struct TestOutcome {
+    /// The test.
+    pub test: RuleTest,
+    /// `what: expected …, got …` lines.
+    pub differences: Vec<String>,
+}
+
+/// Runs every `[[test]]` block of `library`.
+pub async fn run_rule_tests(
+    pipeline: &Pipeline,
+    library: &LibraryRules,
+) -> Result<Vec<TestOutcome>, EngineError> {
+    if library.tests.is_empty() {
+        return Ok(Vec::new());
+    }
+    let inputs: Vec<BTreeMap<String, String>> =
+        library.tests.iter().map(|t| t.input.clone()).collect();
+    let results = evaluate(pipeline, library, &inputs).await?;
+    Ok(library
+        .tests
+        .iter()
+        .zip(results)
+        .map(|(test, got)| TestOutcome {
+            differences: differences(test, &got),
+            test: test.clone(),
+        })
+        .collect())
+}
+
+fn differences(test: &RuleTest, got: &Evaluated) -> Vec<String> {
+    let show = |v: Option<&String>| v.map_or("null".to_owned(), |v| format!("{v:?}"));
+    let mut out = Vec::new();
+    for (field, want) in &test.expect {
+        let have = got.values.get(field).cloned().flatten();
+        if have.as_ref() != Some(want) {
+            out.push(format!(
+                "{field}: expected {want:?}, got {}",
+                show(have.as_ref())
+            ));
+        }
+    }
+    for field in &test.expect_null {
+        if let Some(Some(have)) = got.values.get(field) {
+            out.push(format!("{field}: expected null, got {have:?}"));
+        }
+    }
+    if let Some(want) = &test.reasons
+        && *want != got.reasons
+    {
+        out.push(format!("reasons: expected {want:?}, got {:?}", got.reasons));
+    }
+    if let Some(want) = &test.flags
+        && *want != got.flags
+    {
+        out.push(format!("flags: expected {want:?}, got {:?}", got.flags));
+    }
+    out
+}
