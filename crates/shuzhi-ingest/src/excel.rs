@@ -27,8 +27,34 @@ const HEADER_SEARCH_ROWS: usize = 30;
 /// Excel keeps 15 significant digits; a whole number at or above this was rounded.
 const EXCEL_EXACT_LIMIT: f64 = 1e15;
 
-/// Reads the selected worksheets of a workbook.
+/// Reads the selected worksheets of a workbook. A malformed file that makes the spreadsheet
+/// reader panic (seen with damaged xls containers) is reported as corrupt, never propagated.
 pub fn read_workbook<F>(
+    path: &Path,
+    options: &ReadOptions,
+    emit: F,
+) -> Result<FileSummary, IngestError>
+where
+    F: FnMut(RecordBatch) -> Result<(), String>,
+{
+    let guarded = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        read_workbook_unguarded(path, options, emit)
+    }));
+    guarded.unwrap_or_else(|panic| {
+        let message = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
+            .unwrap_or_else(|| "malformed content".into());
+        Err(IngestError::Corrupt {
+            path: path.to_path_buf(),
+            format: "spreadsheet",
+            message: format!("the spreadsheet reader failed on malformed content ({message})"),
+        })
+    })
+}
+
+fn read_workbook_unguarded<F>(
     path: &Path,
     options: &ReadOptions,
     mut emit: F,
