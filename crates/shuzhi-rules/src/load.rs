@@ -224,6 +224,57 @@ fn parse_toml<T: serde::de::DeserializeOwned>(file: &Arc<SourceFile>) -> Result<
     })
 }
 
+/// A TOML document in a canonical form for the rule-set fingerprint: comments, whitespace,
+/// key order and quoting do not change it; values and array order do.
+fn canonical_toml(text: &str) -> String {
+    fn write(v: &toml::Value, out: &mut String) {
+        match v {
+            toml::Value::Table(t) => {
+                let mut keys: Vec<&String> = t.keys().collect();
+                keys.sort();
+                out.push('{');
+                for k in keys {
+                    out.push_str(&format!("{k:?}="));
+                    write(&t[k.as_str()], out);
+                    out.push(',');
+                }
+                out.push('}');
+            }
+            toml::Value::Array(items) => {
+                out.push('[');
+                for item in items {
+                    write(item, out);
+                    out.push(',');
+                }
+                out.push(']');
+            }
+            toml::Value::String(s) => out.push_str(&format!("{s:?}")),
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    match text.parse::<toml::Table>() {
+        Ok(table) => {
+            let mut out = String::new();
+            write(&toml::Value::Table(table), &mut out);
+            out
+        }
+        // Files that do not parse are reported as diagnostics; hash them as they are.
+        Err(_) => text.to_owned(),
+    }
+}
+
+/// A code table in a canonical form for the fingerprint: trimmed lines without comments or
+/// blanks, sorted (row order carries no meaning).
+fn canonical_csv(text: &str) -> String {
+    let mut lines: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .collect();
+    lines.sort_unstable();
+    lines.join("\n")
+}
+
 /// Reads every `*.csv` code table of `dir` (none when it does not exist), hashing them into the
 /// fingerprint; malformed tables become diagnostics.
 fn load_code_tables(
@@ -253,7 +304,8 @@ fn load_code_tables(
             path: p.clone(),
             source,
         })?;
-        hasher.update(text.as_bytes());
+        hasher.update(name.as_bytes());
+        hasher.update(canonical_csv(&text).as_bytes());
         match parse_code_table(&name, &p, &text) {
             Ok(t) => {
                 code_tables.insert(name, t);
@@ -289,7 +341,7 @@ pub fn load_rules(path: &Path) -> Result<Pipeline, RulesError> {
     let mut libraries = Vec::new();
     for f in &files {
         let file = read_file(f)?;
-        hasher.update(file.text.as_bytes());
+        hasher.update(canonical_toml(&file.text).as_bytes());
         let (lib, mut ds) = load_rule_file(&file, &code_tables);
         problems.append(&mut ds);
         libraries.extend(lib);
@@ -320,7 +372,7 @@ pub fn load_pipeline(path: &Path) -> Result<Pipeline, RulesError> {
     let raw: RawPipelineFile =
         parse_toml(&pipeline_file).map_err(|d| RulesError::Invalid(vec![d]))?;
     let mut hasher = Sha256::new();
-    hasher.update(pipeline_file.text.as_bytes());
+    hasher.update(canonical_toml(&pipeline_file.text).as_bytes());
     let mut problems = Vec::new();
 
     let codes_dir = raw
@@ -350,7 +402,7 @@ pub fn load_pipeline(path: &Path) -> Result<Pipeline, RulesError> {
                 continue;
             }
         };
-        hasher.update(file.text.as_bytes());
+        hasher.update(canonical_toml(&file.text).as_bytes());
         // A rule file with problems still declares its library and fields, so sources that
         // target it are checked too and its problems do not cascade.
         let (lib, mut ds) = load_rule_file(&file, &code_tables);
@@ -1085,4 +1137,22 @@ fn compile_check(
         fix,
         origin,
     })
+}
+
+#[cfg(test)]
+mod fingerprint_tests {
+    use super::{canonical_csv, canonical_toml};
+
+    #[test]
+    fn comments_layout_and_order_do_not_change_the_fingerprint() {
+        let a = "[library]\nname = \"p\"\nkey = \"id\" # the key\n";
+        let b = "# header\n[library]\nkey='id'\nname   = \"p\"\n";
+        assert_eq!(canonical_toml(a), canonical_toml(b));
+        let changed = "[library]\nname = \"p\"\nkey = \"idx\"\n";
+        assert_ne!(canonical_toml(a), canonical_toml(changed));
+        assert_eq!(
+            canonical_csv("code,name\n# comment\n1,男\n2,女\n"),
+            canonical_csv("code,name\n2,女\n 1,男 \n\n")
+        );
+    }
 }

@@ -24,7 +24,8 @@ pub struct Pipeline {
     pub null_tokens: Vec<String>,
     /// Publish even when a library breaches its `max_reject_ratio` (the run still exits 1).
     pub publish_on_breach: bool,
-    /// sha256 over rule files, pipeline file and code tables.
+    /// sha256 over the pipeline and rule files in a canonical form (comments, layout and key
+    /// order do not count) and the code tables (comments and row order do not count).
     pub fingerprint: String,
 }
 
