@@ -2,6 +2,7 @@
 
 mod common;
 mod crash;
+mod deliveries;
 mod determinism;
 mod errors;
 mod fixtures;

@@ -308,9 +308,15 @@ async fn each_clean_chain_runs_once_in_the_physical_plan() {
     let ctx = shuzhi_engine::session(&shuzhi_engine::EngineConfig::default()).expect("session");
     let library = pipeline.library("population").expect("population rules");
     let reports = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-    let planned =
-        shuzhi_engine::plan::plan_library(&ctx, &pipeline, library, &Default::default(), &reports)
-            .expect("plans");
+    let planned = shuzhi_engine::plan::plan_library(
+        &ctx,
+        &pipeline,
+        library,
+        &shuzhi_engine::delivery::as_declared(&pipeline),
+        &Default::default(),
+        &reports,
+    )
+    .expect("plans");
     let physical = planned
         .frame
         .create_physical_plan()

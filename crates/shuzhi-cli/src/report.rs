@@ -82,6 +82,12 @@ pub fn summary(run: &RunReport, root: &Path) -> String {
             c.read, c.kept, c.quarantined
         );
     }
+    if !m.deliveries.is_empty() {
+        let _ = writeln!(s, "\ndeliveries");
+        for line in &m.deliveries {
+            let _ = writeln!(s, "  {line}");
+        }
+    }
     let changes = column_changes(&m.inputs);
     if !changes.is_empty() {
         let _ = writeln!(

@@ -19,7 +19,7 @@ use shuzhi_ingest::{FILE_COLUMN, LINE_COLUMN, SHEET_COLUMN};
 use shuzhi_rules::{Dedup, Keep};
 
 use crate::EngineError;
-use crate::plan::{REJECTED_COLUMN, SOURCE_COLUMN};
+use crate::plan::{REJECTED_COLUMN, SEQ_COLUMN, SOURCE_COLUMN};
 use crate::sink::null_as_false;
 
 /// Puts each key's rows in one partition, in survivor-first order.
@@ -42,6 +42,8 @@ pub fn sort_for_dedup(
     let ordering = LexOrdering::new([
         by(key, false)?,
         by(REJECTED_COLUMN, false)?,
+        // Later deliveries win over earlier ones for the same key.
+        by(SEQ_COLUMN, true)?,
         by(&dedup.order_by, dedup.keep == Keep::Latest)?,
         by(SOURCE_COLUMN, false)?,
         by(FILE_COLUMN, false)?,

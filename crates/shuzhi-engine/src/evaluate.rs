@@ -77,6 +77,7 @@ pub async fn evaluate(
         LINE_COLUMN,
         INGEST_ERROR_COLUMN,
         RAW_COLUMN,
+        crate::source::OP_COLUMN,
     ] {
         columns.push(match name {
             FILE_COLUMN => Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
@@ -97,6 +98,9 @@ pub async fn evaluate(
         .collect();
     cols.push(lit("test").alias(SOURCE_COLUMN));
     cols.push(lit("test").alias(DEPARTMENT_COLUMN));
+    cols.push(lit("test").alias(crate::plan::BATCH_COLUMN));
+    cols.push(lit(1i64).alias(crate::plan::SEQ_COLUMN));
+    cols.push(lit(false).alias(crate::plan::DELETED_COLUMN));
     let planned = plan_rules(pipeline, library, df.select(cols)?)?;
     let batches = planned
         .frame

@@ -2,6 +2,7 @@
 //! split sink that writes library, quarantine and verdicts from a single scan.
 
 pub mod dedup;
+pub mod delivery;
 pub mod evaluate;
 pub mod lineage;
 pub mod plan;

@@ -22,6 +22,12 @@ use crate::udf::{ChainPart, ChainUdf, Kernel, udf};
 
 /// Provenance: source id.
 pub const SOURCE_COLUMN: &str = "_source";
+/// Provenance column: the delivery batch.
+pub const BATCH_COLUMN: &str = "_batch";
+/// Delivery order of the row's batch (later wins); not stored.
+pub const SEQ_COLUMN: &str = "_seq";
+/// Whether a cdc row deletes its key; not stored.
+pub const DELETED_COLUMN: &str = "_deleted";
 /// Provenance: department.
 pub const DEPARTMENT_COLUMN: &str = "_department";
 /// True when a reject check (or ingest) failed.
@@ -145,21 +151,42 @@ pub fn plan_library(
     ctx: &SessionContext,
     pipeline: &Pipeline,
     library: &LibraryRules,
+    batches: &[crate::delivery::LiveBatch],
     options: &ReadOptions,
     reports: &FileReports,
 ) -> Result<PlannedLibrary, EngineError> {
-    // 1. Sources, each a streaming input with provenance, unioned.
+    // 1. Live batches, each a streaming input with provenance, unioned.
     let mut frames = Vec::new();
-    for source in pipeline.sources_of(&library.name) {
-        let stream = SourceStream::new(source, library, options.clone(), reports.clone());
+    for live in batches.iter().filter(|b| b.source.library == library.name) {
+        let source = &live.source;
+        let stream = SourceStream::new(
+            source,
+            live.labels.clone(),
+            library,
+            options.clone(),
+            reports.clone(),
+        );
         let table = StreamingTable::try_new(
             crate::source::source_schema(library),
             vec![Arc::new(stream)],
         )?;
         let df = ctx.read_table(Arc::new(table))?;
-        let mut cols = all_columns(&df);
+        // `_op` only decides `_deleted`: it does not travel through the plan.
+        let mut cols: Vec<Expr> = all_columns(&df)
+            .into_iter()
+            .filter(|e| *e != ident(crate::source::OP_COLUMN))
+            .collect();
         cols.push(lit(source.id.as_str()).alias(SOURCE_COLUMN));
         cols.push(lit(source.department.as_str()).alias(DEPARTMENT_COLUMN));
+        cols.push(lit(live.batch.as_str()).alias(BATCH_COLUMN));
+        cols.push(lit(live.seq as i64).alias(SEQ_COLUMN));
+        let deleted = match (&source.operation, live.delivery) {
+            (Some(op), shuzhi_rules::Delivery::Cdc) => ident(crate::source::OP_COLUMN)
+                .in_list(op.delete.iter().map(|v| lit(v.as_str())).collect(), false)
+                .is_true(),
+            _ => lit(false),
+        };
+        cols.push(deleted.alias(DELETED_COLUMN));
         frames.push(df.select(cols)?);
     }
     let mut frames = frames.into_iter();

@@ -135,6 +135,7 @@ pub struct RunReport {
 fn plan_all(
     ctx: &datafusion::prelude::SessionContext,
     pipeline: &Pipeline,
+    batches: &[crate::delivery::LiveBatch],
     options: &ReadOptions,
     reports: &crate::source::FileReports,
 ) -> Result<Vec<PlannedLibrary>, EngineError> {
@@ -142,7 +143,7 @@ fn plan_all(
         .libraries
         .iter()
         .filter(|l| pipeline.sources_of(&l.name).next().is_some())
-        .map(|l| plan_library(ctx, pipeline, l, options, reports))
+        .map(|l| plan_library(ctx, pipeline, l, batches, options, reports))
         .collect()
 }
 
@@ -150,7 +151,8 @@ fn plan_all(
 pub async fn check_pipeline(pipeline: &Pipeline, config: &EngineConfig) -> Result<(), EngineError> {
     let ctx = session(config)?;
     let reports = Arc::new(Mutex::new(Vec::new()));
-    for planned in plan_all(&ctx, pipeline, &ReadOptions::default(), &reports)? {
+    let declared = crate::delivery::as_declared(pipeline);
+    for planned in plan_all(&ctx, pipeline, &declared, &ReadOptions::default(), &reports)? {
         planned.frame.into_optimized_plan()?;
     }
     Ok(())
@@ -328,7 +330,14 @@ async fn govern_and_publish(
         chunk_bytes: options.chunk_bytes,
         ..ReadOptions::default()
     };
-    let planned = plan_all(&ctx, pipeline, &read, &reports)?;
+    let previous = shuzhi_library::read_published(root)?
+        .map(|p| p.batches)
+        .unwrap_or_default();
+    let deliveries = crate::delivery::plan_deliveries(pipeline, root, &previous, &options.run_id)?;
+    for line in &deliveries.log {
+        tracing::info!("{line}");
+    }
+    let planned = plan_all(&ctx, pipeline, &deliveries.live, &read, &reports)?;
     lap("plan", &mut stage_seconds);
     tracing::info!(run_id = %options.run_id, libraries = planned.len(), "planned");
 
@@ -425,6 +434,7 @@ async fn govern_and_publish(
         rule_fingerprint: pipeline.fingerprint.clone(),
         started_at,
         as_of: options.as_of.clone(),
+        deliveries: deliveries.log.clone(),
         breaches,
         recovered,
         inputs: reports
@@ -472,6 +482,7 @@ async fn govern_and_publish(
         published_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         rule_fingerprint: pipeline.fingerprint.clone(),
         tables,
+        batches: deliveries.registry,
     };
     publish(root, &published)?;
     shuzhi_library::failpoint::hit("after_publish");

@@ -40,9 +40,10 @@ fn text(name: &str) -> Field {
     Field::new(name, DataType::Utf8, true)
 }
 
-fn provenance() -> [Field; 5] {
+fn provenance() -> [Field; 6] {
     [
         Field::new(SOURCE_COLUMN, DataType::Utf8, false),
+        Field::new(BATCH_COLUMN, DataType::Utf8, false),
         Field::new(FILE_COLUMN, DataType::Utf8, false),
         Field::new(SHEET_COLUMN, DataType::Utf8, true),
         Field::new(LINE_COLUMN, DataType::Int64, false),
@@ -286,10 +287,14 @@ impl SplitSink {
             Some(marker) => Some(marker.mark(batch, &rejected)?),
             None => None,
         };
-        let quarantined = match &duplicate {
+        let superseded = match &duplicate {
             Some(dup) => or(&rejected, dup)?,
             None => rejected.clone(),
         };
+        // A cdc delete that wins its key removes it: the row goes to quarantine as the record
+        // of the deletion (older rows of the key lost the dedup to it).
+        let deleted = arrow::compute::and(&not(&superseded)?, &mask(batch, DELETED_COLUMN)?)?;
+        let quarantined = or(&superseded, &deleted)?;
         let kept = not(&quarantined)?;
         let run_id = constant(&self.run_id, n);
         self.count_sources(batch, &kept, &rejected)?;
@@ -314,12 +319,21 @@ impl SplitSink {
             cols.push(column(batch, &original_column(&f.name))?);
         }
         let reasons = column(batch, REASONS_COLUMN)?;
-        cols.push(match &duplicate {
+        let reasons = match &duplicate {
             Some(dup) => replace_where(dup, &dedup_rule(&self.planned.rules.name), &reasons)?,
             None => reasons,
-        });
+        };
+        let deletions = deleted.true_count() as u64;
+        if deletions > 0 {
+            let rule = format!("{}.deleted", self.planned.rules.name);
+            *self.counts.rule_failures.entry(rule.clone()).or_default() += deletions;
+            cols.push(replace_where(&deleted, &rule, &reasons)?);
+        } else {
+            cols.push(reasons);
+        }
         cols.push(column(batch, RAW_COLUMN)?);
         cols.push(column(batch, SOURCE_COLUMN)?);
+        cols.push(column(batch, BATCH_COLUMN)?);
         cols.push(column(batch, FILE_COLUMN)?);
         cols.push(column(batch, SHEET_COLUMN)?);
         cols.push(column(batch, LINE_COLUMN)?);
@@ -401,6 +415,7 @@ impl SplitSink {
             picked(&cleaned)?,
             picked(&fixed)?,
             picked(&column(batch, SOURCE_COLUMN)?)?,
+            picked(&column(batch, BATCH_COLUMN)?)?,
             picked(&column(batch, FILE_COLUMN)?)?,
             picked(&column(batch, SHEET_COLUMN)?)?,
             picked(&column(batch, LINE_COLUMN)?)?,

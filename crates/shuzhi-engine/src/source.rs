@@ -1,6 +1,7 @@
 //! Deliveries as a DataFusion input: a streaming partition per source whose batches come from
 //! `shuzhi-ingest` on a dedicated thread (rayon inside), mapped to the library's fields.
 
+use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use arrow::array::{ArrayRef, new_null_array};
@@ -67,6 +68,9 @@ impl FileReport {
     }
 }
 
+/// The delivered operation of a cdc row (null for other deliveries).
+pub const OP_COLUMN: &str = "_op";
+
 /// Shared, filled while the plan runs.
 pub type FileReports = Arc<Mutex<Vec<FileReport>>>;
 
@@ -82,6 +86,7 @@ pub fn source_schema(library: &LibraryRules) -> SchemaRef {
             Field::new(LINE_COLUMN, DataType::Int64, false),
             Field::new(INGEST_ERROR_COLUMN, DataType::Utf8, true),
             Field::new(RAW_COLUMN, DataType::Utf8, true),
+            Field::new(OP_COLUMN, DataType::Utf8, true),
         ])
         .collect();
     Arc::new(Schema::new(fields))
@@ -95,17 +100,21 @@ pub struct SourceStream {
     field_names: Vec<String>,
     options: ReadOptions,
     reports: FileReports,
+    labels: Vec<String>,
 }
 
 impl SourceStream {
-    /// A stream for `source` feeding `library`.
+    /// A stream for `source` feeding `library`; `labels` name each file as delivered (the
+    /// `_file` provenance), parallel to `source.files`.
     pub fn new(
         source: &Source,
+        labels: Vec<String>,
         library: &LibraryRules,
         options: ReadOptions,
         reports: FileReports,
     ) -> Self {
         Self {
+            labels,
             source: source.clone(),
             schema: source_schema(library),
             field_names: library.fields.iter().map(|f| f.name.clone()).collect(),
@@ -161,11 +170,14 @@ fn column_index(source: &Source, fields: &[String], batch: &Schema) -> Vec<Optio
         .collect()
 }
 
-/// Maps a file batch (header columns + provenance) to the source schema.
+/// Maps a file batch (header columns + provenance) to the source schema; `_file` becomes the
+/// delivered name `label`, `_op` the operation column `op` (if any).
 fn map_batch(
     batch: &RecordBatch,
     schema: &SchemaRef,
     column_index: &[Option<usize>],
+    op: Option<usize>,
+    label: &str,
 ) -> Result<RecordBatch, arrow::error::ArrowError> {
     let mut columns: Vec<ArrayRef> = column_index
         .iter()
@@ -180,11 +192,17 @@ fn map_batch(
             .cloned()
             .ok_or_else(|| arrow::error::ArrowError::SchemaError(format!("ingest lost {name}")))
     };
-    columns.push(by_name(FILE_COLUMN)?);
+    columns.push(Arc::new(arrow::array::StringArray::from_iter_values(
+        std::iter::repeat_n(label, batch.num_rows()),
+    )));
     columns.push(by_name(SHEET_COLUMN)?);
     columns.push(cast(&by_name(LINE_COLUMN)?, &DataType::Int64)?);
     columns.push(by_name(INGEST_ERROR_COLUMN)?);
     columns.push(by_name(RAW_COLUMN)?);
+    columns.push(match op {
+        Some(i) => batch.column(i).clone(),
+        None => new_null_array(&DataType::Utf8, batch.num_rows()),
+    });
     RecordBatch::try_new(schema.clone(), columns)
 }
 
@@ -200,32 +218,47 @@ impl PartitionStream for SourceStream {
         let field_names = self.field_names.clone();
         let options = self.options.clone();
         let reports = self.reports.clone();
+        let labels = self.labels.clone();
         // A plain thread: ingest uses rayon, which must not run on tokio workers.
         std::thread::spawn(move || {
-            for path in &source.files {
+            for (i, path) in source.files.iter().enumerate() {
+                let label = labels
+                    .get(i)
+                    .cloned()
+                    .unwrap_or_else(|| path.display().to_string());
                 // Batches of one file may differ in columns (sheets, JSON keys): map each schema.
-                let mut mapping: Option<(SchemaRef, Vec<Option<usize>>)> = None;
+                let mut mapping: Option<(SchemaRef, Vec<Option<usize>>, Option<usize>)> = None;
                 let result = shuzhi_ingest::read_file(path, &options, |batch| {
                     let fresh = match &mapping {
-                        Some((s, _)) => s != &batch.schema(),
+                        Some((s, _, _)) => s != &batch.schema(),
                         None => true,
                     };
                     if fresh {
                         let index = column_index(&source, &field_names, &batch.schema());
-                        mapping = Some((batch.schema(), index));
+                        let op = source
+                            .operation
+                            .as_ref()
+                            .and_then(|o| batch.schema().index_of(&o.column).ok());
+                        mapping = Some((batch.schema(), index, op));
                     }
-                    let index = mapping.as_ref().map(|(_, i)| i.as_slice()).unwrap_or(&[]);
-                    let mapped = map_batch(&batch, &schema, index).map_err(|e| e.to_string())?;
+                    let (index, op) = mapping
+                        .as_ref()
+                        .map(|(_, i, op)| (i.as_slice(), *op))
+                        .unwrap_or((&[], None));
+                    let mapped =
+                        map_batch(&batch, &schema, index, op, &label).map_err(|e| e.to_string())?;
                     tx.blocking_send(Ok(mapped))
                         .map_err(|_| "query stopped reading".to_string())
                 });
                 match result {
-                    Ok(summary) => {
+                    Ok(mut summary) => {
+                        summary.path = PathBuf::from(&label);
                         if let Ok(mut r) = reports.lock() {
                             r.push(FileReport::new(&source, summary));
                         }
                     }
                     Err(e) => {
+                        let e = e.for_file(Path::new(&label));
                         let _ = tx.blocking_send(Err(DataFusionError::External(Box::new(e))));
                         return;
                     }

@@ -250,6 +250,53 @@ pub enum IngestError {
 }
 
 impl IngestError {
+    /// The same error naming `path` instead (e.g. the file as delivered rather than its
+    /// archived copy).
+    pub fn for_file(self, name: &Path) -> IngestError {
+        let name = name.to_path_buf();
+        match self {
+            IngestError::Io { source, .. } => IngestError::Io { path: name, source },
+            IngestError::Decode {
+                encoding,
+                offset,
+                line,
+                ..
+            } => IngestError::Decode {
+                path: name,
+                encoding,
+                offset,
+                line,
+            },
+            IngestError::Empty { .. } => IngestError::Empty { path: name },
+            IngestError::WrongFormat {
+                expected,
+                found,
+                help,
+                ..
+            } => IngestError::WrongFormat {
+                path: name,
+                expected,
+                found,
+                help,
+            },
+            IngestError::Corrupt {
+                format, message, ..
+            } => IngestError::Corrupt {
+                path: name,
+                format,
+                message,
+            },
+            IngestError::NoSuchSheet {
+                wanted, available, ..
+            } => IngestError::NoSuchSheet {
+                path: name,
+                wanted,
+                available,
+            },
+            other @ IngestError::Consumer(_) => other,
+        }
+    }
+
     pub(crate) fn io(path: &Path) -> impl Fn(std::io::Error) -> IngestError + '_ {
         move |source| IngestError::Io {
             path: path.to_path_buf(),

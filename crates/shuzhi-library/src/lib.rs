@@ -13,7 +13,9 @@ pub mod table;
 
 pub use files::{PartitionedWriter, WriteOptions, WrittenFile};
 pub use manifest::Manifest;
-pub use publish::{Published, PublishedTable, publish, read_published, register_published};
+pub use publish::{
+    BatchFile, BatchRecord, Published, PublishedTable, publish, read_published, register_published,
+};
 pub use table::commit_replace;
 
 /// Errors of the lakehouse.

@@ -97,6 +97,9 @@ pub struct Manifest {
     /// Business date of the deliveries (`--as-of`), when given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub as_of: Option<String>,
+    /// What this run delivered, skipped, replaced or retired, one line per batch.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub deliveries: Vec<String>,
     /// Quality thresholds breached (the run exits 1).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub breaches: Vec<Breach>,

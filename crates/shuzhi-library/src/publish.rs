@@ -34,6 +34,38 @@ pub struct Published {
     pub rule_fingerprint: String,
     /// Query name → table.
     pub tables: BTreeMap<String, PublishedTable>,
+    /// The live deliveries the tables are made of, in delivery order.
+    #[serde(default)]
+    pub batches: Vec<BatchRecord>,
+}
+
+/// One delivered file of a batch.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BatchFile {
+    /// The path as delivered.
+    pub path: String,
+    /// Its copy under `_deliveries/<source>/<batch>/`, relative to the output root.
+    pub archived: String,
+    /// sha256 of its bytes.
+    pub sha256: String,
+}
+
+/// A live delivery: a source's batch, kept until a full delivery of the source retires it or
+/// a delivery with the same batch id replaces it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct BatchRecord {
+    /// Source id.
+    pub source: String,
+    /// Batch id.
+    pub batch: String,
+    /// Delivery order: later batches win over earlier ones for the same key.
+    pub seq: u64,
+    /// `full`, `increment` or `cdc`.
+    pub delivery: String,
+    /// Run that delivered it.
+    pub run_id: String,
+    /// Its files.
+    pub files: Vec<BatchFile>,
 }
 
 /// Writes `bytes` to `path` and syncs it.

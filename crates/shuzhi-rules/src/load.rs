@@ -53,12 +53,23 @@ struct RawSource {
     #[serde(default)]
     delivery: Option<Spanned<String>>,
     #[serde(default)]
+    batch: Option<String>,
+    #[serde(default)]
+    operation: Option<Spanned<RawOperation>>,
+    #[serde(default)]
     sheet: Option<Spanned<toml::Value>>,
     #[serde(default)]
     hidden_sheets: bool,
     #[serde(default)]
     header_row: Option<Spanned<i64>>,
     columns: BTreeMap<String, Spanned<toml::Value>>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawOperation {
+    column: String,
+    delete: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -523,9 +534,35 @@ fn compile_sources(
             cx.keyword(
                 "delivery mode",
                 d,
-                &[("full", Delivery::Full), ("increment", Delivery::Increment)],
+                &[
+                    ("full", Delivery::Full),
+                    ("increment", Delivery::Increment),
+                    ("cdc", Delivery::Cdc),
+                ],
             )
         });
+        let operation = s.operation.as_ref().map(|o| Operation {
+            column: o.get_ref().column.clone(),
+            delete: o.get_ref().delete.clone(),
+        });
+        match (delivery, &s.operation) {
+            (Some(Delivery::Cdc), None) => cx.error(
+                "E0119",
+                origin.clone(),
+                format!(
+                    "source `{}` delivers cdc but names no operation column",
+                    s.id.get_ref()
+                ),
+                Some("add operation = { column = \"操作类型\", delete = [\"D\"] }".into()),
+            ),
+            (Some(Delivery::Full | Delivery::Increment), Some(o)) => cx.error(
+                "E0119",
+                cx.origin(o),
+                "an operation column is only read from cdc deliveries".into(),
+                Some("declare delivery = \"cdc\", or remove `operation`".into()),
+            ),
+            _ => {}
+        }
         let delimiter = match &s.delimiter {
             None => Some(b','),
             Some(d) if d.get_ref().len() == 1 => Some(d.get_ref().as_bytes()[0]),
@@ -639,6 +676,8 @@ fn compile_sources(
                 header_row,
                 library: s.library.get_ref().clone(),
                 delivery,
+                batch: s.batch.clone(),
+                operation,
                 columns,
                 origin,
             });

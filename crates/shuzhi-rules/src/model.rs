@@ -85,6 +85,17 @@ pub enum Delivery {
     Full,
     /// New and changed rows.
     Increment,
+    /// Rows with an operation (insert / update / delete), e.g. 户籍注销.
+    Cdc,
+}
+
+/// How a cdc delivery marks deletions.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Operation {
+    /// The delivered column holding the operation.
+    pub column: String,
+    /// Its values that mean delete (all others insert or update).
+    pub delete: Vec<String>,
 }
 
 /// One department delivery.
@@ -112,6 +123,10 @@ pub struct Source {
     pub library: String,
     /// Delivery mode.
     pub delivery: Delivery,
+    /// Declared batch id; derived from file names and checksums when absent.
+    pub batch: Option<String>,
+    /// Operation column of a cdc delivery.
+    pub operation: Option<Operation>,
     /// Canonical field → the column names it may arrive under, in preference order (the
     /// first is the current name; the others are aliases from older systems).
     pub columns: Vec<(String, Vec<String>)>,

@@ -1,0 +1,228 @@
+//! Deliveries: which batches of which sources the libraries are made of after this run.
+//!
+//! Every delivered file is archived under `out/_deliveries/<source>/<batch>/` and recorded in
+//! the publish pointer. A run governs all live batches together, so the tables are a function
+//! of the live set: a full delivery retires the source's other batches, an increment or cdc
+//! batch adds to them (replacing a batch with the same id), and a batch already published with
+//! the same checksums is skipped. Later batches win over earlier ones for the same key; a cdc
+//! delete that wins removes the key.
+
+use std::path::{Path, PathBuf};
+
+use sha2::{Digest, Sha256};
+use shuzhi_library::{BatchFile, BatchRecord};
+use shuzhi_rules::{Delivery, Pipeline, Source};
+
+use crate::EngineError;
+
+/// A live batch ready to govern: the source's rules with the batch's archived files.
+#[derive(Debug, Clone)]
+pub struct LiveBatch {
+    /// The source, `files` pointing at the archived copies.
+    pub source: Source,
+    /// The path each archived file was delivered as (provenance), parallel to `source.files`.
+    pub labels: Vec<String>,
+    /// Batch id.
+    pub batch: String,
+    /// Delivery order.
+    pub seq: u64,
+    /// Delivery mode of this batch.
+    pub delivery: Delivery,
+}
+
+/// The outcome of matching this run's deliveries against the published ones.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryPlan {
+    /// Batches to govern, in delivery order.
+    pub live: Vec<LiveBatch>,
+    /// The registry to publish.
+    pub registry: Vec<BatchRecord>,
+    /// What happened, one line per batch: delivered, skipped, replaced, retired.
+    pub log: Vec<String>,
+}
+
+fn mode_name(d: Delivery) -> &'static str {
+    match d {
+        Delivery::Full => "full",
+        Delivery::Increment => "increment",
+        Delivery::Cdc => "cdc",
+    }
+}
+
+fn mode_of(name: &str) -> Delivery {
+    match name {
+        "increment" => Delivery::Increment,
+        "cdc" => Delivery::Cdc,
+        _ => Delivery::Full,
+    }
+}
+
+fn sha256_file(path: &Path) -> Result<String, EngineError> {
+    let mut file = std::fs::File::open(path)
+        .map_err(|e| EngineError::Internal(format!("cannot read {}: {e}", path.display())))?;
+    let mut hasher = Sha256::new();
+    std::io::copy(&mut file, &mut hasher)
+        .map_err(|e| EngineError::Internal(format!("cannot read {}: {e}", path.display())))?;
+    Ok(format!("{:x}", hasher.finalize()))
+}
+
+/// Matches the pipeline's deliveries against the published registry, archives new batches and
+/// returns the live set. `check_only` plans without archiving (no data is read).
+pub fn plan_deliveries(
+    pipeline: &Pipeline,
+    root: &Path,
+    previous: &[BatchRecord],
+    run_id: &str,
+) -> Result<DeliveryPlan, EngineError> {
+    let io = |what: &str, p: &Path, e: std::io::Error| {
+        EngineError::Internal(format!("cannot {what} {}: {e}", p.display()))
+    };
+    let seq = previous.iter().map(|b| b.seq).max().unwrap_or(0) + 1;
+    let mut registry: Vec<BatchRecord> = Vec::new();
+    let mut log = Vec::new();
+    for b in previous {
+        if pipeline.sources.iter().all(|s| s.id != b.source) {
+            log.push(format!(
+                "retired {}/{}: the source left the pipeline",
+                b.source, b.batch
+            ));
+        } else {
+            registry.push(b.clone());
+        }
+    }
+    for source in &pipeline.sources {
+        let mut files = Vec::new();
+        for path in &source.files {
+            files.push((path.clone(), sha256_file(path)?));
+        }
+        let batch = source.batch.clone().unwrap_or_else(|| {
+            let mut h = Sha256::new();
+            let mut named: Vec<(String, &String)> = files
+                .iter()
+                .map(|(p, sha)| {
+                    (
+                        p.file_name()
+                            .map_or(String::new(), |n| n.to_string_lossy().into_owned()),
+                        sha,
+                    )
+                })
+                .collect();
+            named.sort();
+            for (name, sha) in named {
+                h.update(format!("{name}\0{sha}\n").as_bytes());
+            }
+            format!("b{}", &format!("{:x}", h.finalize())[..15])
+        });
+        let same = |r: &BatchRecord| {
+            r.source == source.id
+                && r.batch == batch
+                && r.files
+                    .iter()
+                    .map(|f| &f.sha256)
+                    .eq(files.iter().map(|(_, s)| s))
+        };
+        if registry.iter().any(same) {
+            log.push(format!(
+                "skipped {}/{batch}: already published with the same checksums",
+                source.id
+            ));
+            continue;
+        }
+        let before = registry.len();
+        registry.retain(|r| {
+            r.source != source.id || (source.delivery != Delivery::Full && r.batch != batch)
+        });
+        if registry.len() < before {
+            let what = if source.delivery == Delivery::Full {
+                "retired the earlier batches of"
+            } else {
+                "replaced batch"
+            };
+            log.push(format!(
+                "{what} {}{}",
+                source.id,
+                if source.delivery == Delivery::Full {
+                    String::new()
+                } else {
+                    format!("/{batch}")
+                }
+            ));
+        }
+        let dir = root.join("_deliveries").join(&source.id).join(&batch);
+        std::fs::create_dir_all(&dir).map_err(|e| io("create", &dir, e))?;
+        let mut archived = Vec::new();
+        for (i, (path, sha)) in files.iter().enumerate() {
+            let name = path
+                .file_name()
+                .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+            let target = dir.join(format!("{i:03}-{name}"));
+            let _ = std::fs::remove_file(&target);
+            if std::fs::hard_link(path, &target).is_err() {
+                std::fs::copy(path, &target).map_err(|e| io("archive", path, e))?;
+            }
+            archived.push(BatchFile {
+                path: path.display().to_string(),
+                archived: target
+                    .strip_prefix(root)
+                    .unwrap_or(&target)
+                    .display()
+                    .to_string(),
+                sha256: sha.clone(),
+            });
+        }
+        log.push(format!(
+            "delivered {}/{batch} ({}, {} file(s))",
+            source.id,
+            mode_name(source.delivery),
+            archived.len()
+        ));
+        registry.push(BatchRecord {
+            source: source.id.clone(),
+            batch,
+            seq,
+            delivery: mode_name(source.delivery).into(),
+            run_id: run_id.to_owned(),
+            files: archived,
+        });
+    }
+    registry.sort_by(|a, b| (a.seq, &a.source, &a.batch).cmp(&(b.seq, &b.source, &b.batch)));
+    let live = registry
+        .iter()
+        .filter_map(|r| {
+            let config = pipeline.sources.iter().find(|s| s.id == r.source)?;
+            let mut source = config.clone();
+            source.files = r
+                .files
+                .iter()
+                .map(|f| root.join(&f.archived))
+                .collect::<Vec<PathBuf>>();
+            Some(LiveBatch {
+                labels: r.files.iter().map(|f| f.path.clone()).collect(),
+                source,
+                batch: r.batch.clone(),
+                seq: r.seq,
+                delivery: mode_of(&r.delivery),
+            })
+        })
+        .collect();
+    Ok(DeliveryPlan {
+        live,
+        registry,
+        log,
+    })
+}
+
+/// The pipeline's sources as batches, without archiving (for planning without data).
+pub fn as_declared(pipeline: &Pipeline) -> Vec<LiveBatch> {
+    pipeline
+        .sources
+        .iter()
+        .map(|s| LiveBatch {
+            labels: s.files.iter().map(|f| f.display().to_string()).collect(),
+            source: s.clone(),
+            batch: "declared".into(),
+            seq: 1,
+            delivery: s.delivery,
+        })
+        .collect()
+}
