@@ -306,7 +306,7 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
             let run_id = run_id.unwrap_or_else(|| {
                 format!(
                     "{}-{}",
-                    chrono::Utc::now().format("%Y%m%dT%H%M%SZ"),
+                    chrono::Utc::now().format("%Y%m%dT%H%M%S%3fZ"),
                     &p.fingerprint[..8]
                 )
             });
