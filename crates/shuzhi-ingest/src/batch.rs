@@ -148,6 +148,24 @@ impl TextBatchBuilder {
         self.len = len;
     }
 
+    /// The rows as a batch once `batch_size` rows are held.
+    pub fn take_full(&mut self, batch_size: usize) -> Result<Option<RecordBatch>, ArrowError> {
+        if self.len >= batch_size {
+            self.finish().map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The remaining rows as a batch, if any.
+    pub fn take_rest(&mut self) -> Result<Option<RecordBatch>, ArrowError> {
+        if self.is_empty() {
+            Ok(None)
+        } else {
+            self.finish().map(Some)
+        }
+    }
+
     /// Emits the rows as a batch and starts empty (keeping the columns).
     pub fn finish(&mut self) -> Result<RecordBatch, ArrowError> {
         let schema = text_schema(&self.names);

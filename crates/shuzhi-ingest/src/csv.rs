@@ -241,16 +241,17 @@ where
         });
     };
     Ok(FileSummary {
-        path: path.to_path_buf(),
-        format: Format::Csv,
         encoding: Some(reported),
         detected,
-        sheets: Vec::new(),
         header,
         rows: summary_rows,
         ingest_errors: ragged,
-        bytes: bytes_total,
-        sha256: format!("{:x}", hasher.finalize()),
+        ..FileSummary::new(
+            path,
+            Format::Csv,
+            bytes_total,
+            format!("{:x}", hasher.finalize()),
+        )
     })
 }
 
@@ -415,13 +416,10 @@ fn parse_chunk(
             out.ragged += 1;
         }
         out.rows += 1;
-        if builder.len() == batch_size {
-            out.batches.push(builder.finish().map_err(internal)?);
-        }
+        out.batches
+            .extend(builder.take_full(batch_size).map_err(internal)?);
     }
-    if !builder.is_empty() {
-        out.batches.push(builder.finish().map_err(internal)?);
-    }
+    out.batches.extend(builder.take_rest().map_err(internal)?);
     Ok(out)
 }
 

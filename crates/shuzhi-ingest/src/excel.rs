@@ -112,18 +112,7 @@ where
     };
 
     let file: Arc<str> = Arc::from(path.display().to_string());
-    let mut summary = FileSummary {
-        path: path.to_path_buf(),
-        format: Format::Excel,
-        encoding: None,
-        detected: false,
-        sheets: Vec::new(),
-        header: Vec::new(),
-        rows: 0,
-        ingest_errors: 0,
-        bytes: total,
-        sha256,
-    };
+    let mut summary = FileSummary::new(path, Format::Excel, total, sha256);
     for (name, wanted) in selected {
         if !wanted {
             summary.sheets.push(skipped(name, "hidden"));
@@ -343,12 +332,12 @@ where
         );
         summary.ingest_errors += u64::from(lost);
         rows += 1;
-        if builder.len() == batch_size {
-            emit(builder.finish().map_err(internal)?).map_err(IngestError::Consumer)?;
+        if let Some(b) = builder.take_full(batch_size).map_err(internal)? {
+            emit(b).map_err(IngestError::Consumer)?;
         }
     }
-    if !builder.is_empty() {
-        emit(builder.finish().map_err(internal)?).map_err(IngestError::Consumer)?;
+    if let Some(b) = builder.take_rest().map_err(internal)? {
+        emit(b).map_err(IngestError::Consumer)?;
     }
     summary.rows += rows;
     Ok(SheetReport {

@@ -56,16 +56,9 @@ where
     let chunks = cut_lines(&bytes[bom..], bom as u64, options.chunk_bytes.max(1));
     let file: Arc<str> = Arc::from(path.display().to_string());
     let mut summary = FileSummary {
-        path: path.to_path_buf(),
-        format: Format::Jsonl,
         encoding: Some(encoding),
         detected: options.encoding.is_none(),
-        sheets: Vec::new(),
-        header: Vec::new(),
-        rows: 0,
-        ingest_errors: 0,
-        bytes: bytes.len() as u64,
-        sha256,
+        ..FileSummary::new(path, Format::Jsonl, bytes.len() as u64, sha256)
     };
     let group = rayon::current_num_threads().max(1) * 2;
     for group in chunks.chunks(group) {
@@ -168,13 +161,10 @@ fn parse_chunk(
             }
         }
         out.rows += 1;
-        if builder.len() == batch_size {
-            out.batches.push(builder.finish().map_err(internal)?);
-        }
+        out.batches
+            .extend(builder.take_full(batch_size).map_err(internal)?);
     }
-    if !builder.is_empty() {
-        out.batches.push(builder.finish().map_err(internal)?);
-    }
+    out.batches.extend(builder.take_rest().map_err(internal)?);
     out.keys = builder.names().to_vec();
     Ok(out)
 }

@@ -178,6 +178,24 @@ pub struct FileSummary {
     pub sha256: String,
 }
 
+impl FileSummary {
+    /// An empty summary of a file, to fill while reading.
+    pub(crate) fn new(path: &Path, format: Format, bytes: u64, sha256: String) -> Self {
+        Self {
+            path: path.to_path_buf(),
+            format,
+            encoding: None,
+            detected: false,
+            sheets: Vec::new(),
+            header: Vec::new(),
+            rows: 0,
+            ingest_errors: 0,
+            bytes,
+            sha256,
+        }
+    }
+}
+
 /// Why a delivery could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum IngestError {

@@ -70,16 +70,9 @@ where
         emit(out).map_err(IngestError::Consumer)?;
     }
     Ok(FileSummary {
-        path: path.to_path_buf(),
-        format: Format::Parquet,
-        encoding: None,
-        detected: false,
-        sheets: Vec::new(),
         header,
         rows,
-        ingest_errors: 0,
-        bytes: total,
-        sha256,
+        ..FileSummary::new(path, Format::Parquet, total, sha256)
     })
 }
 
