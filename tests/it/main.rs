@@ -11,3 +11,4 @@ mod lineage;
 mod ruletests;
 mod sample;
 mod spill;
+mod vocabulary;

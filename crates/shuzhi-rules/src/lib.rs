@@ -8,6 +8,7 @@ pub mod codes;
 pub mod diagnostic;
 pub mod load;
 pub mod model;
+pub mod vocabulary;
 
 pub use diagnostic::{Diagnostic, Origin, SourceFile};
 pub use load::{load_pipeline, load_rules};
