@@ -21,7 +21,7 @@ async fn outputs_do_not_depend_on_batch_size_or_partitions() {
     let reference = snapshot_of(8192, 1).await;
     assert_eq!(reference[0].len(), 12, "library rows");
     assert_eq!(reference[1].len(), 8, "quarantine rows");
-    assert_eq!(reference[2].len(), 15, "verdict rows");
+    assert_eq!(reference[2].len(), 16, "verdict rows");
     for (batch_size, partitions) in [(64, 8), (64, 1), (8192, 8), (1, 3)] {
         let other = snapshot_of(batch_size, partitions).await;
         assert_eq!(

@@ -8,10 +8,10 @@ fn the_standard_rule_sets_pass_their_own_tests() {
     let (code, stdout, stderr) = shuzhi(&["test", "rules"], &repo());
     assert_eq!(code, 0, "{stdout}{stderr}");
     assert!(
-        stdout.contains("rules/population.toml: 7 test(s)"),
+        stdout.contains("rules/population.toml: 9 test(s)"),
         "{stdout}"
     );
-    assert!(stdout.ends_with("7 passed, 0 failed\n"), "{stdout}");
+    assert!(stdout.ends_with("9 passed, 0 failed\n"), "{stdout}");
 }
 
 const LIBRARY: &str = r#"[library]
@@ -87,7 +87,7 @@ fn explain_shows_each_step_then_the_checks() {
          \x20 null_tokens      → \"110105491231002\"\n\
          \x20 id_number        → \"11010519491231002X\"  changed\n\
          \x20 result           → \"11010519491231002X\"\n\
-         \x20 checks           all pass: population.id_number.required, population.id_number.gb11643\n"
+         \x20 checks           all pass: population.id_number.required, population.id_number.gb11643, population.id_number.gb11643_region\n"
     );
     let (code, stdout, _) = shuzhi(
         &["explain", "--field", "id_number", "110105194912310021"],

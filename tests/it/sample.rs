@@ -61,7 +61,7 @@ async fn sample_library_holds_exactly_the_expected_rows() {
         ),
         // Region derived from the ID is not in GB/T 2260 → warning only.
         format!(
-            "999999198001010011|陈三|1|1980-01-01|13912340000|999999|2022-03-03|不存在的地区|population.region_code.code_table_gb2260|{new}|13"
+            "999999198001010011|陈三|1|1980-01-01|13912340000|999999|2022-03-03|不存在的地区|population.id_number.gb11643_region; population.region_code.code_table_gb2260|{new}|13"
         ),
     ];
     let mut expected = expected;
@@ -182,7 +182,7 @@ async fn verdicts_keep_original_cleaned_and_fixed_values() {
         )
         .await,
     );
-    assert_eq!(per_department, vec!["public_security|15"]);
+    assert_eq!(per_department, vec!["public_security|16"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -25,11 +25,10 @@ fn docs_rules_md_is_current() {
 fn library(dir: &std::path::Path, clean: &str, check: &str, date: bool) -> shuzhi_rules::Pipeline {
     let codes = dir.join("codes");
     std::fs::create_dir_all(&codes).expect("codes dir");
-    std::fs::copy(
-        repo().join("rules/codes/gb2261_1.csv"),
-        codes.join("gb2261_1.csv"),
-    )
-    .expect("code table");
+    for table in ["gb2261_1.csv", "gb2260.csv"] {
+        std::fs::copy(repo().join("rules/codes").join(table), codes.join(table))
+            .expect("code table");
+    }
     let text = format!(
         "[library]\nname = \"v\"\nkey = \"value\"\n\n[[field]]\nname = \"value\"\n{}clean = [{clean}]\ncheck = [{check}]\n",
         if date { "type = \"date\"\n" } else { "" }

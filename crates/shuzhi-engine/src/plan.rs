@@ -308,37 +308,51 @@ pub fn plan_rules(
         let field_type = library
             .field(&check.field)
             .map_or(FieldType::String, |f| f.ty);
-        let failed = match &check.kind {
-            CheckKind::Required => value.clone().is_null(),
-            CheckKind::Gb11643 => value
-                .clone()
-                .is_not_null()
-                .and(udf(Kernel::IsGb11643).call(vec![value.clone()]).is_false()),
-            CheckKind::Phone => value
-                .clone()
-                .is_not_null()
-                .and(udf(Kernel::IsPhone).call(vec![value.clone()]).is_false()),
-            CheckKind::CodeTable(name) => {
-                let t = pipeline
-                    .code_tables
-                    .get(name)
-                    .ok_or_else(|| EngineError::Internal(format!("code table {name} vanished")))?;
-                value.clone().is_not_null().and(
-                    udf(Kernel::InCodeTable(Arc::new(t.clone())))
+        let failed =
+            match &check.kind {
+                CheckKind::Required => value.clone().is_null(),
+                CheckKind::Gb11643 => value
+                    .clone()
+                    .is_not_null()
+                    .and(udf(Kernel::IsGb11643).call(vec![value.clone()]).is_false()),
+                CheckKind::Phone => value
+                    .clone()
+                    .is_not_null()
+                    .and(udf(Kernel::IsPhone).call(vec![value.clone()]).is_false()),
+                // Only IDs that pass GB 11643 are judged here (the gb11643 check reports the rest).
+                CheckKind::IdRegion => {
+                    let t = pipeline.code_tables.get("gb2260").ok_or_else(|| {
+                        EngineError::Internal("code table gb2260 vanished".into())
+                    })?;
+                    udf(Kernel::IsGb11643)
                         .call(vec![value.clone()])
-                        .is_false(),
-                )
-            }
-            CheckKind::Expr(expr) => {
-                let e = parse(&df, expr)?;
-                match (&check.fix, check.severity) {
-                    (Some(fix), Severity::Fix) => {
-                        e.is_not_true().and(parse(&df, fix)?.is_not_null())
-                    }
-                    _ => e.is_false(),
+                        .is_true()
+                        .and(
+                            udf(Kernel::IdRegionInUse(Arc::new(t.clone())))
+                                .call(vec![value.clone()])
+                                .is_false(),
+                        )
                 }
-            }
-        };
+                CheckKind::CodeTable(name) => {
+                    let t = pipeline.code_tables.get(name).ok_or_else(|| {
+                        EngineError::Internal(format!("code table {name} vanished"))
+                    })?;
+                    value.clone().is_not_null().and(
+                        udf(Kernel::InCodeTable(Arc::new(t.clone())))
+                            .call(vec![value.clone()])
+                            .is_false(),
+                    )
+                }
+                CheckKind::Expr(expr) => {
+                    let e = parse(&df, expr)?;
+                    match (&check.fix, check.severity) {
+                        (Some(fix), Severity::Fix) => {
+                            e.is_not_true().and(parse(&df, fix)?.is_not_null())
+                        }
+                        _ => e.is_false(),
+                    }
+                }
+            };
         // A ragged row has no field values: its only verdict is the ingest one.
         let failed = ident(INGEST_ERROR_COLUMN).is_null().and(failed);
         replace.push((fail_column(i), failed));

@@ -28,6 +28,8 @@ pub enum Kernel {
     InCodeTable(Arc<CodeTable>),
     /// `is_gb11643(id)` → bool.
     IsGb11643,
+    /// `id_region_in_use(id)` → bool: the region code was in use at the birth year.
+    IdRegionInUse(Arc<CodeTable>),
     /// `is_phone(s)` → bool.
     IsPhone,
     /// `id_gender(id)` → GB/T 2261.1 code.
@@ -62,6 +64,7 @@ impl Kernel {
             Kernel::ParseDate => "parse_date".into(),
             Kernel::InCodeTable(t) => format!("in_{}", t.name()),
             Kernel::IsGb11643 => "is_gb11643".into(),
+            Kernel::IdRegionInUse(_) => "id_region_in_use".into(),
             Kernel::IsPhone => "is_phone".into(),
             Kernel::IdGender => "id_gender".into(),
             Kernel::IdBirthDate => "id_birth_date".into(),
@@ -80,6 +83,7 @@ impl Kernel {
         match self {
             Kernel::ParseDate | Kernel::IdBirthDate => DataType::Date32,
             Kernel::InCodeTable(_)
+            | Kernel::IdRegionInUse(_)
             | Kernel::IsGb11643
             | Kernel::IsPhone
             | Kernel::IsUscc
@@ -103,6 +107,14 @@ impl Kernel {
             Kernel::ParseDate => arrays::strings_to_dates(a, date::parse_date_days),
             Kernel::InCodeTable(t) => arrays::test_strings(a, |s| t.contains(s)),
             Kernel::IsGb11643 => arrays::test_strings(a, id_card::is_valid),
+            Kernel::IdRegionInUse(t) => arrays::test_strings(a, |s| {
+                match (id_card::region_code(s), id_card::birth_date(s)) {
+                    (Some(region), Some(born)) => {
+                        t.in_use_since(region, chrono::Datelike::year(&born))
+                    }
+                    _ => false,
+                }
+            }),
             Kernel::IsPhone => arrays::test_strings(a, phone::is_valid_phone),
             Kernel::IdGender => {
                 arrays::map_strings(a, |s| id_card::gender_code(s).map(Cow::Borrowed))

@@ -12,6 +12,8 @@ pub struct CodeEntry {
     pub name: String,
     /// Other spellings that map to this code, e.g. `男`, `M`.
     pub aliases: Vec<String>,
+    /// Last year this name was in use (GB/T 2260 codes of abolished divisions); `None`: still.
+    pub valid_to: Option<i32>,
 }
 
 /// A code table: looks codes up and maps names and aliases to codes.
@@ -20,6 +22,11 @@ pub struct CodeTable {
     name: String,
     codes: BTreeMap<String, String>,
     lookup: HashMap<String, String>,
+    /// Last year of use per code, over all its names (absent: still in use).
+    ends: BTreeMap<String, i32>,
+    /// Hash of the content, computed once: plans hash their UDFs (and so this table) often,
+    /// and a GB/T 2260 table has thousands of codes.
+    digest: u64,
 }
 
 impl CodeTable {
@@ -27,7 +34,13 @@ impl CodeTable {
     pub fn new(name: impl Into<String>, entries: impl IntoIterator<Item = CodeEntry>) -> Self {
         let mut codes = BTreeMap::new();
         let mut lookup = HashMap::new();
+        let mut ends: BTreeMap<String, Option<i32>> = BTreeMap::new();
         for e in entries {
+            let end = ends.entry(e.code.clone()).or_insert(e.valid_to);
+            *end = match (*end, e.valid_to) {
+                (Some(a), Some(b)) => Some(a.max(b)),
+                _ => None,
+            };
             lookup
                 .entry(e.code.clone())
                 .or_insert_with(|| e.code.clone());
@@ -38,11 +51,34 @@ impl CodeTable {
             }
             codes.insert(e.code, e.name);
         }
+        let ends: BTreeMap<String, i32> = ends
+            .into_iter()
+            .filter_map(|(code, end)| end.map(|e| (code, e)))
+            .collect();
+        let digest = {
+            use std::hash::{Hash, Hasher};
+            let mut h = std::collections::hash_map::DefaultHasher::new();
+            codes.hash(&mut h);
+            let mut spellings: Vec<_> = lookup.iter().collect();
+            spellings.sort_unstable();
+            spellings.hash(&mut h);
+            ends.hash(&mut h);
+            h.finish()
+        };
         Self {
             name: name.into(),
             codes,
             lookup,
+            ends,
+            digest,
         }
+    }
+
+    /// True when `code` is in the table and was still in use in `year` or later: a person born
+    /// in `year` can hold it (IDs keep the code valid when they were issued). 110103 崇文区,
+    /// abolished in 2010, is valid for a birth in 1980 and not for one in 2015.
+    pub fn in_use_since(&self, code: &str, year: i32) -> bool {
+        self.contains(code) && self.ends.get(code).is_none_or(|end| *end >= year)
     }
 
     /// The table's name, e.g. `gb2261_1`.
@@ -77,10 +113,7 @@ impl CodeTable {
 impl std::hash::Hash for CodeTable {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         self.name.hash(state);
-        self.codes.hash(state);
-        let mut spellings: Vec<_> = self.lookup.iter().collect();
-        spellings.sort_unstable();
-        spellings.hash(state);
+        self.digest.hash(state);
     }
 }
 
@@ -93,6 +126,7 @@ mod tests {
             code: code.into(),
             name: name.into(),
             aliases: aliases.iter().map(|a| (*a).into()).collect(),
+            valid_to: None,
         };
         CodeTable::new(
             "gb2261_1",
@@ -103,6 +137,29 @@ mod tests {
                 e("9", "未说明的性别", &["未说明"]),
             ],
         )
+    }
+
+    #[test]
+    fn abolished_codes_are_in_use_only_for_births_up_to_their_end() {
+        let e = |code: &str, name: &str, valid_to: Option<i32>| CodeEntry {
+            code: code.into(),
+            name: name.into(),
+            aliases: Vec::new(),
+            valid_to,
+        };
+        let t = CodeTable::new(
+            "gb2260",
+            [
+                e("110103", "北京市崇文区", Some(2010)),
+                e("110105", "北京市朝阳区", None),
+                e("120110", "天津市东郊区", Some(1991)),
+                e("120110", "天津市东丽区", None),
+            ],
+        );
+        assert!(t.in_use_since("110103", 1980) && t.in_use_since("110103", 2010));
+        assert!(!t.in_use_since("110103", 2015));
+        assert!(t.in_use_since("110105", 2020) && t.in_use_since("120110", 2020));
+        assert!(!t.in_use_since("999999", 1980));
     }
 
     #[test]

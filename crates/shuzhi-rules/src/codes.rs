@@ -27,7 +27,7 @@ pub fn parse_code_table(name: &str, path: &Path, text: &str) -> Result<CodeTable
         if line.is_empty() || line.starts_with('#') {
             continue;
         }
-        let mut cols = line.splitn(3, ',');
+        let mut cols = line.split(',');
         let code = cols.next().unwrap_or("").trim();
         let Some(display) = cols.next().map(str::trim) else {
             return Err(Diagnostic::in_file(
@@ -46,7 +46,7 @@ pub fn parse_code_table(name: &str, path: &Path, text: &str) -> Result<CodeTable
                 format!("line {}: empty code", i + 1),
             ));
         }
-        let aliases = cols
+        let aliases: Vec<String> = cols
             .next()
             .map(|a| {
                 a.split('|')
@@ -56,10 +56,24 @@ pub fn parse_code_table(name: &str, path: &Path, text: &str) -> Result<CodeTable
                     .collect()
             })
             .unwrap_or_default();
+        // Optional validity years (GB/T 2260): `valid_from,valid_to`; only the end matters for
+        // checks, the start documents the name's history.
+        let _valid_from = cols.next();
+        let valid_to = match cols.next().map(str::trim).filter(|s| !s.is_empty()) {
+            None => None,
+            Some(y) => Some(y.parse::<i32>().map_err(|_| {
+                Diagnostic::in_file(
+                    "E0302",
+                    path,
+                    format!("line {}: `{y}` is not a year (valid_to)", i + 1),
+                )
+            })?),
+        };
         entries.push(CodeEntry {
             code: code.to_owned(),
             name: display.to_owned(),
             aliases,
+            valid_to,
         });
     }
     Ok(CodeTable::new(name, entries))

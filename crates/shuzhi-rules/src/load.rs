@@ -159,7 +159,7 @@ pub const CLEAN_STEPS: &[&str] = &[
 /// Keys of the clean steps written as tables.
 pub const CLEAN_STEP_TABLES: &[&str] = &["map", "default"];
 /// Built-in check rules.
-pub const CHECK_RULES: &[&str] = &["required", "gb11643", "phone"];
+pub const CHECK_RULES: &[&str] = &["required", "gb11643", "gb11643_region", "phone"];
 
 /// Collects diagnostics for one file.
 struct FileCx {
@@ -1098,6 +1098,18 @@ fn compile_check(
         let kind = match rule.get_ref().as_str() {
             "required" => CheckKind::Required,
             "gb11643" => CheckKind::Gb11643,
+            "gb11643_region" => {
+                if !code_tables.contains_key("gb2260") {
+                    cx.error(
+                        "E0105",
+                        cx.origin(rule),
+                        "`gb11643_region` needs the code table `gb2260`".into(),
+                        Some("add rules/codes/gb2260.csv (see rules/codes/build_gb2260.py)".into()),
+                    );
+                    return None;
+                }
+                CheckKind::IdRegion
+            }
             "phone" => CheckKind::Phone,
             other => {
                 let help = did_you_mean(other, CHECK_RULES.iter().copied())

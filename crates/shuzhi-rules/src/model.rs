@@ -336,6 +336,8 @@ pub enum CheckKind {
     Required,
     /// GB 11643 citizen identity number.
     Gb11643,
+    /// The ID's region code was still in use at its holder's birth (GB/T 2260 `gb2260` table).
+    IdRegion,
     /// Mainland mobile or landline number.
     Phone,
     /// Value is a code of the named table.

@@ -125,6 +125,11 @@ pub const CHECKS: &[Entry] = &[
         examples: &[fails("110105194912310021"), passes("11010519491231002X")],
     },
     Entry {
+        toml: "{ rule = \"gb11643_region\" }",
+        meaning: "fails when a valid ID's region code had been abolished before its holder was born (needs the `gb2260` table with its `valid_to` years; 110103 崇文区 ended in 2010)",
+        examples: &[fails("110103201501010014"), passes("110103198001010013")],
+    },
+    Entry {
         toml: "{ rule = \"phone\" }",
         meaning: "fails when the value is not a canonical mobile or landline number",
         examples: &[fails("123"), passes("13912345678")],
