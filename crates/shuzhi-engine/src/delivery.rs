@@ -22,6 +22,8 @@ pub struct LiveBatch {
     pub source: Source,
     /// The path each archived file was delivered as (provenance), parallel to `source.files`.
     pub labels: Vec<String>,
+    /// Each file's sha256, when already known (ingest does not hash it again).
+    pub sha256: Vec<String>,
     /// Batch id.
     pub batch: String,
     /// Delivery order.
@@ -198,6 +200,7 @@ pub fn plan_deliveries(
                 .collect::<Vec<PathBuf>>();
             Some(LiveBatch {
                 labels: r.files.iter().map(|f| f.path.clone()).collect(),
+                sha256: r.files.iter().map(|f| f.sha256.clone()).collect(),
                 source,
                 batch: r.batch.clone(),
                 seq: r.seq,
@@ -219,6 +222,7 @@ pub fn as_declared(pipeline: &Pipeline) -> Vec<LiveBatch> {
         .iter()
         .map(|s| LiveBatch {
             labels: s.files.iter().map(|f| f.display().to_string()).collect(),
+            sha256: Vec::new(),
             source: s.clone(),
             batch: "declared".into(),
             seq: 1,

@@ -162,6 +162,7 @@ pub fn plan_library(
         let stream = SourceStream::new(
             source,
             live.labels.clone(),
+            live.sha256.clone(),
             library,
             options.clone(),
             reports.clone(),

@@ -101,6 +101,7 @@ pub struct SourceStream {
     options: ReadOptions,
     reports: FileReports,
     labels: Vec<String>,
+    sha256: Vec<String>,
 }
 
 impl SourceStream {
@@ -109,12 +110,14 @@ impl SourceStream {
     pub fn new(
         source: &Source,
         labels: Vec<String>,
+        sha256: Vec<String>,
         library: &LibraryRules,
         options: ReadOptions,
         reports: FileReports,
     ) -> Self {
         Self {
             labels,
+            sha256,
             source: source.clone(),
             schema: source_schema(library),
             field_names: library.fields.iter().map(|f| f.name.clone()).collect(),
@@ -219,6 +222,7 @@ impl PartitionStream for SourceStream {
         let options = self.options.clone();
         let reports = self.reports.clone();
         let labels = self.labels.clone();
+        let known_sha256 = self.sha256.clone();
         // A plain thread: ingest uses rayon, which must not run on tokio workers.
         std::thread::spawn(move || {
             for (i, path) in source.files.iter().enumerate() {
@@ -228,6 +232,10 @@ impl PartitionStream for SourceStream {
                     .unwrap_or_else(|| path.display().to_string());
                 // Batches of one file may differ in columns (sheets, JSON keys): map each schema.
                 let mut mapping: Option<(SchemaRef, Vec<Option<usize>>, Option<usize>)> = None;
+                let options = ReadOptions {
+                    sha256: known_sha256.get(i).cloned(),
+                    ..options.clone()
+                };
                 let result = shuzhi_ingest::read_file(path, &options, |batch| {
                     let fresh = match &mapping {
                         Some((s, _, _)) => s != &batch.schema(),

@@ -183,7 +183,7 @@ where
         let mut chunks = Vec::with_capacity(group);
         while chunks.len() < group && !eof {
             let got = read_full(&mut input, &mut block).map_err(io)?;
-            if reported == encoding {
+            if reported == encoding && options.sha256.is_none() {
                 hasher.update(&block[..got]);
             }
             eof = got < block.len();
@@ -250,7 +250,10 @@ where
             path,
             Format::Csv,
             bytes_total,
-            format!("{:x}", hasher.finalize()),
+            options
+                .sha256
+                .clone()
+                .unwrap_or_else(|| format!("{:x}", hasher.finalize())),
         )
     })
 }

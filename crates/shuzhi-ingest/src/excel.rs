@@ -63,7 +63,7 @@ where
     F: FnMut(RecordBatch) -> Result<(), String>,
 {
     let bytes = std::fs::read(path).map_err(IngestError::io(path))?;
-    let sha256 = sha256_hex(&bytes);
+    let sha256 = options.sha256.clone().unwrap_or_else(|| sha256_hex(&bytes));
     let total = bytes.len() as u64;
     let mut workbook = open(path, bytes)?;
     let corrupt = |e: calamine::Error| IngestError::Corrupt {

@@ -46,7 +46,7 @@ where
             f.read_to_end(&mut b).map(|_| b)
         })
         .map_err(&io)?;
-    let sha256 = sha256_hex(&bytes);
+    let sha256 = options.sha256.clone().unwrap_or_else(|| sha256_hex(&bytes));
     let encoding = options.encoding.unwrap_or(TextEncoding::Utf8);
     let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
         3

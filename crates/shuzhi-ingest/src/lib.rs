@@ -122,6 +122,8 @@ pub struct ReadOptions {
     /// Column names the pipeline expects: the spreadsheet header row is the first row that
     /// holds most of them (title rows above it are skipped).
     pub expected_columns: Vec<String>,
+    /// The file's sha256 when the caller has already computed it (it is not computed again).
+    pub sha256: Option<String>,
 }
 
 impl Default for ReadOptions {
@@ -136,6 +138,7 @@ impl Default for ReadOptions {
             hidden_sheets: false,
             header_row: None,
             expected_columns: Vec::new(),
+            sha256: None,
         }
     }
 }
