@@ -105,3 +105,20 @@ fn explain_shows_each_step_then_the_checks() {
         "{stderr}"
     );
 }
+
+#[test]
+fn a_regex_that_does_not_compile_is_a_diagnostic() {
+    let dir = temp_dir("ruletest-regex");
+    let text = LIBRARY.replace(
+        "check = [{ rule = \"gb11643\", severity = \"reject\" }]",
+        "check = [{ rule = \"gb11643\", severity = \"reject\" }, { regex = \"^[0-9\", severity = \"warn\" }]",
+    );
+    std::fs::write(dir.join("people.toml"), text).expect("rule file");
+    let (code, _, stderr) = shuzhi(&["test", "people.toml"], &dir);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("error[E0120]: the regex does not compile"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("people.toml:8:"), "{stderr}");
+}

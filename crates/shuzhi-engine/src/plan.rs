@@ -320,6 +320,38 @@ pub fn plan_rules(
                     .clone()
                     .is_not_null()
                     .and(udf(Kernel::IsPhone).call(vec![value.clone()]).is_false()),
+                CheckKind::Uscc | CheckKind::OrgCode | CheckKind::ElicenceId => {
+                    let kernel = match &check.kind {
+                        CheckKind::Uscc => Kernel::IsUscc,
+                        CheckKind::OrgCode => Kernel::IsOrgCode,
+                        _ => Kernel::IsElicenceId,
+                    };
+                    value
+                        .clone()
+                        .is_not_null()
+                        .and(udf(kernel).call(vec![value.clone()]).is_false())
+                }
+                CheckKind::Regex(pattern) => value.clone().is_not_null().and(
+                    datafusion::functions::regex::expr_fn::regexp_like(
+                        value.clone(),
+                        lit(pattern.as_str()),
+                        None,
+                    )
+                    .is_false(),
+                ),
+                CheckKind::OneOf(values) => value.clone().is_not_null().and(
+                    value
+                        .clone()
+                        .in_list(values.iter().map(|v| lit(v.as_str())).collect(), true),
+                ),
+                CheckKind::Length { min, max } => {
+                    let chars =
+                        datafusion::functions::unicode::expr_fn::character_length(value.clone());
+                    value
+                        .clone()
+                        .is_not_null()
+                        .and(chars.between(lit(*min), lit(*max)).is_false())
+                }
                 // Only IDs that pass GB 11643 are judged here (the gb11643 check reports the rest).
                 CheckKind::IdRegion => {
                     let t = pipeline.code_tables.get("gb2260").ok_or_else(|| {

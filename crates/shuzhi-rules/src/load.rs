@@ -142,6 +142,12 @@ struct RawCheck {
     expr: Option<Spanned<String>>,
     #[serde(default)]
     code_table: Option<Spanned<String>>,
+    #[serde(default)]
+    regex: Option<Spanned<String>>,
+    #[serde(default)]
+    one_of: Option<Vec<String>>,
+    #[serde(default)]
+    length: Option<Spanned<Vec<i64>>>,
     severity: Spanned<String>,
     #[serde(default)]
     fix: Option<Spanned<String>>,
@@ -159,7 +165,15 @@ pub const CLEAN_STEPS: &[&str] = &[
 /// Keys of the clean steps written as tables.
 pub const CLEAN_STEP_TABLES: &[&str] = &["map", "default"];
 /// Built-in check rules.
-pub const CHECK_RULES: &[&str] = &["required", "gb11643", "gb11643_region", "phone"];
+pub const CHECK_RULES: &[&str] = &[
+    "required",
+    "gb11643",
+    "gb11643_region",
+    "phone",
+    "uscc",
+    "org_code",
+    "elicence_id",
+];
 
 /// Collects diagnostics for one file.
 struct FileCx {
@@ -1084,12 +1098,16 @@ fn compile_check(
         raw.rule.is_some(),
         raw.expr.is_some(),
         raw.code_table.is_some(),
+        raw.regex.is_some(),
+        raw.one_of.is_some(),
+        raw.length.is_some(),
     ];
     if given.iter().filter(|g| **g).count() != 1 {
         cx.error(
             "E0110",
             origin,
-            "a check needs exactly one of `rule`, `expr` or `code_table`".into(),
+            "a check needs exactly one of `rule`, `expr`, `code_table`, `regex`, `one_of` or `length`"
+                .into(),
             Some(format!("built-in rules: {}", CHECK_RULES.join(", "))),
         );
         return None;
@@ -1111,6 +1129,9 @@ fn compile_check(
                 CheckKind::IdRegion
             }
             "phone" => CheckKind::Phone,
+            "uscc" => CheckKind::Uscc,
+            "org_code" => CheckKind::OrgCode,
+            "elicence_id" => CheckKind::ElicenceId,
             other => {
                 let help = did_you_mean(other, CHECK_RULES.iter().copied())
                     .map(|n| format!("did you mean `{n}`?"))
@@ -1125,6 +1146,42 @@ fn compile_check(
             }
         };
         (kind, rule.get_ref().clone())
+    } else if let Some(pattern) = &raw.regex {
+        if let Err(e) = regex::Regex::new(pattern.get_ref()) {
+            cx.error(
+                "E0120",
+                cx.origin(pattern),
+                "the regex does not compile".into(),
+                Some(e.to_string().lines().last().unwrap_or("").trim().to_owned()),
+            );
+            return None;
+        }
+        (
+            CheckKind::Regex(pattern.get_ref().clone()),
+            "regex".to_owned(),
+        )
+    } else if let Some(values) = &raw.one_of {
+        (CheckKind::OneOf(values.clone()), "one_of".to_owned())
+    } else if let Some(bounds) = &raw.length {
+        let [min, max] = bounds.get_ref()[..] else {
+            cx.error(
+                "E0120",
+                cx.origin(bounds),
+                "`length` takes [min, max]".into(),
+                Some("e.g. length = [2, 30] (characters, inclusive)".into()),
+            );
+            return None;
+        };
+        if min < 0 || max < min {
+            cx.error(
+                "E0120",
+                cx.origin(bounds),
+                format!("length [{min}, {max}] is empty or negative"),
+                Some("write [min, max] with 0 <= min <= max".into()),
+            );
+            return None;
+        }
+        (CheckKind::Length { min, max }, "length".to_owned())
     } else if let Some(table) = &raw.code_table {
         if !code_tables.contains_key(table.get_ref()) {
             let help = did_you_mean(table.get_ref(), code_tables.keys().map(String::as_str))

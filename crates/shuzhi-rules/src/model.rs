@@ -340,6 +340,23 @@ pub enum CheckKind {
     IdRegion,
     /// Mainland mobile or landline number.
     Phone,
+    /// GB 32100 unified social credit code.
+    Uscc,
+    /// GB 11714 organisation code.
+    OrgCode,
+    /// GB/T 36904 e-licence identifier.
+    ElicenceId,
+    /// Matches a regular expression (Rust syntax, searched anywhere unless anchored).
+    Regex(String),
+    /// One of the listed values.
+    OneOf(Vec<String>),
+    /// Length in characters within `[min, max]`.
+    Length {
+        /// Shortest allowed.
+        min: i64,
+        /// Longest allowed.
+        max: i64,
+    },
     /// Value is a code of the named table.
     CodeTable(String),
     /// SQL boolean expression; the row fails when it is not true.

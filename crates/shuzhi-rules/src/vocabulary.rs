@@ -135,6 +135,39 @@ pub const CHECKS: &[Entry] = &[
         examples: &[fails("123"), passes("13912345678")],
     },
     Entry {
+        toml: "{ rule = \"uscc\" }",
+        meaning: "fails when the value is not a GB 32100 unified social credit code (check character)",
+        examples: &[fails("91110000600037341M"), passes("91110000600037341L")],
+    },
+    Entry {
+        toml: "{ rule = \"org_code\" }",
+        meaning: "fails when the value is not a GB 11714 organisation code (`XXXXXXXX-X`)",
+        examples: &[fails("60003734-2"), passes("60003734-1")],
+    },
+    Entry {
+        toml: "{ rule = \"elicence_id\" }",
+        meaning: "fails when the value is not a GB/T 36904 e-licence identifier (ISO 7064 MOD 37,36 check)",
+        examples: &[
+            fails("1.2.156.3005.2.11100000000013338W032.91330106RDEBDRCQ39.2018190930.001.A"),
+            passes("1.2.156.3005.2.11100000000013338W032.91330106RDEBDRCQ39.2018190930.001.Z"),
+        ],
+    },
+    Entry {
+        toml: "{ regex = \"^[0-9]{6}$\" }",
+        meaning: "fails when the value does not match the regular expression (Rust syntax; anchor it to match the whole value); a regex that does not compile is error E0120",
+        examples: &[fails("10008"), passes("100080")],
+    },
+    Entry {
+        toml: "{ one_of = [\"存续\", \"注销\"] }",
+        meaning: "fails when the value is not one of the listed values",
+        examples: &[fails("吊销"), passes("存续")],
+    },
+    Entry {
+        toml: "{ length = [2, 4] }",
+        meaning: "fails when the value's length in characters is outside `[min, max]`",
+        examples: &[fails("张"), passes("张三")],
+    },
+    Entry {
         toml: "{ code_table = \"gb2261_1\" }",
         meaning: "fails when the value is not a code of the table",
         examples: &[fails("7"), passes("2")],
