@@ -344,6 +344,13 @@ pub fn plan_rules(
                         .clone()
                         .in_list(values.iter().map(|v| lit(v.as_str())).collect(), true),
                 ),
+                CheckKind::Range { min, max } => {
+                    let number = datafusion::prelude::try_cast(value.clone(), DataType::Float64);
+                    value
+                        .clone()
+                        .is_not_null()
+                        .and(number.between(lit(min.0), lit(max.0)).is_not_true())
+                }
                 CheckKind::Length { min, max } => {
                     let chars =
                         datafusion::functions::unicode::expr_fn::character_length(value.clone());

@@ -148,10 +148,17 @@ struct RawCheck {
     one_of: Option<Vec<String>>,
     #[serde(default)]
     length: Option<Spanned<Vec<i64>>>,
+    #[serde(default)]
+    range: Option<Spanned<Vec<f64>>>,
     severity: Spanned<String>,
     #[serde(default)]
     fix: Option<Spanned<String>>,
 }
+
+/// Mainland postal codes: six digits.
+const POSTAL_CODE: &str = "^[0-9]{6}$";
+/// A deliberately plain e-mail shape: local part, one `@`, a dotted domain.
+const EMAIL: &str = "^[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(\\.[A-Za-z0-9-]+)*\\.[A-Za-z]{2,}$";
 
 /// Names of the clean steps written as plain strings.
 pub const CLEAN_STEPS: &[&str] = &[
@@ -173,6 +180,8 @@ pub const CHECK_RULES: &[&str] = &[
     "uscc",
     "org_code",
     "elicence_id",
+    "postal_code",
+    "email",
 ];
 
 /// Collects diagnostics for one file.
@@ -1101,12 +1110,13 @@ fn compile_check(
         raw.regex.is_some(),
         raw.one_of.is_some(),
         raw.length.is_some(),
+        raw.range.is_some(),
     ];
     if given.iter().filter(|g| **g).count() != 1 {
         cx.error(
             "E0110",
             origin,
-            "a check needs exactly one of `rule`, `expr`, `code_table`, `regex`, `one_of` or `length`"
+            "a check needs exactly one of `rule`, `expr`, `code_table`, `regex`, `one_of`, `length` or `range`"
                 .into(),
             Some(format!("built-in rules: {}", CHECK_RULES.join(", "))),
         );
@@ -1132,6 +1142,8 @@ fn compile_check(
             "uscc" => CheckKind::Uscc,
             "org_code" => CheckKind::OrgCode,
             "elicence_id" => CheckKind::ElicenceId,
+            "postal_code" => CheckKind::Regex(POSTAL_CODE.into()),
+            "email" => CheckKind::Regex(EMAIL.into()),
             other => {
                 let help = did_you_mean(other, CHECK_RULES.iter().copied())
                     .map(|n| format!("did you mean `{n}`?"))
@@ -1182,6 +1194,32 @@ fn compile_check(
             return None;
         }
         (CheckKind::Length { min, max }, "length".to_owned())
+    } else if let Some(bounds) = &raw.range {
+        let [min, max] = bounds.get_ref()[..] else {
+            cx.error(
+                "E0120",
+                cx.origin(bounds),
+                "`range` takes [min, max]".into(),
+                Some("e.g. range = [0, 150] (inclusive)".into()),
+            );
+            return None;
+        };
+        if max < min {
+            cx.error(
+                "E0120",
+                cx.origin(bounds),
+                format!("range [{min}, {max}] is empty"),
+                Some("write [min, max] with min <= max".into()),
+            );
+            return None;
+        }
+        (
+            CheckKind::Range {
+                min: Number(min),
+                max: Number(max),
+            },
+            "range".to_owned(),
+        )
     } else if let Some(table) = &raw.code_table {
         if !code_tables.contains_key(table.get_ref()) {
             let help = did_you_mean(table.get_ref(), code_tables.keys().map(String::as_str))

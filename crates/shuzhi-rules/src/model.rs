@@ -205,6 +205,18 @@ pub struct RuleTest {
     pub origin: Origin,
 }
 
+/// A number in a rule (compared and hashed by its bits, so rules stay `Eq` and `Hash`).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Number(pub f64);
+
+impl Eq for Number {}
+
+impl std::hash::Hash for Number {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.0.to_bits().hash(state);
+    }
+}
+
 /// Which duplicate survives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dedup {
@@ -350,6 +362,13 @@ pub enum CheckKind {
     Regex(String),
     /// One of the listed values.
     OneOf(Vec<String>),
+    /// A number within `[min, max]` (text that is not a number fails).
+    Range {
+        /// Smallest allowed.
+        min: Number,
+        /// Largest allowed.
+        max: Number,
+    },
     /// Length in characters within `[min, max]`.
     Length {
         /// Shortest allowed.

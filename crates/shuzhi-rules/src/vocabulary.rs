@@ -158,6 +158,21 @@ pub const CHECKS: &[Entry] = &[
         examples: &[fails("10008"), passes("100080")],
     },
     Entry {
+        toml: "{ rule = \"postal_code\" }",
+        meaning: "fails when the value is not a mainland postal code (six digits)",
+        examples: &[fails("10008"), passes("100080")],
+    },
+    Entry {
+        toml: "{ rule = \"email\" }",
+        meaning: "fails when the value is not shaped like an e-mail address",
+        examples: &[fails("zhang@san"), passes("zhang.san@example.gov.cn")],
+    },
+    Entry {
+        toml: "{ range = [0, 150] }",
+        meaning: "fails when the value is not a number within `[min, max]` (inclusive)",
+        examples: &[fails("151"), fails("abc"), passes("42.5")],
+    },
+    Entry {
         toml: "{ one_of = [\"存续\", \"注销\"] }",
         meaning: "fails when the value is not one of the listed values",
         examples: &[fails("吊销"), passes("存续")],
