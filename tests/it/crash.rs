@@ -337,4 +337,24 @@ fn quality_threshold_breach_exits_1_and_publishes_per_config() {
     assert!(stdout.contains("published"), "{stdout}");
     assert!(stderr.contains("published anyway"), "{stderr}");
     assert!(dir.join("out/_published.json").exists());
+
+    // A threshold on one check: the phone warning fails on 1 of the 20 rows (5 %).
+    let rules = std::fs::read_to_string(repo.join("rules/population.toml"))
+        .expect("rules")
+        .replace(
+            "check = [{ rule = \"phone\", severity = \"warn\" }]",
+            "check = [{ rule = \"phone\", severity = \"warn\", max_fail_ratio = 0.01 }]",
+        );
+    assert!(
+        rules.contains("max_fail_ratio"),
+        "the phone check line moved"
+    );
+    std::fs::write(dir.join("population.toml"), rules).expect("rules copy");
+    let out = dir.join("out-check").display().to_string();
+    let (code, _, stderr) = shuzhi(&["run", &pipeline(false), "--out", &out], &dir);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("quality gate: population.phone.phone failed on 1 of 20 rows (max 1.0 %)"),
+        "{stderr}"
+    );
 }

@@ -349,11 +349,8 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
                 .iter()
                 .map(|b| {
                     format!(
-                        "error: quality threshold breached: {} rejected {} of {} rows (max {:.1} %); published anyway (publish_on_breach = true)",
-                        b.library,
-                        b.rejected,
-                        b.read,
-                        b.max_reject_ratio * 100.0
+                        "error: quality threshold breached: {}; published anyway (publish_on_breach = true)",
+                        b.describe()
                     )
                 })
                 .collect();

@@ -47,7 +47,7 @@ pub enum EngineError {
     /// Libraries breached their reject thresholds and the pipeline holds such runs back.
     #[error(
         "quality gate: {}; nothing was published (set publish_on_breach = true in [pipeline] to publish anyway)",
-        breaches.iter().map(|b| format!("{} rejected {} of {} rows (max {:.1} %)", b.library, b.rejected, b.read, b.max_reject_ratio * 100.0)).collect::<Vec<_>>().join("; ")
+        breaches.iter().map(|b| b.describe()).collect::<Vec<_>>().join("; ")
     )]
     QualityGate {
         /// The breaches.

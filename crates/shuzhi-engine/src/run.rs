@@ -255,9 +255,6 @@ pub async fn run_pipeline(
 fn breaches(pipeline: &Pipeline, counts: &SinkCounts) -> Vec<shuzhi_library::manifest::Breach> {
     let mut out = Vec::new();
     for library in &pipeline.libraries {
-        let Some(max) = library.max_reject_ratio else {
-            continue;
-        };
         let (mut read, mut rejected) = (0u64, 0u64);
         for source in pipeline.sources_of(&library.name) {
             if let Some(c) = counts.sources.get(&source.id) {
@@ -265,13 +262,31 @@ fn breaches(pipeline: &Pipeline, counts: &SinkCounts) -> Vec<shuzhi_library::man
                 rejected += c.rejected;
             }
         }
-        if read > 0 && rejected as f64 / read as f64 > max {
+        let over = |n: u64, max: f64| read > 0 && n as f64 / read as f64 > max;
+        if let Some(max) = library.max_reject_ratio
+            && over(rejected, max)
+        {
             out.push(shuzhi_library::manifest::Breach {
                 library: library.name.clone(),
+                rule: None,
                 rejected,
                 read,
                 max_reject_ratio: max,
             });
+        }
+        for check in library.checks() {
+            let failed = counts.rule_failures.get(&check.id).copied().unwrap_or(0);
+            if let Some(max) = check.max_fail_ratio
+                && over(failed, max)
+            {
+                out.push(shuzhi_library::manifest::Breach {
+                    library: library.name.clone(),
+                    rule: Some(check.id.clone()),
+                    rejected: failed,
+                    read,
+                    max_reject_ratio: max,
+                });
+            }
         }
     }
     out

@@ -70,17 +70,37 @@ pub struct SourceCounts {
     pub rejected: u64,
 }
 
-/// A library whose reject ratio exceeded its `max_reject_ratio`.
+/// A library whose reject ratio exceeded its `max_reject_ratio`, or a check whose failure ratio
+/// exceeded its `max_fail_ratio`.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Breach {
     /// Library.
     pub library: String,
-    /// Rows rejected by checks or ingest.
+    /// The check, for a `max_fail_ratio` breach.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rule: Option<String>,
+    /// Rows rejected by checks or ingest (library), or failing the check (rule).
     pub rejected: u64,
     /// Rows read.
     pub read: u64,
-    /// The threshold.
+    /// The threshold (`max_reject_ratio`, or the check's `max_fail_ratio`).
     pub max_reject_ratio: f64,
+}
+
+impl Breach {
+    /// One line for messages, e.g. `population rejected 4 of 20 rows (max 10.0 %)`.
+    pub fn describe(&self) -> String {
+        let what = match &self.rule {
+            Some(rule) => format!("{rule} failed on"),
+            None => format!("{} rejected", self.library),
+        };
+        format!(
+            "{what} {} of {} rows (max {:.1} %)",
+            self.rejected,
+            self.read,
+            self.max_reject_ratio * 100.0
+        )
+    }
 }
 
 /// Everything a run did.

@@ -150,6 +150,8 @@ struct RawCheck {
     length: Option<Spanned<Vec<i64>>>,
     #[serde(default)]
     range: Option<Spanned<Vec<f64>>>,
+    #[serde(default)]
+    max_fail_ratio: Option<Spanned<f64>>,
     severity: Spanned<String>,
     #[serde(default)]
     fix: Option<Spanned<String>>,
@@ -1272,7 +1274,21 @@ fn compile_check(
         }
         (None, _) => None,
     };
+    let max_fail_ratio = match &raw.max_fail_ratio {
+        None => None,
+        Some(r) if (0.0..=1.0).contains(r.get_ref()) => Some(*r.get_ref()),
+        Some(r) => {
+            cx.error(
+                "E0117",
+                cx.origin(r),
+                format!("max_fail_ratio = {} is not a fraction", r.get_ref()),
+                Some("write a share of the rows read, e.g. 0.01 for 1 %".into()),
+            );
+            return None;
+        }
+    };
     Some(Check {
+        max_fail_ratio,
         id: raw
             .id
             .clone()

@@ -337,6 +337,9 @@ pub struct Check {
     pub severity: Severity,
     /// Replacement value for `fix` severity.
     pub fix: Option<SqlExpr>,
+    /// Largest share of rows read that may fail this check before the run is a quality
+    /// breach (exit code 1).
+    pub max_fail_ratio: Option<f64>,
     /// Where the check was written.
     pub origin: Origin,
 }
