@@ -1,7 +1,7 @@
 //! Deliveries as a DataFusion input: a streaming partition per source whose batches come from
 //! `shuzhi-ingest` on a dedicated thread (rayon inside), mapped to the library's fields.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use arrow::array::{ArrayRef, new_null_array};
@@ -173,14 +173,13 @@ fn column_index(source: &Source, fields: &[String], batch: &Schema) -> Vec<Optio
         .collect()
 }
 
-/// Maps a file batch (header columns + provenance) to the source schema; `_file` becomes the
-/// delivered name `label`, `_op` the operation column `op` (if any).
+/// Maps a file batch (header columns + provenance) to the source schema; `_op` is the
+/// operation column `op` (if any).
 fn map_batch(
     batch: &RecordBatch,
     schema: &SchemaRef,
     column_index: &[Option<usize>],
     op: Option<usize>,
-    label: &str,
 ) -> Result<RecordBatch, arrow::error::ArrowError> {
     let mut columns: Vec<ArrayRef> = column_index
         .iter()
@@ -195,9 +194,7 @@ fn map_batch(
             .cloned()
             .ok_or_else(|| arrow::error::ArrowError::SchemaError(format!("ingest lost {name}")))
     };
-    columns.push(Arc::new(arrow::array::StringArray::from_iter_values(
-        std::iter::repeat_n(label, batch.num_rows()),
-    )));
+    columns.push(by_name(FILE_COLUMN)?);
     columns.push(by_name(SHEET_COLUMN)?);
     columns.push(cast(&by_name(LINE_COLUMN)?, &DataType::Int64)?);
     columns.push(by_name(INGEST_ERROR_COLUMN)?);
@@ -226,14 +223,11 @@ impl PartitionStream for SourceStream {
         // A plain thread: ingest uses rayon, which must not run on tokio workers.
         std::thread::spawn(move || {
             for (i, path) in source.files.iter().enumerate() {
-                let label = labels
-                    .get(i)
-                    .cloned()
-                    .unwrap_or_else(|| path.display().to_string());
                 // Batches of one file may differ in columns (sheets, JSON keys): map each schema.
                 let mut mapping: Option<(SchemaRef, Vec<Option<usize>>, Option<usize>)> = None;
                 let options = ReadOptions {
                     sha256: known_sha256.get(i).cloned(),
+                    delivered_as: labels.get(i).map(PathBuf::from),
                     ..options.clone()
                 };
                 let result = shuzhi_ingest::read_file(path, &options, |batch| {
@@ -254,19 +248,17 @@ impl PartitionStream for SourceStream {
                         .map(|(_, i, op)| (i.as_slice(), *op))
                         .unwrap_or((&[], None));
                     let mapped =
-                        map_batch(&batch, &schema, index, op, &label).map_err(|e| e.to_string())?;
+                        map_batch(&batch, &schema, index, op).map_err(|e| e.to_string())?;
                     tx.blocking_send(Ok(mapped))
                         .map_err(|_| "query stopped reading".to_string())
                 });
                 match result {
-                    Ok(mut summary) => {
-                        summary.path = PathBuf::from(&label);
+                    Ok(summary) => {
                         if let Ok(mut r) = reports.lock() {
                             r.push(FileReport::new(&source, summary));
                         }
                     }
                     Err(e) => {
-                        let e = e.for_file(Path::new(&label));
                         let _ = tx.blocking_send(Err(DataFusionError::External(Box::new(e))));
                         return;
                     }

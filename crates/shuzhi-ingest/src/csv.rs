@@ -171,7 +171,7 @@ where
     let mut next_line = 1u64;
     let mut offset = bom_len as u64;
     let mut header: Option<Vec<String>> = None;
-    let file_name: Arc<str> = Arc::from(path.display().to_string());
+    let file_name = options.file_label(path);
     let mut summary_rows = 0u64;
     let mut ragged = 0u64;
     let group = rayon::current_num_threads().max(1) * 2;

@@ -46,11 +46,11 @@ where
             .cloned()
             .or_else(|| panic.downcast_ref::<&str>().map(|s| (*s).to_owned()))
             .unwrap_or_else(|| "malformed content".into());
-        Err(IngestError::Corrupt {
-            path: path.to_path_buf(),
-            format: "spreadsheet",
-            message: format!("the spreadsheet reader failed on malformed content ({message})"),
-        })
+        Err(IngestError::corrupt(
+            path,
+            "spreadsheet",
+            format!("the spreadsheet reader failed on malformed content ({message})"),
+        ))
     })
 }
 
@@ -66,11 +66,7 @@ where
     let sha256 = options.sha256.clone().unwrap_or_else(|| sha256_hex(&bytes));
     let total = bytes.len() as u64;
     let mut workbook = open(path, bytes)?;
-    let corrupt = |e: calamine::Error| IngestError::Corrupt {
-        path: path.to_path_buf(),
-        format: "spreadsheet",
-        message: e.to_string(),
-    };
+    let corrupt = |e: calamine::Error| IngestError::corrupt(path, "spreadsheet", e);
     let sheets = workbook.sheets_metadata().to_vec();
     let available = || {
         sheets
@@ -111,7 +107,7 @@ where
         }
     };
 
-    let file: Arc<str> = Arc::from(path.display().to_string());
+    let file = options.file_label(path);
     let mut summary = FileSummary::new(path, Format::Excel, total, sha256);
     for (name, wanted) in selected {
         if !wanted {
@@ -158,11 +154,7 @@ fn skipped(name: String, why: &'static str) -> SheetReport {
 
 /// Opens the workbook by its container type, keeping the reader's own error message.
 fn open(path: &Path, bytes: Vec<u8>) -> Result<Sheets<Cursor<Vec<u8>>>, IngestError> {
-    let corrupt = |message: String| IngestError::Corrupt {
-        path: path.to_path_buf(),
-        format: "spreadsheet",
-        message,
-    };
+    let corrupt = |message: String| IngestError::corrupt(path, "spreadsheet", message);
     let ext = path
         .extension()
         .and_then(|e| e.to_str())

@@ -5,7 +5,6 @@
 //! arrays and objects as JSON text. A line that is not a JSON object is kept, marked
 //! `ingest.bad_json` with its raw text. Blank lines are skipped; line numbers stay exact.
 
-use std::io::Read;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -39,13 +38,7 @@ pub fn read_jsonl<F>(
 where
     F: FnMut(RecordBatch) -> Result<(), String>,
 {
-    let io = IngestError::io(path);
-    let bytes = std::fs::File::open(path)
-        .and_then(|mut f| {
-            let mut b = Vec::new();
-            f.read_to_end(&mut b).map(|_| b)
-        })
-        .map_err(&io)?;
+    let bytes = std::fs::read(path).map_err(IngestError::io(path))?;
     let sha256 = options.sha256.clone().unwrap_or_else(|| sha256_hex(&bytes));
     let encoding = options.encoding.unwrap_or(TextEncoding::Utf8);
     let bom = if bytes.starts_with(b"\xEF\xBB\xBF") {
@@ -54,7 +47,7 @@ where
         0
     };
     let chunks = cut_lines(&bytes[bom..], bom as u64, options.chunk_bytes.max(1));
-    let file: Arc<str> = Arc::from(path.display().to_string());
+    let file = options.file_label(path);
     let mut summary = FileSummary {
         encoding: Some(encoding),
         detected: options.encoding.is_none(),

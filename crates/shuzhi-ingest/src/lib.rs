@@ -124,6 +124,22 @@ pub struct ReadOptions {
     pub expected_columns: Vec<String>,
     /// The file's sha256 when the caller has already computed it (it is not computed again).
     pub sha256: Option<String>,
+    /// The name the file was delivered under, when it is read from a copy (an archived
+    /// delivery): it is what `_file`, the summary and errors show.
+    pub delivered_as: Option<PathBuf>,
+}
+
+impl ReadOptions {
+    /// The `_file` provenance of `path`: its delivered name, or the path itself.
+    pub(crate) fn file_label(&self, path: &Path) -> std::sync::Arc<str> {
+        std::sync::Arc::from(
+            self.delivered_as
+                .as_deref()
+                .unwrap_or(path)
+                .display()
+                .to_string(),
+        )
+    }
 }
 
 impl Default for ReadOptions {
@@ -139,6 +155,7 @@ impl Default for ReadOptions {
             header_row: None,
             expected_columns: Vec::new(),
             sha256: None,
+            delivered_as: None,
         }
     }
 }
@@ -271,9 +288,17 @@ pub enum IngestError {
 }
 
 impl IngestError {
-    /// The same error naming `path` instead (e.g. the file as delivered rather than its
-    /// archived copy).
-    pub fn for_file(self, name: &Path) -> IngestError {
+    /// A file its reader rejects.
+    pub(crate) fn corrupt(path: &Path, format: &'static str, message: impl ToString) -> Self {
+        IngestError::Corrupt {
+            path: path.to_path_buf(),
+            format,
+            message: message.to_string(),
+        }
+    }
+
+    /// The same error naming `name` instead (the file as delivered rather than its copy).
+    fn for_file(self, name: &Path) -> IngestError {
         let name = name.to_path_buf();
         match self {
             IngestError::Io { source, .. } => IngestError::Io { path: name, source },
@@ -334,12 +359,20 @@ where
     F: FnMut(RecordBatch) -> Result<(), String>,
 {
     let format = options.format.unwrap_or_else(|| Format::from_path(path));
-    check_magic(path, format)?;
-    match format {
+    let read = check_magic(path, format).and_then(|()| match format {
         Format::Csv => csv::read_csv(path, options, emit),
         Format::Excel => excel::read_workbook(path, options, emit),
         Format::Jsonl => jsonl::read_jsonl(path, options, emit),
         Format::Parquet => parquet::read_parquet(path, options, emit),
+    });
+    match &options.delivered_as {
+        None => read,
+        Some(name) => read
+            .map(|summary| FileSummary {
+                path: name.clone(),
+                ..summary
+            })
+            .map_err(|e| e.for_file(name)),
     }
 }
 

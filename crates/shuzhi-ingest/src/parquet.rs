@@ -27,11 +27,7 @@ where
     F: FnMut(RecordBatch) -> Result<(), String>,
 {
     let io = IngestError::io(path);
-    let corrupt = |message: String| IngestError::Corrupt {
-        path: path.to_path_buf(),
-        format: "Parquet",
-        message,
-    };
+    let corrupt = |message: String| IngestError::corrupt(path, "Parquet", message);
     let (sha256, total) = match &options.sha256 {
         Some(known) => (known.clone(), std::fs::metadata(path).map_err(&io)?.len()),
         None => sha256_file(path)?,
@@ -49,7 +45,7 @@ where
         .map(|f| f.name().clone())
         .collect();
     let schema = text_schema(&header);
-    let file = path.display().to_string();
+    let file = options.file_label(path);
     let mut rows = 0u64;
     for batch in reader {
         let batch = batch.map_err(|e| corrupt(e.to_string()))?;
@@ -59,7 +55,7 @@ where
             columns.push(as_text(column).map_err(|e| corrupt(e.to_string()))?);
         }
         columns.push(Arc::new(StringArray::from_iter_values(
-            std::iter::repeat_n(file.as_str(), n),
+            std::iter::repeat_n(&*file, n),
         )));
         columns.push(new_null_array(&DataType::Utf8, n));
         columns.push(Arc::new(UInt64Array::from_iter_values(
