@@ -149,3 +149,18 @@ address = "住址"
         .map_err(|e| e.to_string());
     (out, result)
 }
+
+/// Writes a copy of the hand-worked pipeline as `dir/name` with absolute paths, after `edit`.
+pub fn handworked_copy(dir: &Path, name: &str, edit: impl Fn(String) -> String) -> PathBuf {
+    let repo = repo().canonicalize().expect("repo path");
+    let text = std::fs::read_to_string(repo.join("tests/handworked/pipeline.toml"))
+        .expect("hand-worked pipeline")
+        .replace(
+            "\"public_security/",
+            &format!("\"{}/tests/handworked/public_security/", repo.display()),
+        )
+        .replace("\"../../rules/", &format!("\"{}/rules/", repo.display()));
+    let path = dir.join(name);
+    std::fs::write(&path, edit(text)).expect("write pipeline");
+    path
+}

@@ -303,24 +303,15 @@ fn quality_threshold_breach_exits_1_and_publishes_per_config() {
         );
     std::fs::write(dir.join("population.toml"), rules).expect("rules copy");
     let pipeline = |publish: bool| {
-        let text = std::fs::read_to_string(repo.join("tests/handworked/pipeline.toml"))
-            .expect("pipeline")
-            .replace("\"../../rules/population.toml\"", "\"population.toml\"")
-            .replace(
-                "\"../../rules/codes\"",
-                &format!("\"{}/rules/codes\"", repo.display()),
-            )
-            .replace(
-                "\"public_security/",
-                &format!("\"{}/tests/handworked/public_security/", repo.display()),
-            )
-            .replace(
+        let rules = format!("\"{}/rules/population.toml\"", repo.display());
+        crate::common::handworked_copy(&dir, &format!("pipeline-{publish}.toml"), |t| {
+            t.replace(&rules, "\"population.toml\"").replace(
                 "name = \"sample\"",
                 &format!("name = \"sample\"\npublish_on_breach = {publish}"),
-            );
-        let path = dir.join(format!("pipeline-{publish}.toml"));
-        std::fs::write(&path, text).expect("pipeline copy");
-        path.display().to_string()
+            )
+        })
+        .display()
+        .to_string()
     };
     let out = dir.join("out").display().to_string();
     let (code, _, stderr) = shuzhi(&["run", &pipeline(false), "--out", &out], &dir);

@@ -5,20 +5,10 @@ use std::path::Path;
 
 use crate::common::*;
 
-/// Writes a copy of the sample pipeline into `dir` with absolute paths, after `edit`.
 fn pipeline_copy(dir: &Path, edit: impl Fn(String) -> String) -> String {
-    let repo = repo().canonicalize().expect("repo path");
-    let text = std::fs::read_to_string(repo.join("tests/handworked/pipeline.toml"))
-        .expect("hand-worked pipeline");
-    let text = text
-        .replace(
-            "\"public_security/",
-            &format!("\"{}/tests/handworked/public_security/", repo.display()),
-        )
-        .replace("\"../../rules/", &format!("\"{}/rules/", repo.display()));
-    let path = dir.join("pipeline.toml");
-    std::fs::write(&path, edit(text)).expect("write pipeline");
-    path.display().to_string()
+    handworked_copy(dir, "pipeline.toml", edit)
+        .display()
+        .to_string()
 }
 
 fn scrub(text: &str, dir: &Path) -> String {

@@ -156,16 +156,9 @@ async fn run_events_validate_against_the_openlineage_schema() {
 #[test]
 fn a_failed_run_ends_with_a_fail_event() {
     let dir = temp_dir("lineage-fail");
-    let repo = repo().canonicalize().expect("repo");
-    let text = std::fs::read_to_string(repo.join("tests/handworked/pipeline.toml"))
-        .expect("pipeline")
-        .replace("\"../../rules/", &format!("\"{}/rules/", repo.display()))
-        .replace(
-            "\"public_security/",
-            &format!("\"{}/tests/handworked/public_security/", repo.display()),
-        )
-        .replace("encoding = \"gb18030\"", "encoding = \"utf-8\"");
-    std::fs::write(dir.join("pipeline.toml"), text).expect("pipeline copy");
+    crate::common::handworked_copy(&dir, "pipeline.toml", |t| {
+        t.replace("encoding = \"gb18030\"", "encoding = \"utf-8\"")
+    });
     let out = dir.join("out");
     let (code, _, _) = crate::common::shuzhi(
         &["run", "pipeline.toml", "--out", "out", "--run-id", "bad"],

@@ -69,7 +69,7 @@ fn sha256_file(path: &Path) -> Result<String, EngineError> {
 }
 
 /// Matches the pipeline's deliveries against the published registry, archives new batches and
-/// returns the live set. `check_only` plans without archiving (no data is read).
+/// returns the live set.
 pub fn plan_deliveries(
     pipeline: &Pipeline,
     root: &Path,
@@ -130,25 +130,16 @@ pub fn plan_deliveries(
             ));
             continue;
         }
+        // A full delivery retires every earlier batch of its source; others replace their id.
+        let full = source.delivery == Delivery::Full;
         let before = registry.len();
-        registry.retain(|r| {
-            r.source != source.id || (source.delivery != Delivery::Full && r.batch != batch)
-        });
+        registry.retain(|r| r.source != source.id || (!full && r.batch != batch));
         if registry.len() < before {
-            let what = if source.delivery == Delivery::Full {
-                "retired the earlier batches of"
+            log.push(if full {
+                format!("retired the earlier batches of {}", source.id)
             } else {
-                "replaced batch"
-            };
-            log.push(format!(
-                "{what} {}{}",
-                source.id,
-                if source.delivery == Delivery::Full {
-                    String::new()
-                } else {
-                    format!("/{batch}")
-                }
-            ));
+                format!("replaced batch {}/{batch}", source.id)
+            });
         }
         let dir = root.join("_deliveries").join(&source.id).join(&batch);
         std::fs::create_dir_all(&dir).map_err(|e| io("create", &dir, e))?;

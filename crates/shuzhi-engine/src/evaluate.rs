@@ -44,10 +44,13 @@ fn split(text: Option<&str>) -> Vec<String> {
         .collect()
 }
 
-fn text_at(column: &ArrayRef, row: usize) -> Result<Option<String>, EngineError> {
-    let text = cast(column, &DataType::Utf8)?;
-    let text = text.as_string::<i32>();
-    Ok(text.is_valid(row).then(|| text.value(row).to_owned()))
+/// A column as text, cast once per batch.
+fn as_text(column: &ArrayRef) -> Result<StringArray, EngineError> {
+    Ok(cast(column, &DataType::Utf8)?.as_string::<i32>().clone())
+}
+
+fn text_at(text: &StringArray, row: usize) -> Option<String> {
+    text.is_valid(row).then(|| text.value(row).to_owned())
 }
 
 /// Applies `library`'s rules to `rows` (field → delivered text; missing fields are null).
@@ -114,10 +117,17 @@ pub async fn evaluate(
                 .cloned()
                 .ok_or_else(|| EngineError::Internal(format!("evaluation lacks {name}")))
         };
+        let fields: Vec<StringArray> = library
+            .fields
+            .iter()
+            .map(|f| as_text(&column(&f.name)?))
+            .collect::<Result<_, _>>()?;
+        let reasons = as_text(&column(REASONS_COLUMN)?)?;
+        let flags = as_text(&column(FLAGS_COLUMN)?)?;
         for row in 0..b.num_rows() {
             let mut values = BTreeMap::new();
-            for f in &library.fields {
-                values.insert(f.name.clone(), text_at(&column(&f.name)?, row)?);
+            for (f, text) in library.fields.iter().zip(&fields) {
+                values.insert(f.name.clone(), text_at(text, row));
             }
             let rejected = column(REJECTED_COLUMN)?
                 .as_boolean_opt()
@@ -135,8 +145,8 @@ pub async fn evaluate(
             out.push(Evaluated {
                 values,
                 rejected,
-                reasons: split(text_at(&column(REASONS_COLUMN)?, row)?.as_deref()),
-                flags: split(text_at(&column(FLAGS_COLUMN)?, row)?.as_deref()),
+                reasons: split(text_at(&reasons, row).as_deref()),
+                flags: split(text_at(&flags, row).as_deref()),
                 failed,
             });
         }
