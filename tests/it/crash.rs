@@ -35,9 +35,14 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// `shuzhi run` of the hand-worked job into `out`, with an optional failpoint armed.
-fn run(out: &Path, run_id: &str, failpoint: Option<&str>) -> (i32, String, String) {
-    let pipeline = repo().join("tests/handworked/pipeline.toml");
+/// `shuzhi run PIPELINE --out OUT --run-id ID [EXTRA]`, with an optional failpoint armed.
+fn run(
+    pipeline: &Path,
+    extra: &[&str],
+    out: &Path,
+    run_id: &str,
+    failpoint: Option<&str>,
+) -> (i32, String, String) {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_shuzhi"));
     cmd.args([
         "run",
@@ -45,7 +50,8 @@ fn run(out: &Path, run_id: &str, failpoint: Option<&str>) -> (i32, String, Strin
         "--out",
         &out.display().to_string(),
     ])
-    .args(["--run-id", run_id]);
+    .args(["--run-id", run_id])
+    .args(extra);
     match failpoint {
         Some(f) => cmd.env(shuzhi_library::failpoint::ENV, f),
         None => cmd.env_remove(shuzhi_library::failpoint::ENV),
@@ -56,6 +62,64 @@ fn run(out: &Path, run_id: &str, failpoint: Option<&str>) -> (i32, String, Strin
         String::from_utf8_lossy(&o.stdout).into_owned(),
         String::from_utf8_lossy(&o.stderr).into_owned(),
     )
+}
+
+/// `shuzhi run` of the hand-worked job into `out`.
+fn run_handworked(out: &Path, run_id: &str, failpoint: Option<&str>) -> (i32, String, String) {
+    let pipeline = repo().join("tests/handworked/pipeline.toml");
+    run(&pipeline, &[], out, run_id, failpoint)
+}
+
+/// A crash scenario: `base` is published, then the run of `crashed` (with `extra` arguments)
+/// dies at a failpoint; an uninterrupted run of it gives `after`.
+struct Scenario {
+    name: &'static str,
+    base: std::path::PathBuf,
+    crashed: std::path::PathBuf,
+    extra: &'static [&'static str],
+}
+
+/// Two scenarios: a full rebuild of the same deliveries, and an incremental run that adds a
+/// batch (updates of 张三丽 and 蒋五) and supersedes published rows with deletion vectors.
+fn scenarios() -> Vec<Scenario> {
+    let handworked = repo().join("tests/handworked/pipeline.toml");
+    let dir = temp_dir("crash-pipelines");
+    let as_increment =
+        |text: String| text.replacen("delivery = \"full\"", "delivery = \"increment\"", 1);
+    let base = crate::common::handworked_copy(&dir, "day1.toml", as_increment);
+    let increment = dir.join("day2.csv");
+    std::fs::write(
+        &increment,
+        "公民身份号码,姓名,性别,出生日期,联系电话,户籍地区划,登记日期,住址\n\
+         11010519491231002X,张三丽,女,1949-12-31,13900000000,110105,2026-12-01,北京市朝阳区建国路2号\n\
+         110106198808080046,刘洋,女,1988-08-08,,110106,2026-11-29,北京市丰台区\n",
+    )
+    .expect("increment file");
+    let crashed = crate::common::handworked_copy(&dir, "day2.toml", |text| {
+        let text = as_increment(text);
+        let first = text.find("path = ").expect("a source path");
+        let end = first + text[first..].find('\n').expect("end of line");
+        format!(
+            "{}path = \"{}\"{}",
+            &text[..first],
+            increment.display(),
+            &text[end..]
+        )
+    });
+    vec![
+        Scenario {
+            name: "rebuild",
+            base: handworked.clone(),
+            crashed: handworked,
+            extra: &["--full-rebuild"],
+        },
+        Scenario {
+            name: "increment",
+            base,
+            crashed,
+            extra: &[],
+        },
+    ]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -74,85 +138,140 @@ async fn every_failpoint_keeps_the_published_state_and_the_next_run_recovers() {
             "after_publish",
         ]
     );
-    let base = temp_dir("crash-base").join("out");
-    let (code, _, stderr) = run(&base, "base", None);
-    assert_eq!(code, 0, "{stderr}");
-    let reference = content(&base).await;
-
-    for (i, point) in points.iter().enumerate() {
-        // Alternate a hard kill (abort: no destructors, the lock stays) and a panic.
-        let armed = if i % 2 == 0 {
-            point.clone()
-        } else {
-            format!("{point}=panic")
-        };
-        let out = temp_dir(&format!("crash-{i}")).join("out");
-        copy_dir(&base, &out);
-        let pointer = out.join("_published.json");
-        let before = std::fs::read(&pointer).expect("pointer");
-
-        let (code, _, stderr) = run(&out, "crashed", Some(&armed));
-        assert_ne!(code, 0, "{armed}: the process must die");
-        assert!(
-            stderr.contains(&format!("failpoint {point} hit")),
-            "{armed}: {stderr}"
+    for scenario in scenarios() {
+        let dir = temp_dir(&format!("crash-{}", scenario.name));
+        let base = dir.join("base");
+        let (code, _, stderr) = run(&scenario.base, &[], &base, "base", None);
+        assert_eq!(code, 0, "{stderr}");
+        let before = content(&base).await;
+        let uninterrupted = dir.join("uninterrupted");
+        copy_dir(&base, &uninterrupted);
+        let (code, stdout, stderr) = run(
+            &scenario.crashed,
+            scenario.extra,
+            &uninterrupted,
+            "next",
+            None,
         );
-        let published = shuzhi_library::read_published(&out)
-            .expect("readable")
-            .expect("pointer");
-        if point == "after_publish" {
-            assert_eq!(
-                published.run_id, "crashed",
-                "the pointer was replaced before the crash"
+        assert_eq!(code, 0, "{stderr}");
+        if scenario.name == "increment" {
+            assert!(stdout.contains("incremental run"), "{stdout}");
+            assert!(
+                stdout.contains("superseded 2 published row(s) of population"),
+                "{stdout}"
             );
-        } else {
-            assert_eq!(std::fs::read(&pointer).expect("pointer"), before, "{armed}");
         }
-        // Still readable through shuzhi query, with the published content.
-        let (code, stdout, stderr) = shuzhi(
-            &[
-                "query",
-                "SELECT count(*) AS n FROM population",
-                "--out",
-                &out.display().to_string(),
-                "--format",
-                "csv",
-            ],
-            &repo(),
+        let after = content(&uninterrupted).await;
+        assert_ne!(
+            scenario.name == "increment",
+            after == before,
+            "the increment changes the tables"
         );
-        assert_eq!((code, stdout.as_str()), (0, "n\n12\n"), "{armed}: {stderr}");
-        assert_eq!(content(&out).await, reference, "{armed}: published content");
-
-        let (code, stdout, stderr) = run(&out, "next", None);
-        assert_eq!(code, 0, "{armed}: the next run recovers: {stderr}");
-        assert!(stdout.contains("recovered: "), "{armed}: {stdout}");
-        assert_eq!(
-            content(&out).await,
-            reference,
-            "{armed}: same result as an uninterrupted run"
-        );
-        let runs: Vec<String> = shuzhi_library::ledger::verify(&out)
-            .expect("ledger chain intact")
-            .into_iter()
-            .map(|e| e.run_id)
-            .collect();
-        let expected: Vec<&str> = if point == "after_publish" {
-            vec!["base", "crashed", "next"]
-        } else {
-            vec!["base", "next"]
-        };
-        assert_eq!(runs, expected, "{armed}");
-        // No data file of the crashed run is left behind unless it was published.
-        let leftovers = walk(&out)
-            .into_iter()
-            .filter(|p| p.ends_with("-crashed.zstd.parquet"))
-            .count();
-        assert_eq!(
-            leftovers > 0,
-            point == "after_publish",
-            "{armed}: {leftovers} files left"
-        );
+        for (i, point) in points.iter().enumerate() {
+            crash_at(&scenario, &dir, &base, i, point, &before, &after).await;
+        }
     }
+}
+
+/// Kills the crashed run of `scenario` at `point` in a copy of `base`, then checks what is
+/// published and that the next run recovers to `after`.
+async fn crash_at(
+    scenario: &Scenario,
+    dir: &Path,
+    base: &Path,
+    i: usize,
+    point: &str,
+    before: &[Vec<String>],
+    after: &[Vec<String>],
+) {
+    // Alternate a hard kill (abort: no destructors, the lock stays) and a panic.
+    let armed = if i.is_multiple_of(2) {
+        point.to_owned()
+    } else {
+        format!("{point}=panic")
+    };
+    let label = format!("{}: {armed}", scenario.name);
+    let out = dir.join(format!("crash-{i}"));
+    copy_dir(base, &out);
+    let pointer = out.join("_published.json");
+    let pointer_before = std::fs::read(&pointer).expect("pointer");
+
+    let (code, _, stderr) = run(
+        &scenario.crashed,
+        scenario.extra,
+        &out,
+        "crashed",
+        Some(&armed),
+    );
+    assert_ne!(code, 0, "{label}: the process must die");
+    assert!(
+        stderr.contains(&format!("failpoint {point} hit")),
+        "{label}: {stderr}"
+    );
+    let published = shuzhi_library::read_published(&out)
+        .expect("readable")
+        .expect("pointer");
+    let expected = if point == "after_publish" {
+        assert_eq!(
+            published.run_id, "crashed",
+            "the pointer was replaced before the crash"
+        );
+        after
+    } else {
+        assert_eq!(
+            std::fs::read(&pointer).expect("pointer"),
+            pointer_before,
+            "{label}"
+        );
+        before
+    };
+    // Still readable through shuzhi query, with the published content.
+    let (code, stdout, stderr) = shuzhi(
+        &[
+            "query",
+            "SELECT count(*) AS n FROM population",
+            "--out",
+            &out.display().to_string(),
+            "--format",
+            "csv",
+        ],
+        &repo(),
+    );
+    assert_eq!(code, 0, "{label}: {stderr}");
+    assert_eq!(stdout, format!("n\n{}\n", expected[0].len()), "{label}");
+    assert_eq!(content(&out).await, expected, "{label}: published content");
+
+    let (code, stdout, stderr) = run(&scenario.crashed, scenario.extra, &out, "next", None);
+    assert_eq!(code, 0, "{label}: the next run recovers: {stderr}");
+    assert!(stdout.contains("recovered: "), "{label}: {stdout}");
+    assert_eq!(
+        content(&out).await,
+        after,
+        "{label}: same result as an uninterrupted run"
+    );
+    let runs: Vec<String> = shuzhi_library::ledger::verify(&out)
+        .expect("ledger chain intact")
+        .into_iter()
+        .map(|e| e.run_id)
+        .collect();
+    let expected_runs: Vec<&str> = if point == "after_publish" {
+        vec!["base", "crashed", "next"]
+    } else {
+        vec!["base", "next"]
+    };
+    assert_eq!(runs, expected_runs, "{label}");
+    // No data or deletion-vector file of the crashed run is left behind unless it was
+    // published.
+    let dv_file = shuzhi_library::supersede::dv_file_name("crashed", "population");
+    let leftovers = walk(&out)
+        .into_iter()
+        .filter(|p| p.ends_with("-crashed.zstd.parquet") || p.ends_with(&dv_file))
+        .count();
+    assert_eq!(
+        leftovers > 0,
+        point == "after_publish",
+        "{label}: {leftovers} files left"
+    );
 }
 
 fn walk(dir: &Path) -> Vec<String> {
@@ -180,7 +299,7 @@ fn a_second_run_waits_for_the_lock_or_fails_naming_the_holder() {
         std::time::Duration::ZERO,
     )
     .expect("lock");
-    let (code, _, stderr) = run(&out, "second", None);
+    let (code, _, stderr) = run_handworked(&out, "second", None);
     assert_eq!(code, 3, "{stderr}");
     assert!(
         stderr.contains("the output is locked by run holder") && stderr.contains("--wait-lock"),
@@ -188,7 +307,7 @@ fn a_second_run_waits_for_the_lock_or_fails_naming_the_holder() {
     );
     assert!(!out.join("_published.json").exists());
     drop(held);
-    let (code, _, stderr) = run(&out, "third", None);
+    let (code, _, stderr) = run_handworked(&out, "third", None);
     assert_eq!(code, 0, "{stderr}");
     let (code, stdout, _) = shuzhi(&["history", "--out", &out.display().to_string()], &repo());
     assert_eq!(code, 0);
@@ -202,7 +321,7 @@ fn a_second_run_waits_for_the_lock_or_fails_naming_the_holder() {
 fn ledger_verify_reports_a_changed_manifest() {
     let out = temp_dir("crash-ledger").join("out");
     for id in ["one", "two"] {
-        let (code, _, stderr) = run(&out, id, None);
+        let (code, _, stderr) = run_handworked(&out, id, None);
         assert_eq!(code, 0, "{stderr}");
     }
     let out_arg = out.display().to_string();
@@ -212,7 +331,7 @@ fn ledger_verify_reports_a_changed_manifest() {
         stdout.starts_with("ok: 2 published run(s), chain intact; last two"),
         "{stdout}"
     );
-    let (code, _, stderr) = run(&out, "one", None);
+    let (code, _, stderr) = run_handworked(&out, "one", None);
     assert_eq!(code, 3, "a reused run id is refused: {stderr}");
     assert!(stderr.contains("run id one was already used"), "{stderr}");
     let manifest = out.join("_runs/one/manifest.json");
@@ -229,7 +348,7 @@ fn ledger_verify_reports_a_changed_manifest() {
 #[test]
 fn export_writes_a_hive_partitioned_snapshot_of_the_published_state() {
     let out = temp_dir("export").join("out");
-    let (code, _, stderr) = run(&out, "exported", None);
+    let (code, _, stderr) = run_handworked(&out, "exported", None);
     assert_eq!(code, 0, "{stderr}");
     let snapshot = out.parent().expect("dir").join("snapshot");
     let args = |extra: &[&str]| {

@@ -286,6 +286,7 @@ fn cli_runs_then_queries_the_published_library() {
             "--run-id",
             "cli-json",
             "--json",
+            "--full-rebuild",
         ],
         &repo(),
     );
@@ -295,7 +296,7 @@ fn cli_runs_then_queries_the_published_library() {
     assert_eq!(doc["published"]["run_id"], "cli-json");
     assert_eq!(
         doc["published"]["tables"]["population"]["version"], 1,
-        "second commit"
+        "a full rebuild commits again"
     );
 }
 

@@ -78,6 +78,12 @@ enum Command {
         /// Seconds to wait for another run's lock on the output before failing.
         #[arg(long, default_value_t = 0)]
         wait_lock: u64,
+        /// Govern every live batch again instead of only the new ones. By default a run that
+        /// only adds increment, cdc or first deliveries, with unchanged rules, source settings
+        /// and shuzhi version, governs the new batches and supersedes the published rows of
+        /// their keys in place (Delta deletion vectors); anything else rebuilds every table.
+        #[arg(long)]
+        full_rebuild: bool,
     },
     /// Write the published libraries as plain Hive-partitioned Parquet (for Hive, StarRocks,
     /// 达梦 loaders): DIR/<table>/_department=<department>/*.parquet and DIR/_snapshot.json.
@@ -293,6 +299,7 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
             as_of,
             dry_run,
             wait_lock,
+            full_rebuild,
         } => {
             let p = shuzhi_rules::load_pipeline(&pipeline).map_err(rules_failure)?;
             if dry_run {
@@ -329,6 +336,7 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
                 progress: progress.clone(),
                 lock_wait: std::time::Duration::from_secs(wait_lock),
                 as_of,
+                full_rebuild,
             };
             let bar = report::progress_bar(std::io::stderr().is_terminal(), progress);
             let result = shuzhi_engine::run_pipeline(&p, &root, &options).await;

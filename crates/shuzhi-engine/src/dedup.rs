@@ -1,14 +1,15 @@
 //! Exact dedup without a window: rows are hash-partitioned by key and sorted within each
-//! partition by (key, rejected, keep column, source, file, line), so every key's survivor is the
-//! first of its run of passing rows. The sort spills under the memory limit; marking duplicates
-//! is then one comparison of each key with the previous one, column-wise.
+//! partition by (key, rejected, delivery newest first, keep column, source, file, line), so every
+//! key's survivor is the first of its run of passing rows. The sort spills under the memory
+//! limit; marking is then one comparison of each key (and delivery) with the previous row's,
+//! column-wise: the first row of an older delivery is superseded, the others are duplicates.
 
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArray};
 use arrow::compute::kernels::cmp::eq;
 use arrow::compute::{SortOptions, and, cast, concat, not};
-use arrow::datatypes::DataType;
+use arrow::datatypes::{DataType, Int64Type};
 use arrow::record_batch::RecordBatch;
 use datafusion::physical_expr::expressions::col;
 use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
@@ -60,11 +61,33 @@ pub fn sort_for_dedup(
     ))
 }
 
+/// What the marker found in one batch.
+#[derive(Debug)]
+pub struct Marks {
+    /// Passing rows that are not the first of their key in their delivery: dedup losers.
+    pub duplicate: BooleanArray,
+    /// Passing rows that won their key in an older delivery (lower `_seq`) than the key's
+    /// winner: a newer delivery supersedes them.
+    pub older: BooleanArray,
+}
+
 /// Marks duplicates in one sorted partition, batch after batch.
 #[derive(Debug)]
 pub struct DuplicateMarker {
     key: String,
-    last_key: Option<String>,
+    last: Option<(String, i64)>,
+}
+
+/// `column[i] == column[i - 1]` for every row, the first row compared with `first`.
+fn equals_previous(column: &ArrayRef, first: bool) -> Result<BooleanArray, EngineError> {
+    let n = column.len();
+    if n <= 1 {
+        return Ok(BooleanArray::from(vec![first; n]));
+    }
+    let tail = eq(&column.slice(1, n - 1), &column.slice(0, n - 1))?;
+    let head = BooleanArray::from(vec![first]);
+    let joined = concat(&[&head as &dyn Array, &tail])?;
+    Ok(null_as_false(joined.as_boolean()))
 }
 
 impl DuplicateMarker {
@@ -72,17 +95,17 @@ impl DuplicateMarker {
     pub fn new(key: &str) -> Self {
         Self {
             key: key.to_owned(),
-            last_key: None,
+            last: None,
         }
     }
 
-    /// True for passing rows whose key equals the previous row's (the survivor is the first).
-    /// Rejected rows sort after the passing rows of their key and are never duplicates.
+    /// Marks the passing rows that are not their key's survivor (the first of the key).
+    /// Rejected rows sort after the passing rows of their key and are never marked.
     pub fn mark(
         &mut self,
         batch: &RecordBatch,
         rejected: &BooleanArray,
-    ) -> Result<BooleanArray, EngineError> {
+    ) -> Result<Marks, EngineError> {
         let n = batch.num_rows();
         let key = batch
             .column_by_name(&self.key)
@@ -92,21 +115,36 @@ impl DuplicateMarker {
         } else {
             cast(key, &DataType::Utf8)?
         };
-        let keys = key.as_string::<i32>();
+        let seq = batch
+            .column_by_name(SEQ_COLUMN)
+            .ok_or_else(|| EngineError::Internal("plan output lacks _seq".into()))?;
+        let seqs = seq
+            .as_primitive_opt::<Int64Type>()
+            .ok_or_else(|| EngineError::Internal("_seq is not Int64".into()))?;
         if n == 0 {
-            return Ok(BooleanArray::from(Vec::<bool>::new()));
+            let none = BooleanArray::from(Vec::<bool>::new());
+            return Ok(Marks {
+                duplicate: none.clone(),
+                older: none,
+            });
         }
-        let first = keys.is_valid(0) && self.last_key.as_deref() == Some(keys.value(0));
-        let same = if n > 1 {
-            let tail = eq(&key.slice(1, n - 1), &key.slice(0, n - 1))?;
-            let head = BooleanArray::from(vec![first]);
-            let joined = concat(&[&head as &dyn Array, &tail])?;
-            null_as_false(joined.as_boolean())
-        } else {
-            BooleanArray::from(vec![first])
-        };
-        self.last_key = keys.is_valid(n - 1).then(|| keys.value(n - 1).to_owned());
-        Ok(and(&not(rejected)?, &same)?)
+        let keys = key.as_string::<i32>();
+        let last = self.last.as_ref();
+        let same_key = equals_previous(
+            &key,
+            keys.is_valid(0) && last.map(|(k, _)| k.as_str()) == Some(keys.value(0)),
+        )?;
+        let same_seq = equals_previous(seq, last.map(|(_, s)| *s) == Some(seqs.value(0)))?;
+        self.last = keys
+            .is_valid(n - 1)
+            .then(|| (keys.value(n - 1).to_owned(), seqs.value(n - 1)));
+        let passing = not(rejected)?;
+        // Within a key, passing rows come newest delivery first.
+        let in_group = and(&same_key, &same_seq)?;
+        Ok(Marks {
+            duplicate: and(&passing, &in_group)?,
+            older: and(&and(&passing, &same_key)?, &not(&same_seq)?)?,
+        })
     }
 }
 
@@ -125,26 +163,84 @@ mod tests {
     use super::*;
     use arrow::datatypes::{Field, Schema};
 
-    fn batch(keys: Vec<Option<&str>>) -> RecordBatch {
-        let schema = Arc::new(Schema::new(vec![Field::new("k", DataType::Utf8, true)]));
-        RecordBatch::try_new(schema, vec![Arc::new(StringArray::from(keys))]).expect("batch")
+    fn batch(rows: Vec<(Option<&str>, i64)>) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Utf8, true),
+            Field::new(SEQ_COLUMN, DataType::Int64, false),
+        ]));
+        let (keys, seqs): (Vec<Option<&str>>, Vec<i64>) = rows.into_iter().unzip();
+        RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from(keys)),
+                Arc::new(arrow::array::Int64Array::from(seqs)),
+            ],
+        )
+        .expect("batch")
     }
 
     #[test]
     fn marks_runs_across_batches_and_skips_rejected_and_null_keys() {
         let mut m = DuplicateMarker::new("k");
-        // Sorted as the executor sorts: key, then passing rows before rejected ones, nulls last.
-        let b1 = batch(vec![Some("a"), Some("a"), Some("b"), Some("c")]);
+        // Sorted as the executor sorts: key, then passing rows before rejected ones, newest
+        // delivery first, nulls last.
+        let b1 = batch(vec![
+            (Some("a"), 2),
+            (Some("a"), 2),
+            (Some("b"), 2),
+            (Some("c"), 2),
+        ]);
         let r1 = BooleanArray::from(vec![false, false, true, false]);
         let d1 = m.mark(&b1, &r1).expect("marks");
-        assert_eq!(d1, BooleanArray::from(vec![false, true, false, false]));
+        assert_eq!(
+            d1.duplicate,
+            BooleanArray::from(vec![false, true, false, false])
+        );
         // The run of `c` continues across the batch boundary.
-        let b2 = batch(vec![Some("c"), Some("c"), Some("d"), None]);
+        let b2 = batch(vec![
+            (Some("c"), 2),
+            (Some("c"), 2),
+            (Some("d"), 2),
+            (None, 2),
+        ]);
         let r2 = BooleanArray::from(vec![false, true, false, true]);
         let d2 = m.mark(&b2, &r2).expect("marks");
-        assert_eq!(d2, BooleanArray::from(vec![true, false, false, false]));
-        let b3 = batch(vec![None]);
+        assert_eq!(
+            d2.duplicate,
+            BooleanArray::from(vec![true, false, false, false])
+        );
+        let b3 = batch(vec![(None, 2)]);
         let d3 = m.mark(&b3, &BooleanArray::from(vec![true])).expect("marks");
-        assert_eq!(d3, BooleanArray::from(vec![false]));
+        assert_eq!(d3.duplicate, BooleanArray::from(vec![false]));
+        assert_eq!(d3.older, BooleanArray::from(vec![false]));
+    }
+
+    #[test]
+    fn the_winner_of_an_older_delivery_is_superseded_its_duplicates_stay_duplicates() {
+        let mut m = DuplicateMarker::new("k");
+        let b = batch(vec![
+            (Some("a"), 3),
+            (Some("a"), 2),
+            (Some("a"), 2),
+            (Some("a"), 1),
+        ]);
+        let marks = m
+            .mark(&b, &BooleanArray::from(vec![false; 4]))
+            .expect("marks");
+        assert_eq!(
+            marks.duplicate,
+            BooleanArray::from(vec![false, false, true, false])
+        );
+        assert_eq!(
+            marks.older,
+            BooleanArray::from(vec![false, true, false, true])
+        );
+        // Across the boundary: the next batch starts with another row of delivery 1.
+        let b = batch(vec![(Some("a"), 1), (Some("b"), 1)]);
+        let marks = m
+            .mark(&b, &BooleanArray::from(vec![false; 2]))
+            .expect("marks");
+        assert_eq!(marks.duplicate, BooleanArray::from(vec![true, false]));
+        assert_eq!(marks.older, BooleanArray::from(vec![false, false]));
     }
 }

@@ -4,6 +4,7 @@
 pub mod dedup;
 pub mod delivery;
 pub mod evaluate;
+pub mod incremental;
 pub mod lineage;
 pub mod plan;
 pub mod session;

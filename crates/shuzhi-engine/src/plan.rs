@@ -42,6 +42,16 @@ pub fn dedup_rule(library: &str) -> String {
     format!("{library}.dedup")
 }
 
+/// Reason of a cdc delete that removed its key.
+pub fn deleted_rule(library: &str) -> String {
+    format!("{library}.deleted")
+}
+
+/// Reason of a row a newer delivery of its key superseded.
+pub fn superseded_rule(library: &str) -> String {
+    format!("{library}.superseded")
+}
+
 /// Name of the original-value column of a field.
 pub fn original_column(field: &str) -> String {
     format!("{field}__orig")

@@ -11,7 +11,9 @@ use arrow::datatypes::SchemaRef;
 use futures::StreamExt;
 use shuzhi_ingest::ReadOptions;
 use shuzhi_library::manifest::{InputFile, SheetRead};
-use shuzhi_library::{Manifest, Published, PublishedTable, WriteOptions, commit_replace, publish};
+use shuzhi_library::{
+    Change, Manifest, Published, PublishedTable, WriteOptions, WrittenFile, commit, publish,
+};
 use shuzhi_rules::Pipeline;
 
 use crate::plan::{PlannedLibrary, plan_library};
@@ -71,6 +73,8 @@ pub struct RunOptions {
     pub lock_wait: std::time::Duration,
     /// Business date of the deliveries (`YYYY-MM-DD`), recorded in the manifest.
     pub as_of: Option<String>,
+    /// Govern every live batch even when the run only adds batches (see `incremental`).
+    pub full_rebuild: bool,
 }
 
 impl RunOptions {
@@ -84,6 +88,7 @@ impl RunOptions {
             progress: Arc::new(AtomicU64::new(0)),
             lock_wait: std::time::Duration::ZERO,
             as_of: None,
+            full_rebuild: false,
         }
     }
 }
@@ -132,17 +137,20 @@ pub struct RunReport {
     pub published: Published,
 }
 
+/// Plans the libraries that have sources (only those `batches` feed, when `only_fed`).
 fn plan_all(
     ctx: &datafusion::prelude::SessionContext,
     pipeline: &Pipeline,
     batches: &[crate::delivery::LiveBatch],
     options: &ReadOptions,
     reports: &crate::source::FileReports,
+    only_fed: bool,
 ) -> Result<Vec<PlannedLibrary>, EngineError> {
     pipeline
         .libraries
         .iter()
         .filter(|l| pipeline.sources_of(&l.name).next().is_some())
+        .filter(|l| !only_fed || batches.iter().any(|b| b.source.library == l.name))
         .map(|l| plan_library(ctx, pipeline, l, batches, options, reports))
         .collect()
 }
@@ -152,7 +160,14 @@ pub async fn check_pipeline(pipeline: &Pipeline, config: &EngineConfig) -> Resul
     let ctx = session(config)?;
     let reports = Arc::new(Mutex::new(Vec::new()));
     let declared = crate::delivery::as_declared(pipeline);
-    for planned in plan_all(&ctx, pipeline, &declared, &ReadOptions::default(), &reports)? {
+    for planned in plan_all(
+        &ctx,
+        pipeline,
+        &declared,
+        &ReadOptions::default(),
+        &reports,
+        false,
+    )? {
         planned.frame.into_optimized_plan()?;
     }
     Ok(())
@@ -160,10 +175,11 @@ pub async fn check_pipeline(pipeline: &Pipeline, config: &EngineConfig) -> Resul
 
 async fn execute(
     ctx: &datafusion::prelude::SessionContext,
-    planned: PlannedLibrary,
+    planned: Arc<PlannedLibrary>,
     dirs: &OutputDirs,
     write: &WriteOptions,
     progress: &Arc<AtomicU64>,
+    collect_keys: bool,
 ) -> Result<(SinkFiles, SinkCounts), EngineError> {
     let mut physical = planned.frame.clone().create_physical_plan().await?;
     if let Some(dedup) = &planned.dedup {
@@ -177,10 +193,9 @@ async fn execute(
     );
     let streams =
         datafusion::physical_plan::execute_stream_partitioned(physical.clone(), ctx.task_ctx())?;
-    let planned = Arc::new(planned);
     let mut tasks = Vec::new();
     for (i, mut stream) in streams.into_iter().enumerate() {
-        let mut sink = SplitSink::new(planned.clone(), dirs, i, write);
+        let mut sink = SplitSink::new(planned.clone(), dirs, i, write, collect_keys);
         let progress = progress.clone();
         tasks.push(tokio::spawn(async move {
             while let Some(batch) = stream.next().await {
@@ -200,6 +215,7 @@ async fn execute(
         files.library.extend(f.library);
         files.quarantine.extend(f.quarantine);
         files.verdicts.extend(f.verdicts);
+        files.winning_keys.extend(f.winning_keys);
         counts.merge(c);
     }
     counts.spilled_bytes += spilled_bytes(physical.as_ref());
@@ -324,6 +340,22 @@ fn recovery_lines(
     lines
 }
 
+/// A table's files and how to commit them.
+struct PendingCommit {
+    schema: SchemaRef,
+    partition: Option<&'static str>,
+    files: Vec<WrittenFile>,
+    change: Change,
+}
+
+impl PendingCommit {
+    /// An append of nothing: the table keeps its version.
+    fn is_empty(&self) -> bool {
+        matches!(&self.change, Change::Append { actions } if actions.is_empty())
+            && self.files.is_empty()
+    }
+}
+
 async fn govern_and_publish(
     pipeline: &Pipeline,
     root: &Path,
@@ -345,14 +377,50 @@ async fn govern_and_publish(
         chunk_bytes: options.chunk_bytes,
         ..ReadOptions::default()
     };
-    let previous = shuzhi_library::read_published(root)?
-        .map(|p| p.batches)
+    let previous = shuzhi_library::read_published(root)?;
+    let registry = previous
+        .as_ref()
+        .map(|p| p.batches.clone())
         .unwrap_or_default();
-    let deliveries = crate::delivery::plan_deliveries(pipeline, root, &previous, &options.run_id)?;
+    let mut deliveries =
+        crate::delivery::plan_deliveries(pipeline, root, &registry, &options.run_id)?;
+    let plan_fingerprint = crate::incremental::plan_fingerprint(pipeline);
+    let incremental = match crate::incremental::new_batches(
+        pipeline,
+        previous.as_ref(),
+        &deliveries,
+        &plan_fingerprint,
+        options.full_rebuild,
+    ) {
+        Ok(batches) => {
+            deliveries.log.push(format!(
+                "incremental run: governed the {} new batch(es) only",
+                batches.len()
+            ));
+            previous.as_ref().map(|p| (p, batches))
+        }
+        Err(why) => {
+            deliveries
+                .log
+                .push(format!("governed every live batch: {why}"));
+            None
+        }
+    };
+    let governed = match &incremental {
+        Some((_, batches)) => batches.clone(),
+        None => deliveries.live.clone(),
+    };
     for line in &deliveries.log {
         tracing::info!("{line}");
     }
-    let planned = plan_all(&ctx, pipeline, &deliveries.live, &read, &reports)?;
+    let planned = plan_all(
+        &ctx,
+        pipeline,
+        &governed,
+        &read,
+        &reports,
+        incremental.is_some(),
+    )?;
     lap("plan", &mut stage_seconds);
     tracing::info!(run_id = %options.run_id, libraries = planned.len(), "planned");
 
@@ -365,12 +433,46 @@ async fn govern_and_publish(
     let mut outputs = Vec::new();
     let mut counts = SinkCounts::default();
     for p in planned {
-        let schemas = OutputSchemas::of(&p);
-        let name = p.rules.name.clone();
+        let planned = Arc::new(p);
+        let name = planned.rules.name.clone();
         tracing::info!(library = %name, "governing");
-        let (files, c) = execute(&ctx, p, &dirs, &write, &options.progress).await?;
+        let (files, c) = execute(
+            &ctx,
+            planned.clone(),
+            &dirs,
+            &write,
+            &options.progress,
+            incremental.is_some(),
+        )
+        .await?;
         counts.merge(c);
-        outputs.push((name, schemas, files));
+        outputs.push((planned, files, Vec::new()));
+    }
+    // An incremental run supersedes the published rows of the keys its batches won.
+    if let Some((previous, _)) = &incremental {
+        for (planned, files, actions) in outputs.iter_mut().filter(|o| o.0.dedup.is_some()) {
+            let name = &planned.rules.name;
+            let (dv_actions, records, superseded) = crate::incremental::supersede(
+                root,
+                previous,
+                planned,
+                &files.winning_keys,
+                &write,
+                &dirs.quarantine(name),
+            )
+            .await?;
+            *actions = dv_actions;
+            files.quarantine.extend(records);
+            if superseded > 0 {
+                *counts
+                    .rule_failures
+                    .entry(crate::plan::superseded_rule(name))
+                    .or_default() += superseded;
+                deliveries.log.push(format!(
+                    "superseded {superseded} published row(s) of {name}"
+                ));
+            }
+        }
     }
     lap("govern", &mut stage_seconds);
     shuzhi_library::failpoint::hit("after_govern");
@@ -393,7 +495,9 @@ async fn govern_and_publish(
                 accounted: routed.kept + routed.quarantined,
             });
         }
-        counts.sources.entry(source.id.clone()).or_default().read = read;
+        if read > 0 || incremental.is_none() {
+            counts.sources.entry(source.id.clone()).or_default().read = read;
+        }
     }
     let breaches = breaches(pipeline, &counts);
     if !breaches.is_empty() && !pipeline.publish_on_breach {
@@ -402,44 +506,62 @@ async fn govern_and_publish(
     lap("audit", &mut stage_seconds);
     tracing::info!("row accounting holds for every source; committing");
 
-    // Commit every table, then publish the versions.
-    let mut commits = Vec::new();
+    // Commit every table (a full rebuild replaces the content, an incremental run adds to it),
+    // then publish the versions. A table an incremental run does not change keeps its version.
+    let mut pending: BTreeMap<String, PendingCommit> = BTreeMap::new();
+    let change = |actions: Vec<shuzhi_library::Action>| match incremental {
+        Some(_) => Change::Append { actions },
+        None => Change::Replace,
+    };
     let mut verdict_files = Vec::new();
     let mut verdict_schema = None;
-    for (name, schemas, files) in outputs {
-        commits.push((
-            name.clone(),
-            name.clone(),
-            schemas.library.clone(),
-            None,
-            files.library,
-        ));
-        commits.push((
-            format!("quarantine_{name}"),
-            format!("_quarantine/{name}"),
-            with_partition(&schemas.quarantine),
-            Some(PARTITION_COLUMN),
-            files.quarantine,
-        ));
+    for (planned, files, actions) in outputs {
+        let name = planned.rules.name.clone();
+        let schemas = OutputSchemas::of(&planned);
+        let library = PendingCommit {
+            schema: schemas.library.clone(),
+            partition: None,
+            files: files.library,
+            change: change(actions),
+        };
+        let quarantine = PendingCommit {
+            schema: with_partition(&schemas.quarantine),
+            partition: Some(PARTITION_COLUMN),
+            files: files.quarantine,
+            change: change(Vec::new()),
+        };
+        pending.insert(name.clone(), library);
+        pending.insert(format!("quarantine_{name}"), quarantine);
         verdict_files.extend(files.verdicts);
         verdict_schema = Some(with_partition(&schemas.verdicts));
     }
     if let Some(schema) = verdict_schema {
-        commits.push((
-            "verdicts".into(),
-            "_verdicts".into(),
+        let verdicts = PendingCommit {
             schema,
-            Some(PARTITION_COLUMN),
-            verdict_files,
-        ));
+            partition: Some(PARTITION_COLUMN),
+            files: verdict_files,
+            change: change(Vec::new()),
+        };
+        pending.insert("verdicts".into(), verdicts);
     }
     let mut tables = BTreeMap::new();
     let mut schemas = BTreeMap::new();
-    for (name, path, schema, partition, files) in commits {
-        let version = commit_replace(&root.join(&path), &name, &schema, partition, &files).await?;
+    for (name, path) in output_tables(pipeline) {
+        let unchanged = previous.as_ref().and_then(|p| p.tables.get(&name));
+        match pending.remove(&name) {
+            Some(c) if c.is_empty() && unchanged.is_some() => {
+                tables.extend(unchanged.map(|t| (name.clone(), t.clone())));
+            }
+            Some(c) => {
+                let dir = root.join(&path);
+                let version =
+                    commit(&dir, &name, &c.schema, c.partition, &c.files, c.change).await?;
+                schemas.insert(name.clone(), (path.clone(), c.schema));
+                tables.insert(name.clone(), PublishedTable { path, version });
+            }
+            None => tables.extend(unchanged.map(|t| (name.clone(), t.clone()))),
+        }
         shuzhi_library::failpoint::hit(&format!("after_commit:{name}"));
-        schemas.insert(name.clone(), (path.clone(), schema));
-        tables.insert(name, PublishedTable { path, version });
     }
     lap("commit", &mut stage_seconds);
 
@@ -496,6 +618,7 @@ async fn govern_and_publish(
         run_id: options.run_id.clone(),
         published_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
         rule_fingerprint: pipeline.fingerprint.clone(),
+        plan_fingerprint,
         tables,
         batches: deliveries.registry,
     };

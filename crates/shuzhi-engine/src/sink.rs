@@ -134,6 +134,9 @@ pub struct SinkFiles {
     pub quarantine: Vec<WrittenFile>,
     /// Verdict files.
     pub verdicts: Vec<WrittenFile>,
+    /// The keys whose survivor came from the newest delivery governed, when asked for (see
+    /// [`SplitSink::new`]): an incremental run supersedes the published rows of these keys.
+    pub winning_keys: Vec<ArrayRef>,
 }
 
 /// Routes one output partition's batches.
@@ -145,6 +148,7 @@ pub struct SplitSink {
     quarantine: PartitionedWriter,
     verdicts: PartitionedWriter,
     duplicates: Option<DuplicateMarker>,
+    winning_keys: Option<Vec<ArrayRef>>,
     counts: SinkCounts,
 }
 
@@ -208,7 +212,7 @@ fn checked_value(batch: &RecordBatch, i: usize, field: &str) -> Result<ArrayRef,
 }
 
 /// Writes `rows` (restricted to `selected`, when given) to `writer`, one file per department.
-fn write_by_department(
+pub(crate) fn write_by_department(
     writer: &mut PartitionedWriter,
     rows: &RecordBatch,
     departments: &ArrayRef,
@@ -233,12 +237,13 @@ fn constant(value: &str, len: usize) -> ArrayRef {
 }
 
 impl SplitSink {
-    /// A sink for output partition `stream`.
+    /// A sink for output partition `stream`; `collect_keys` keeps the winning keys.
     pub fn new(
         planned: Arc<PlannedLibrary>,
         dirs: &crate::OutputDirs,
         stream: usize,
         options: &WriteOptions,
+        collect_keys: bool,
     ) -> Self {
         let schemas = OutputSchemas::of(&planned);
         let lib = &planned.rules.name;
@@ -270,6 +275,7 @@ impl SplitSink {
                 .dedup
                 .as_ref()
                 .map(|_| DuplicateMarker::new(&planned.rules.key)),
+            winning_keys: collect_keys.then(Vec::new),
             planned,
             schemas,
             counts: SinkCounts::default(),
@@ -283,19 +289,37 @@ impl SplitSink {
             return Ok(());
         }
         let rejected = mask(batch, REJECTED_COLUMN)?;
-        let duplicate = match &mut self.duplicates {
+        let marks = match &mut self.duplicates {
             Some(marker) => Some(marker.mark(batch, &rejected)?),
             None => None,
         };
-        let superseded = match &duplicate {
+        let duplicate = marks.as_ref().map(|m| m.duplicate.clone());
+        let dropped = match &duplicate {
             Some(dup) => or(&rejected, dup)?,
             None => rejected.clone(),
         };
-        // A cdc delete that wins its key removes it: the row goes to quarantine as the record
-        // of the deletion (older rows of the key lost the dedup to it).
-        let deleted = arrow::compute::and(&not(&superseded)?, &mask(batch, DELETED_COLUMN)?)?;
-        let quarantined = or(&superseded, &deleted)?;
+        // A cdc delete that won its key in its delivery removes it: the row goes to quarantine
+        // as the record of the deletion. Any other winner of an older delivery is superseded by
+        // the newer one; its record keeps the key and the provenance.
+        let delete_flag = mask(batch, DELETED_COLUMN)?;
+        let deleted = arrow::compute::and(&not(&dropped)?, &delete_flag)?;
+        let superseded = match &marks {
+            Some(m) => arrow::compute::and(&m.older, &not(&delete_flag)?)?,
+            None => BooleanArray::from(vec![false; n]),
+        };
+        let quarantined = or(&or(&dropped, &deleted)?, &superseded)?;
         let kept = not(&quarantined)?;
+        if let Some(keys) = &mut self.winning_keys {
+            let winners = match &marks {
+                Some(m) => arrow::compute::and(&not(&dropped)?, &not(&m.older)?)?,
+                None => not(&dropped)?,
+            };
+            let key = column(batch, &self.planned.rules.key)?;
+            keys.push(arrow::compute::cast(
+                &filter(&key, &winners)?,
+                &DataType::Utf8,
+            )?);
+        }
         let run_id = constant(&self.run_id, n);
         self.count_sources(batch, &kept, &rejected)?;
         self.count_changes(batch)?;
@@ -313,25 +337,42 @@ impl SplitSink {
         self.library
             .write(&filter_record_batch(&rows, &kept)?, None)?;
 
-        // Quarantine rows: delivered values, reasons, provenance.
+        // Quarantine rows: delivered values, reasons, provenance; a superseded row's record
+        // holds its key as governed (its values are in the archived delivery it came from).
+        let lib = &self.planned.rules.name;
+        let any_superseded = superseded.true_count() > 0;
         let mut cols: Vec<ArrayRef> = Vec::new();
         for f in self.planned.rules.fields.iter() {
-            cols.push(column(batch, &original_column(&f.name))?);
+            let delivered = column(batch, &original_column(&f.name))?;
+            cols.push(match any_superseded {
+                false => delivered,
+                true if f.name == self.planned.rules.key => {
+                    let governed = arrow::compute::cast(&column(batch, &f.name)?, &DataType::Utf8)?;
+                    arrow::compute::kernels::zip::zip(&superseded, &governed, &delivered)?
+                }
+                true => arrow::compute::nullif(&delivered, &superseded)?,
+            });
         }
-        let reasons = column(batch, REASONS_COLUMN)?;
-        let reasons = match &duplicate {
-            Some(dup) => replace_where(dup, &dedup_rule(&self.planned.rules.name), &reasons)?,
-            None => reasons,
-        };
-        let deletions = deleted.true_count() as u64;
-        if deletions > 0 {
-            let rule = format!("{}.deleted", self.planned.rules.name);
-            *self.counts.rule_failures.entry(rule.clone()).or_default() += deletions;
-            cols.push(replace_where(&deleted, &rule, &reasons)?);
-        } else {
-            cols.push(reasons);
+        let mut reasons = column(batch, REASONS_COLUMN)?;
+        if let Some(dup) = &duplicate {
+            reasons = replace_where(dup, &dedup_rule(lib), &reasons)?;
         }
-        cols.push(column(batch, RAW_COLUMN)?);
+        for (rows, rule) in [
+            (&deleted, deleted_rule(lib)),
+            (&superseded, superseded_rule(lib)),
+        ] {
+            let count = rows.true_count() as u64;
+            if count > 0 {
+                *self.counts.rule_failures.entry(rule.clone()).or_default() += count;
+                reasons = replace_where(rows, &rule, &reasons)?;
+            }
+        }
+        cols.push(reasons);
+        let raw = column(batch, RAW_COLUMN)?;
+        cols.push(match any_superseded {
+            true => arrow::compute::nullif(&raw, &superseded)?,
+            false => raw,
+        });
         cols.push(column(batch, SOURCE_COLUMN)?);
         cols.push(column(batch, BATCH_COLUMN)?);
         cols.push(column(batch, FILE_COLUMN)?);
@@ -507,6 +548,7 @@ impl SplitSink {
                 library: self.library.finish()?,
                 quarantine: self.quarantine.finish()?,
                 verdicts: self.verdicts.finish()?,
+                winning_keys: self.winning_keys.unwrap_or_default(),
             },
             self.counts,
         ))

@@ -9,14 +9,17 @@ pub mod lock;
 pub mod manifest;
 pub mod publish;
 pub mod recover;
+pub mod supersede;
 pub mod table;
 
+/// A Delta log action (deletion vectors attached by [`supersede`]).
+pub use deltalake::kernel::Action;
 pub use files::{PartitionedWriter, WriteOptions, WrittenFile};
 pub use manifest::Manifest;
 pub use publish::{
     BatchFile, BatchRecord, Published, PublishedTable, publish, read_published, register_published,
 };
-pub use table::commit_replace;
+pub use table::{Change, commit, commit_replace};
 
 /// Errors of the lakehouse.
 #[derive(Debug, thiserror::Error)]
@@ -32,12 +35,23 @@ pub enum LibraryError {
         source: std::io::Error,
     },
     /// Parquet encoding failed.
-    #[error("writing Parquet {path}: {source}")]
+    #[error("Parquet file {path}: {source}")]
     Parquet {
         /// The file.
         path: std::path::PathBuf,
         /// The error.
         source: parquet::errors::ParquetError,
+    },
+    /// Arrow compute failed (a cast or concatenation of read data).
+    #[error("arrow: {0}")]
+    Arrow(#[from] arrow::error::ArrowError),
+    /// A deletion vector could not be read or written.
+    #[error("deletion vector of Delta table {table}: {message}")]
+    DeletionVector {
+        /// Table directory.
+        table: std::path::PathBuf,
+        /// What went wrong.
+        message: String,
     },
     /// Delta log problem.
     #[error("Delta table {table}: {source}")]

@@ -32,6 +32,10 @@ pub struct Published {
     pub published_at: String,
     /// Rule-set fingerprint of that run.
     pub rule_fingerprint: String,
+    /// Fingerprint of the rules, source settings and shuzhi version the tables were governed
+    /// with; a run with another one rebuilds every table instead of adding to them.
+    #[serde(default)]
+    pub plan_fingerprint: String,
     /// Query name → table.
     pub tables: BTreeMap<String, PublishedTable>,
     /// The live deliveries the tables are made of, in delivery order.

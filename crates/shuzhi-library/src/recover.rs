@@ -2,8 +2,8 @@
 //! ledger (a crash between publish and ledger) is appended; tables are brought back to the
 //! versions `_published.json` names (a crashed run may have committed some tables before it
 //! died); tables no published run ever created are removed; and the data files of every run
-//! that started (`_runs/<id>/started.json`) but never reached the ledger are deleted, whether it
-//! was killed, panicked or failed.
+//! that started (`_runs/<id>/started.json`) but never reached the ledger are deleted (deletion
+//! vector files included), whether it was killed, panicked or failed.
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -87,8 +87,15 @@ pub async fn recover(root: &Path, tables: &[(String, String)]) -> Result<Recover
     let published: BTreeSet<String> = ledger::read(root)?.into_iter().map(|e| e.run_id).collect();
     for run in interrupted_runs(root, &published) {
         let suffix = format!("-{run}.zstd.parquet");
-        for (_, rel) in tables {
+        for (name, rel) in tables {
             done.removed_files += remove_files_ending(&root.join(rel), &suffix)?;
+            let dv = root
+                .join(rel)
+                .join(crate::supersede::dv_file_name(&run, name));
+            if dv.exists() {
+                std::fs::remove_file(&dv).map_err(io_err("removing", &dv))?;
+                done.removed_files += 1;
+            }
         }
         let marker = root.join("_runs").join(&run).join(INTERRUPTED_FILE);
         write_synced(&marker, b"{\"cleaned_by\": \"recovery\"}")?;

@@ -57,6 +57,19 @@ fn add_action(f: &WrittenFile) -> Add {
     }
 }
 
+/// How a commit changes a table.
+#[derive(Debug)]
+pub enum Change {
+    /// The files become the whole content of the table.
+    Replace,
+    /// The files are added to the current content, with `actions` (deletion vectors attached
+    /// to earlier files, see [`crate::supersede`]) in the same commit.
+    Append {
+        /// Further log actions of the commit.
+        actions: Vec<Action>,
+    },
+}
+
 /// Makes `files` the whole content of the Delta table at `dir` in one commit (creating the table
 /// on first use) and returns the new version. `schema` is the full logical schema, partition
 /// column included. Readers of the table see either the old or the new content, never a mix.
@@ -66,6 +79,19 @@ pub async fn commit_replace(
     schema: &SchemaRef,
     partition_column: Option<&str>,
     files: &[WrittenFile],
+) -> Result<u64> {
+    commit(dir, name, schema, partition_column, files, Change::Replace).await
+}
+
+/// Commits `files` to the Delta table at `dir` as `change` says, in one atomic log entry
+/// (creating the table on first use), and returns the new version.
+pub async fn commit(
+    dir: &Path,
+    name: &str,
+    schema: &SchemaRef,
+    partition_column: Option<&str>,
+    files: &[WrittenFile],
+    change: Change,
 ) -> Result<u64> {
     let url = table_url(dir)?;
     let delta = |source| LibraryError::Delta {
@@ -97,26 +123,42 @@ pub async fn commit_replace(
     let table = deltalake::open_table(url).await.map_err(delta)?;
     let snapshot = table.snapshot().map_err(delta)?;
     let log_store = table.log_store();
-    let removes: Vec<Action> = snapshot
-        .snapshot()
-        .file_views(log_store.as_ref(), None)
-        .map_ok(|f| Action::Remove(f.remove_action(true)))
-        .try_collect()
-        .await
-        .map_err(delta)?;
-    let mut actions = removes;
+    let partition_by = (!partition_by.is_empty()).then_some(partition_by);
+    let (mut actions, operation) = match change {
+        Change::Replace => {
+            let removes: Vec<Action> = snapshot
+                .snapshot()
+                .file_views(log_store.as_ref(), None)
+                .map_ok(|f| Action::Remove(f.remove_action(true)))
+                .try_collect()
+                .await
+                .map_err(delta)?;
+            let op = DeltaOperation::Write {
+                mode: SaveMode::Overwrite,
+                partition_by,
+                predicate: None,
+            };
+            (removes, op)
+        }
+        Change::Append { actions } if actions.is_empty() => (
+            actions,
+            DeltaOperation::Write {
+                mode: SaveMode::Append,
+                partition_by,
+                predicate: None,
+            },
+        ),
+        Change::Append { actions } => (
+            actions,
+            DeltaOperation::Delete {
+                predicate: Some("key superseded by a newer delivery".into()),
+            },
+        ),
+    };
     actions.extend(adds);
     let commit = CommitBuilder::default()
         .with_actions(actions)
-        .build(
-            Some(snapshot),
-            log_store.clone(),
-            DeltaOperation::Write {
-                mode: SaveMode::Overwrite,
-                partition_by: (!partition_by.is_empty()).then(|| partition_by.clone()),
-                predicate: None,
-            },
-        )
+        .build(Some(snapshot), log_store.clone(), operation)
         .await
         .map_err(delta)?;
     Ok(commit.version)

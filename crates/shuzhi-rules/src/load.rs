@@ -263,6 +263,32 @@ fn parse_toml<T: serde::de::DeserializeOwned>(file: &Arc<SourceFile>) -> Result<
 /// A TOML document in a canonical form for the rule-set fingerprint: comments, whitespace,
 /// key order and quoting do not change it; values and array order do.
 fn canonical_toml(text: &str) -> String {
+    canonical_toml_without(text, |_| {})
+}
+
+/// The pipeline file in canonical form without its locations (output folder, rule and code
+/// table paths, source paths) and without what belongs to one delivery (its mode and batch id):
+/// neither changes how rows are governed (rule files and code tables are hashed by content).
+fn canonical_pipeline_toml(text: &str) -> String {
+    canonical_toml_without(text, |doc| {
+        if let Some(toml::Value::Table(p)) = doc.get_mut("pipeline") {
+            for key in ["output", "rules", "codes"] {
+                p.remove(key);
+            }
+        }
+        if let Some(toml::Value::Array(sources)) = doc.get_mut("source") {
+            for s in sources {
+                if let toml::Value::Table(s) = s {
+                    for key in ["path", "delivery", "batch"] {
+                        s.remove(key);
+                    }
+                }
+            }
+        }
+    })
+}
+
+fn canonical_toml_without(text: &str, strip: impl Fn(&mut toml::Table)) -> String {
     fn write(v: &toml::Value, out: &mut String) {
         match v {
             toml::Value::Table(t) => {
@@ -289,7 +315,8 @@ fn canonical_toml(text: &str) -> String {
         }
     }
     match text.parse::<toml::Table>() {
-        Ok(table) => {
+        Ok(mut table) => {
+            strip(&mut table);
             let mut out = String::new();
             write(&toml::Value::Table(table), &mut out);
             out
@@ -408,7 +435,7 @@ pub fn load_pipeline(path: &Path) -> Result<Pipeline, RulesError> {
     let raw: RawPipelineFile =
         parse_toml(&pipeline_file).map_err(|d| RulesError::Invalid(vec![d]))?;
     let mut hasher = Sha256::new();
-    hasher.update(canonical_toml(&pipeline_file.text).as_bytes());
+    hasher.update(canonical_pipeline_toml(&pipeline_file.text).as_bytes());
     let mut problems = Vec::new();
 
     let codes_dir = raw
@@ -1303,7 +1330,27 @@ fn compile_check(
 
 #[cfg(test)]
 mod fingerprint_tests {
-    use super::{canonical_csv, canonical_toml};
+    use super::{canonical_csv, canonical_pipeline_toml, canonical_toml};
+
+    #[test]
+    fn where_the_files_live_does_not_change_the_fingerprint() {
+        let a = "[pipeline]\nname = \"p\"\noutput = \"out\"\nrules = [\"r.toml\"]\n\
+                 [[source]]\nid = \"s\"\npath = \"day1.csv\"\n[source.columns]\nid = \"证号\"\n";
+        let moved = a
+            .replace("day1.csv", "/data/day2.csv")
+            .replace("\"out\"", "\"/lake\"")
+            .replace("r.toml", "../rules/r.toml")
+            .replace(
+                "id = \"s\"\n",
+                "id = \"s\"\ndelivery = \"increment\"\nbatch = \"2\"\n",
+            );
+        assert_eq!(canonical_pipeline_toml(a), canonical_pipeline_toml(&moved));
+        let remapped = a.replace("证号", "身份证号");
+        assert_ne!(
+            canonical_pipeline_toml(a),
+            canonical_pipeline_toml(&remapped)
+        );
+    }
 
     #[test]
     fn comments_layout_and_order_do_not_change_the_fingerprint() {

@@ -1,0 +1,195 @@
+//! Incremental runs: when a run only adds batches to what was published, with the same rules,
+//! sources and shuzhi version, it governs the new batches alone and supersedes the published
+//! rows of the keys they bring with Delta deletion vectors. The tables are the ones a full
+//! rebuild of every live batch gives (`tests/it/deliveries.rs` compares them): a newer delivery
+//! always wins its key (`dedup.rs`), so the published winner of a key the new batches bring is
+//! superseded and nothing else changes.
+
+use std::collections::HashSet;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, AsArray, new_null_array};
+use arrow::datatypes::DataType;
+use arrow::record_batch::RecordBatch;
+use sha2::{Digest, Sha256};
+use shuzhi_ingest::{FILE_COLUMN, LINE_COLUMN, RAW_COLUMN, SHEET_COLUMN};
+use shuzhi_library::{PartitionedWriter, Published, WriteOptions, WrittenFile};
+use shuzhi_rules::Pipeline;
+
+use crate::EngineError;
+use crate::delivery::{DeliveryPlan, LiveBatch};
+use crate::plan::{
+    BATCH_COLUMN, DEPARTMENT_COLUMN, PlannedLibrary, REASONS_COLUMN, SOURCE_COLUMN, superseded_rule,
+};
+use crate::sink::{OutputSchemas, RUN_ID_COLUMN, write_by_department};
+
+/// What a run's tables are made from: a fingerprint of everything that decides how a
+/// delivered row is governed — the rule set (with code tables), every source's reading and
+/// mapping settings (not its paths, delivery mode or batch id: those belong to one delivery,
+/// recorded per batch), and the shuzhi version. A published run with another one is rebuilt.
+pub fn plan_fingerprint(pipeline: &Pipeline) -> String {
+    let mut h = Sha256::new();
+    h.update(env!("CARGO_PKG_VERSION").as_bytes());
+    h.update(b"\0");
+    h.update(pipeline.fingerprint.as_bytes());
+    for s in &pipeline.sources {
+        let settings = format!(
+            "\0{}|{}|{}|{:?}|{:?}|{}|{:?}|{}|{:?}|{:?}|{:?}",
+            s.id,
+            s.department,
+            s.library,
+            s.format,
+            s.encoding,
+            s.delimiter,
+            s.sheet,
+            s.hidden_sheets,
+            s.header_row,
+            s.operation,
+            s.columns
+        );
+        h.update(settings.as_bytes());
+    }
+    format!("{:x}", h.finalize())
+}
+
+/// The batches an incremental run governs, or why the run must rebuild every table.
+pub fn new_batches(
+    pipeline: &Pipeline,
+    previous: Option<&Published>,
+    deliveries: &DeliveryPlan,
+    fingerprint: &str,
+    full_rebuild: bool,
+) -> Result<Vec<LiveBatch>, &'static str> {
+    if full_rebuild {
+        return Err("a full rebuild was asked for (--full-rebuild)");
+    }
+    let Some(previous) = previous else {
+        return Err("nothing was published yet");
+    };
+    if previous.plan_fingerprint != fingerprint {
+        return Err("the rules, code tables, source settings or shuzhi version changed");
+    }
+    let tables = crate::run::output_tables(pipeline);
+    if tables
+        .iter()
+        .any(|(name, _)| !previous.tables.contains_key(name))
+    {
+        return Err("a table of the pipeline was not published yet");
+    }
+    if previous
+        .batches
+        .iter()
+        .any(|b| !deliveries.registry.contains(b))
+    {
+        return Err("published batches were retired or replaced");
+    }
+    let last = previous.batches.iter().map(|b| b.seq).max().unwrap_or(0);
+    Ok(deliveries
+        .live
+        .iter()
+        .filter(|b| b.seq > last)
+        .cloned()
+        .collect())
+}
+
+/// Supersedes the published rows of `planned`'s library whose keys are in `winning_keys`:
+/// returns the log actions that attach the deletion vectors, the quarantine files holding the
+/// superseded rows' records (key, reason, provenance) and how many rows were superseded.
+pub async fn supersede(
+    root: &Path,
+    previous: &Published,
+    planned: &PlannedLibrary,
+    winning_keys: &[ArrayRef],
+    write: &WriteOptions,
+    quarantine_dir: &Path,
+) -> Result<(Vec<shuzhi_library::Action>, Vec<WrittenFile>, u64), EngineError> {
+    let name = &planned.rules.name;
+    let key = &planned.rules.key;
+    let Some(published) = previous.tables.get(name) else {
+        return Ok((Vec::new(), Vec::new(), 0));
+    };
+    let mut keys = HashSet::new();
+    for array in winning_keys {
+        keys.extend(array.as_string::<i32>().iter().flatten().map(str::to_owned));
+    }
+    if keys.is_empty() {
+        return Ok((Vec::new(), Vec::new(), 0));
+    }
+    let carried: Vec<String> = [
+        key.as_str(),
+        SOURCE_COLUMN,
+        BATCH_COLUMN,
+        FILE_COLUMN,
+        SHEET_COLUMN,
+        LINE_COLUMN,
+        DEPARTMENT_COLUMN,
+    ]
+    .map(String::from)
+    .to_vec();
+    let found = shuzhi_library::supersede::supersede(
+        &root.join(&published.path),
+        published.version,
+        name,
+        &write.run_id,
+        key,
+        Arc::new(keys),
+        &carried,
+    )
+    .await?;
+    let schemas = OutputSchemas::of(planned);
+    // Stream numbers of sinks are small; this writer's files must not collide with theirs.
+    const SUPERSEDED_STREAM: usize = 90_000;
+    let mut writer = PartitionedWriter::new(
+        quarantine_dir,
+        schemas.quarantine.clone(),
+        Some(crate::sink::PARTITION_COLUMN),
+        SUPERSEDED_STREAM,
+        write.clone(),
+    );
+    for rows in &found.rows {
+        let records = superseded_records(planned, &schemas, rows, &write.run_id)?;
+        let departments = column(rows, DEPARTMENT_COLUMN)?;
+        write_by_department(&mut writer, &records, &departments, None)?;
+    }
+    Ok((found.actions, writer.finish()?, found.count))
+}
+
+fn column(batch: &RecordBatch, name: &str) -> Result<ArrayRef, EngineError> {
+    batch
+        .column_by_name(name)
+        .cloned()
+        .ok_or_else(|| EngineError::Internal(format!("library table lacks column {name}")))
+}
+
+/// Quarantine records of superseded library rows: the key as governed, the reason and the
+/// provenance, as the sink writes them for a full rebuild.
+fn superseded_records(
+    planned: &PlannedLibrary,
+    schemas: &OutputSchemas,
+    rows: &RecordBatch,
+    run_id: &str,
+) -> Result<RecordBatch, EngineError> {
+    let n = rows.num_rows();
+    let text = |a: ArrayRef| arrow::compute::cast(&a, &DataType::Utf8);
+    let constant = |v: &str| -> ArrayRef {
+        Arc::new(arrow::array::StringArray::from_iter_values(
+            std::iter::repeat_n(v, n),
+        ))
+    };
+    let mut cols: Vec<ArrayRef> = Vec::new();
+    for f in schemas.quarantine.fields() {
+        let name = f.name().as_str();
+        cols.push(match name {
+            _ if name == planned.rules.key => text(column(rows, name)?)?,
+            REASONS_COLUMN => constant(&superseded_rule(&planned.rules.name)),
+            RAW_COLUMN => new_null_array(&DataType::Utf8, n),
+            RUN_ID_COLUMN => constant(run_id),
+            SOURCE_COLUMN | BATCH_COLUMN | FILE_COLUMN | SHEET_COLUMN | LINE_COLUMN => {
+                column(rows, name)?
+            }
+            _ => new_null_array(f.data_type(), n),
+        });
+    }
+    Ok(RecordBatch::try_new(schemas.quarantine.clone(), cols)?)
+}

@@ -1,0 +1,320 @@
+//! Superseding rows in place: when a newer delivery brings a key, the rows of that key in a
+//! published library table are marked deleted with Delta deletion vectors instead of rewriting
+//! the files that hold them. Finding them reads only the key column; the superseded rows'
+//! provenance is read back for the quarantine, with the other rows skipped.
+//!
+//! Every deletion vector of one commit goes into one file, `deletion_vector_<uuid>.bin` in the
+//! table directory, whose UUID is derived from the run id and the table (`dv_uuid`), so recovery
+//! can find the file of a run that died before publishing.
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::compute::cast;
+use arrow::datatypes::DataType;
+use arrow::record_batch::{RecordBatch, RecordBatchReader};
+use delta_kernel::actions::deletion_vector_writer::{
+    KernelDeletionVector, StreamingDeletionVectorWriter,
+};
+use deltalake::kernel::{Action, Add, DeletionVectorDescriptor, LogicalFileView, StorageType};
+use futures::TryStreamExt;
+use parquet::arrow::ProjectionMask;
+use parquet::arrow::arrow_reader::{ParquetRecordBatchReaderBuilder, RowSelection};
+use sha2::{Digest, Sha256};
+
+use crate::{LibraryError, Result, io_err};
+
+/// What superseding found and prepared; nothing is committed yet.
+#[derive(Debug, Default)]
+pub struct Supersession {
+    /// The superseded rows, restricted to the requested columns.
+    pub rows: Vec<RecordBatch>,
+    /// Log actions for the commit: each touched file removed and re-added with its new deletion
+    /// vector, and a protocol upgrade when the table had no deletion vectors before.
+    pub actions: Vec<Action>,
+    /// Number of rows superseded.
+    pub count: u64,
+}
+
+/// The UUID of the deletion-vector file a run writes into a table.
+pub fn dv_uuid(run_id: &str, table: &str) -> uuid::Uuid {
+    let digest = Sha256::digest(format!("shuzhi-dv\0{run_id}\0{table}").as_bytes());
+    let mut bytes = [0u8; 16];
+    bytes.copy_from_slice(&digest[..16]);
+    uuid::Builder::from_random_bytes(bytes).into_uuid()
+}
+
+/// File name of the deletion-vector file of `run_id` in the table `table`.
+pub fn dv_file_name(run_id: &str, table: &str) -> String {
+    format!("deletion_vector_{}.bin", dv_uuid(run_id, table))
+}
+
+fn dv_error(dir: &Path, e: impl std::fmt::Display) -> LibraryError {
+    LibraryError::DeletionVector {
+        table: dir.to_path_buf(),
+        message: e.to_string(),
+    }
+}
+
+/// One data file's outcome.
+struct FileHits {
+    view: LogicalFileView,
+    /// Every deleted row of the file afterwards (earlier deletion vector and the new rows), sorted.
+    deleted: Vec<u64>,
+    rows: RecordBatch,
+}
+
+/// Finds the rows of the table at `dir` (at `version`) whose `key` is in `keys` and that no
+/// deletion vector removed yet, returns their `columns` and prepares the deletion vectors that
+/// remove them, written to the run's deletion-vector file. `table` names the table in errors
+/// and in the file's UUID.
+pub async fn supersede(
+    dir: &Path,
+    version: u64,
+    table: &str,
+    run_id: &str,
+    key: &str,
+    keys: Arc<HashSet<String>>,
+    columns: &[String],
+) -> Result<Supersession> {
+    let delta = |source| LibraryError::Delta {
+        table: dir.to_path_buf(),
+        source,
+    };
+    let opened = crate::table::open_version(dir, version).await?;
+    let snapshot = opened.snapshot().map_err(delta)?;
+    let log_store = opened.log_store();
+    let views: Vec<LogicalFileView> = snapshot
+        .snapshot()
+        .file_views(log_store.as_ref(), None)
+        .try_collect()
+        .await
+        .map_err(delta)?;
+    let engine = log_store.engine(None);
+    let root = crate::table::table_url(dir)?;
+    let mut tasks = Vec::with_capacity(views.len());
+    for view in views {
+        let (dir, key, keys, columns) = (
+            dir.to_path_buf(),
+            key.to_owned(),
+            keys.clone(),
+            columns.to_vec(),
+        );
+        let (engine, root) = (engine.clone(), root.clone());
+        tasks.push(tokio::task::spawn_blocking(move || {
+            let already: Vec<u64> = match view.deletion_vector_descriptor() {
+                Some(d) => {
+                    let kernel: delta_kernel::actions::deletion_vector::DeletionVectorDescriptor =
+                        d.try_into().map_err(|e| dv_error(&dir, e))?;
+                    kernel
+                        .row_indexes(engine.storage_handler(), &root)
+                        .map_err(|e| dv_error(&dir, e))?
+                }
+                None => Vec::new(),
+            };
+            let path = dir.join(view.path().as_ref());
+            scan_file(&path, view, &key, &keys, &columns, already)
+        }));
+    }
+    let mut hits = Vec::new();
+    for t in tasks {
+        let found = t
+            .await
+            .map_err(|e| dv_error(dir, format!("scan task failed: {e}")))??;
+        hits.extend(found);
+    }
+    if hits.is_empty() {
+        return Ok(Supersession::default());
+    }
+    write_deletion_vectors(dir, table, run_id, snapshot.protocol(), hits)
+}
+
+/// Reads `key` of one data file and, for the rows whose key is in `keys` and not yet deleted,
+/// the `columns`.
+fn scan_file(
+    path: &Path,
+    view: LogicalFileView,
+    key: &str,
+    keys: &HashSet<String>,
+    columns: &[String],
+    already: Vec<u64>,
+) -> Result<Option<FileHits>> {
+    let parquet_err = |source| LibraryError::Parquet {
+        path: path.to_path_buf(),
+        source,
+    };
+    let open = || -> Result<ParquetRecordBatchReaderBuilder<File>> {
+        let file = File::open(path).map_err(io_err("opening", path))?;
+        ParquetRecordBatchReaderBuilder::try_new(file).map_err(parquet_err)
+    };
+    let builder = open()?;
+    let total = builder.metadata().file_metadata().num_rows() as usize;
+    let mask = ProjectionMask::columns(builder.parquet_schema(), [key]);
+    let reader = builder
+        .with_projection(mask)
+        .with_batch_size(64 * 1024)
+        .build()
+        .map_err(parquet_err)?;
+    let deleted_before: HashSet<u64> = already.iter().copied().collect();
+    let mut found: Vec<u64> = Vec::new();
+    let mut position = 0u64;
+    for batch in reader {
+        let batch = batch.map_err(|e| parquet_err(e.into()))?;
+        let column = text(batch.column(0))?;
+        for (i, value) in column.as_string::<i32>().iter().enumerate() {
+            let row = position + i as u64;
+            if value.is_some_and(|v| keys.contains(v)) && !deleted_before.contains(&row) {
+                found.push(row);
+            }
+        }
+        position += batch.num_rows() as u64;
+    }
+    if found.is_empty() {
+        return Ok(None);
+    }
+    let ranges = found.iter().map(|&r| r as usize..r as usize + 1);
+    let selection = RowSelection::from_consecutive_ranges(ranges, total);
+    let builder = open()?;
+    let mask =
+        ProjectionMask::columns(builder.parquet_schema(), columns.iter().map(String::as_str));
+    let reader = builder
+        .with_projection(mask)
+        .with_row_selection(selection)
+        .with_batch_size(64 * 1024)
+        .build()
+        .map_err(parquet_err)?;
+    let schema = reader.schema();
+    let batches: Vec<RecordBatch> = reader
+        .collect::<std::result::Result<_, _>>()
+        .map_err(|e| parquet_err(e.into()))?;
+    let rows = arrow::compute::concat_batches(&schema, &batches)?;
+    let mut deleted = already;
+    deleted.extend(found);
+    deleted.sort_unstable();
+    Ok(Some(FileHits {
+        view,
+        deleted,
+        rows,
+    }))
+}
+
+fn text(a: &ArrayRef) -> Result<ArrayRef> {
+    Ok(if a.data_type() == &DataType::Utf8 {
+        a.clone()
+    } else {
+        cast(a, &DataType::Utf8)?
+    })
+}
+
+/// Writes the deletion vectors of every touched file into the run's file and returns the
+/// actions that attach them.
+fn write_deletion_vectors(
+    dir: &Path,
+    table: &str,
+    run_id: &str,
+    protocol: &deltalake::kernel::Protocol,
+    hits: Vec<FileHits>,
+) -> Result<Supersession> {
+    let uuid = dv_uuid(run_id, table);
+    let path: PathBuf = dir.join(dv_file_name(run_id, table));
+    let mut file = File::create(&path).map_err(io_err("creating", &path))?;
+    let mut out = Supersession::default();
+    if let Some(upgrade) = protocol_with_deletion_vectors(protocol).map_err(|e| dv_error(dir, e))? {
+        out.actions.push(Action::Protocol(upgrade));
+    }
+    let now = chrono::Utc::now().timestamp_millis();
+    {
+        let mut writer = StreamingDeletionVectorWriter::new(&mut file);
+        for h in hits {
+            let mut dv = KernelDeletionVector::new();
+            dv.add_deleted_row_indexes(h.deleted.iter().copied());
+            let written = writer
+                .write_deletion_vector(dv)
+                .map_err(|e| dv_error(dir, e))?;
+            let add = Add {
+                path: h.view.path().into_owned(),
+                partition_values: h.view.partition_values_map(),
+                size: h.view.size(),
+                modification_time: now,
+                data_change: true,
+                stats: h.view.stats(),
+                tags: None,
+                deletion_vector: Some(DeletionVectorDescriptor {
+                    storage_type: StorageType::UuidRelativePath,
+                    path_or_inline_dv: z85::encode(uuid.as_bytes()),
+                    offset: Some(written.offset),
+                    size_in_bytes: written.size_in_bytes,
+                    cardinality: written.cardinality,
+                }),
+                base_row_id: None,
+                default_row_commit_version: None,
+                clustering_provider: None,
+            };
+            out.actions.push(Action::Remove(h.view.remove_action(true)));
+            out.actions.push(Action::Add(add));
+            out.count += h.rows.num_rows() as u64;
+            out.rows.push(h.rows);
+        }
+        writer.finalize().map_err(|e| dv_error(dir, e))?;
+    }
+    file.sync_all().map_err(io_err("syncing", &path))?;
+    Ok(out)
+}
+
+/// The table's protocol with the `deletionVectors` reader and writer feature added, or `None`
+/// when it has it already.
+fn protocol_with_deletion_vectors(
+    current: &deltalake::kernel::Protocol,
+) -> std::result::Result<Option<deltalake::kernel::Protocol>, serde_json::Error> {
+    const FEATURE: &str = "deletionVectors";
+    let mut p = serde_json::to_value(current)?;
+    let has = |p: &serde_json::Value, list: &str| {
+        p.get(list)
+            .and_then(|l| l.as_array())
+            .is_some_and(|l| l.iter().any(|f| f == FEATURE))
+    };
+    if has(&p, "readerFeatures") && has(&p, "writerFeatures") {
+        return Ok(None);
+    }
+    // Table features need reader version 3 and writer version 7; the legacy writer features
+    // of versions 2..6 are not used by shuzhi's tables, so the list names only this one.
+    p["minReaderVersion"] = 3.into();
+    p["minWriterVersion"] = 7.into();
+    for list in ["readerFeatures", "writerFeatures"] {
+        let mut features: Vec<serde_json::Value> = p
+            .get(list)
+            .and_then(|l| l.as_array())
+            .cloned()
+            .unwrap_or_default();
+        if !features.iter().any(|f| f == FEATURE) {
+            features.push(FEATURE.into());
+        }
+        p[list] = features.into();
+    }
+    serde_json::from_value(p).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dv_file_names_are_stable_per_run_and_table() {
+        assert_eq!(
+            dv_file_name("r1", "population"),
+            dv_file_name("r1", "population")
+        );
+        assert_ne!(
+            dv_file_name("r1", "population"),
+            dv_file_name("r2", "population")
+        );
+        assert_ne!(
+            dv_file_name("r1", "population"),
+            dv_file_name("r1", "legal_person")
+        );
+        assert!(dv_file_name("r1", "population").starts_with("deletion_vector_"));
+    }
+}
