@@ -32,6 +32,11 @@ pub struct LockInfo {
 }
 
 impl LockInfo {
+    /// Whether both records name the same run of the same process.
+    pub fn same_holder(&self, other: &LockInfo) -> bool {
+        (&self.run_id, self.pid, &self.host) == (&other.run_id, other.pid, &other.host)
+    }
+
     /// Whether the holder is gone: lease over, or its process is not running on this host.
     pub fn is_stale(&self) -> bool {
         let expired = chrono::Utc::now().timestamp_millis() > self.lease_until_ms;
@@ -74,11 +79,12 @@ impl Drop for LakeLock {
             t.thread().unpark();
             let _ = t.join();
         }
-        // Only remove the lock if it is still ours (a takeover may have replaced it).
+        // Only remove the lock if it is still ours (a takeover may have replaced it); the
+        // renewer has moved its lease on since, so compare the holder, not the record.
         if read_lock(&self.path)
             .ok()
             .flatten()
-            .is_some_and(|i| i == self.info)
+            .is_some_and(|i| i.same_holder(&self.info))
         {
             let _ = std::fs::remove_file(&self.path);
         }
@@ -217,6 +223,25 @@ mod tests {
         assert!(!dir.join(LOCK_FILE).exists());
         let (_again, _) =
             acquire(&dir, "b", Duration::from_secs(30), Duration::ZERO).expect("free again");
+    }
+
+    #[test]
+    fn a_renewed_lock_is_still_released() {
+        // A run longer than a third of the lease has its lease renewed in the file.
+        let dir = root("renewed");
+        let (held, _) =
+            acquire(&dir, "long", Duration::from_millis(90), Duration::ZERO).expect("free");
+        std::thread::sleep(Duration::from_millis(200));
+        let on_disk = read_lock(&dir.join(LOCK_FILE))
+            .expect("readable")
+            .expect("held");
+        assert_ne!(
+            on_disk.lease_until_ms,
+            held.info().lease_until_ms,
+            "renewed"
+        );
+        drop(held);
+        assert!(!dir.join(LOCK_FILE).exists(), "released");
     }
 
     #[test]
