@@ -7,6 +7,7 @@ mod determinism;
 mod errors;
 mod fixtures;
 mod generated;
+mod leak;
 mod lineage;
 mod ruletests;
 mod sample;

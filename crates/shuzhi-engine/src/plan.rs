@@ -135,6 +135,7 @@ pub fn text_step(
                 .ok_or_else(|| EngineError::Internal(format!("code table {table} vanished")))?;
             TextStep::Map(Arc::new(t.clone()))
         }
+        CleanStep::Mask(kind) => TextStep::Mask(*kind),
         CleanStep::ParseDate | CleanStep::Default { .. } => return Ok(None),
     }))
 }

@@ -9,6 +9,7 @@ use arrow::compute::kernels::cmp::eq;
 use arrow::compute::{filter, filter_record_batch, not, or, prep_null_mask_filter};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
+use shuzhi_functions::mask::{MaskKind, mask_array};
 use shuzhi_ingest::{
     FILE_COLUMN, INGEST_ERROR_COLUMN, LINE_COLUMN, RAW_COLUMN, SHEET_COLUMN, reason,
 };
@@ -446,15 +447,38 @@ impl SplitSink {
             Some(f) => constant(f, n),
             None => new_null_array(&DataType::Utf8, n),
         };
+        // Sensitive values are shown masked; a raw line (no field) is masked when the library
+        // has any sensitive field, since it holds them all.
+        let rules = &self.planned.rules;
+        let display = match field {
+            Some(f) => rules
+                .fields
+                .iter()
+                .find(|x| x.name == f)
+                .and_then(|x| x.display_mask()),
+            None => rules
+                .fields
+                .iter()
+                .any(|x| x.display_mask().is_some())
+                .then_some(MaskKind::Partial),
+        };
+        let shown = |a: &ArrayRef| -> Result<ArrayRef, EngineError> {
+            let a = picked(a)?;
+            Ok(match display {
+                Some(kind) => mask_array(kind, arrow::compute::cast(&a, &DataType::Utf8)?.as_ref())
+                    .map_err(|e| EngineError::Internal(e.to_string()))?,
+                None => a,
+            })
+        };
         let [original, cleaned, fixed] = values;
         let cols: Vec<ArrayRef> = vec![
             constant(&self.planned.rules.name, n),
             constant(rule, n),
             constant(severity.as_str(), n),
             field_col,
-            picked(&original)?,
-            picked(&cleaned)?,
-            picked(&fixed)?,
+            shown(&original)?,
+            shown(&cleaned)?,
+            shown(&fixed)?,
             picked(&column(batch, SOURCE_COLUMN)?)?,
             picked(&column(batch, BATCH_COLUMN)?)?,
             picked(&column(batch, FILE_COLUMN)?)?,

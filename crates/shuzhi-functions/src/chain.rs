@@ -10,7 +10,7 @@ use arrow::array::{Array, ArrayAccessor, ArrayRef, Date32Builder, Int64Builder, 
 use crate::arrays::{Result, with_strings};
 use crate::code_table::CodeTable;
 use crate::text::NullTokens;
-use crate::{date, id_card, phone, text};
+use crate::{date, id_card, mask, phone, text};
 
 /// A text-to-text clean step.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -27,6 +27,8 @@ pub enum TextStep {
     Phone,
     /// Names and aliases → codes; unknown values unchanged.
     Map(Arc<CodeTable>),
+    /// [`mask::MaskKind::apply`].
+    Mask(mask::MaskKind),
 }
 
 impl TextStep {
@@ -46,6 +48,7 @@ impl TextStep {
                 t.map(s)
                     .map_or(Cow::Borrowed(s), |c| Cow::Owned(c.to_owned())),
             ),
+            TextStep::Mask(kind) => Some(Cow::Owned(kind.apply(s))),
         }
     }
 }

@@ -126,6 +126,8 @@ struct RawField {
     #[serde(default)]
     class: Option<Spanned<String>>,
     #[serde(default)]
+    mask: Option<Spanned<String>>,
+    #[serde(default)]
     clean: Vec<Spanned<toml::Value>>,
     #[serde(default)]
     check: Vec<Spanned<RawCheck>>,
@@ -172,7 +174,7 @@ pub const CLEAN_STEPS: &[&str] = &[
     "parse_date",
 ];
 /// Keys of the clean steps written as tables.
-pub const CLEAN_STEP_TABLES: &[&str] = &["map", "default"];
+pub const CLEAN_STEP_TABLES: &[&str] = &["map", "default", "mask"];
 /// Built-in check rules.
 pub const CHECK_RULES: &[&str] = &[
     "required",
@@ -982,6 +984,9 @@ fn compile_field(
             ],
         )
     });
+    let mask = f.mask.as_ref().map_or(Some(MaskKind::Partial), |m| {
+        cx.keyword("mask", m, &MaskKind::ALL)
+    });
     let mut clean = Vec::new();
     let mut is_date = false;
     for step in &f.clean {
@@ -1020,6 +1025,7 @@ fn compile_field(
         name,
         ty: ty.unwrap_or(FieldType::String),
         class: class.unwrap_or(FieldClass::Internal),
+        mask: mask.unwrap_or(MaskKind::Partial),
         clean,
         checks,
     }
@@ -1079,6 +1085,17 @@ fn compile_step(
                     }
                     Some(CleanStep::Map { table: arg.into() })
                 }
+                "mask" => {
+                    let kind = MaskKind::from_name(arg);
+                    if kind.is_none() {
+                        let names = MaskKind::ALL.map(|(n, _)| n);
+                        let help = did_you_mean(arg, names.iter().copied())
+                            .map(|n| format!("did you mean `{n}`?"))
+                            .unwrap_or_else(|| format!("masks: {}", names.join(", ")));
+                        cx.error("E0102", origin, format!("unknown mask `{arg}`"), Some(help));
+                    }
+                    kind.map(CleanStep::Mask)
+                }
                 "default" => Some(CleanStep::Default {
                     expr: SqlExpr {
                         sql: arg.into(),
@@ -1089,7 +1106,7 @@ fn compile_step(
                     let help = did_you_mean(other, CLEAN_STEP_TABLES.iter().copied())
                         .map(|n| format!("did you mean `{n}`?"))
                         .unwrap_or_else(|| {
-                            "table steps: { map = \"table\" }, { default = \"SQL\" }".into()
+                            "table steps: { map = \"table\" }, { default = \"SQL\" }, { mask = \"name\" }".into()
                         });
                     cx.error(
                         "E0102",

@@ -235,6 +235,8 @@ pub enum Keep {
     Earliest,
 }
 
+pub use shuzhi_functions::mask::MaskKind;
+
 /// One canonical field of a library.
 #[derive(Debug, Clone)]
 pub struct Field {
@@ -244,10 +246,20 @@ pub struct Field {
     pub ty: FieldType,
     /// Classification.
     pub class: FieldClass,
+    /// How a sensitive field's values are masked in verdicts and messages (`mask = "..."`,
+    /// default `partial`).
+    pub mask: MaskKind,
     /// Clean steps in order.
     pub clean: Vec<CleanStep>,
     /// Checks in order.
     pub checks: Vec<Check>,
+}
+
+impl Field {
+    /// The mask for this field's values in verdicts and messages: `Some` for sensitive fields.
+    pub fn display_mask(&self) -> Option<MaskKind> {
+        (self.class == FieldClass::Sensitive).then_some(self.mask)
+    }
 }
 
 /// A clean step (each has a kernel in `shuzhi-functions`).
@@ -270,6 +282,8 @@ pub enum CleanStep {
         /// Code table name.
         table: String,
     },
+    /// Masks the value itself (for libraries shared or opened as masked data).
+    Mask(MaskKind),
     /// Fill nulls from an SQL expression over cleaned fields.
     Default {
         /// The expression.
@@ -288,6 +302,7 @@ impl CleanStep {
             CleanStep::Phone => "phone".into(),
             CleanStep::ParseDate => "parse_date".into(),
             CleanStep::Map { table } => format!("map:{table}"),
+            CleanStep::Mask(kind) => format!("mask:{}", kind.name()),
             CleanStep::Default { .. } => "default".into(),
         }
     }

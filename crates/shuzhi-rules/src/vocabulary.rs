@@ -106,6 +106,14 @@ pub const STEPS: &[Entry] = &[
         ],
     },
     Entry {
+        toml: "{ mask = \"phone\" }",
+        meaning: "masks the value itself (for a library shared or opened as masked data): `name` keeps the surname, `id` the first 6 and last 4, `phone` 3 + 4 of a mobile (else the first 4 and last 2), `address` down to the county, `partial` the first and last character",
+        examples: &[
+            ex("13912345678", Some("139****5678")),
+            ex("0311-87654321", Some("0311*******21")),
+        ],
+    },
+    Entry {
         toml: "{ default = \"'未知'\" }",
         meaning: "fills a null from an SQL expression over the cleaned fields, e.g. `id_region(id_number)`",
         examples: &[ex("", Some("未知")), ex("北京", Some("北京"))],
@@ -242,5 +250,18 @@ pub fn rules_markdown() -> String {
             examples.join("; ")
         );
     }
+    s.push_str(
+        "\n## Field attributes\n\n\
+         - `type = \"string\" | \"date\"` — the value's type after cleaning (`date` needs `parse_date`).\n\
+         - `class = \"public\" | \"internal\" | \"sensitive\"` (default `internal`). The values of a\n  \
+         `sensitive` field are masked wherever shuzhi shows them outside the data tables: the\n  \
+         verdict table's `original`, `cleaned` and `fixed`, and the raw line of an ingest verdict\n  \
+         when the library has any sensitive field (`tests/it/leak.rs` greps every report, log,\n  \
+         manifest, lineage event and the verdicts for the delivered values). The library keeps\n  \
+         the cleaned values and the quarantine the delivered ones: they are the data, for\n  \
+         analysts and for repair.\n\
+         - `mask = \"name\" | \"id\" | \"phone\" | \"address\" | \"partial\"` (default `partial`) — how a\n  \
+         sensitive field's values are masked (the kinds of the `mask` step).\n",
+    );
     s
 }
