@@ -22,7 +22,7 @@ use crate::delivery::{DeliveryPlan, LiveBatch};
 use crate::plan::{
     BATCH_COLUMN, DEPARTMENT_COLUMN, PlannedLibrary, REASONS_COLUMN, SOURCE_COLUMN, superseded_rule,
 };
-use crate::sink::{OutputSchemas, RUN_ID_COLUMN, write_by_department};
+use crate::sink::{OutputSchemas, RUN_ID_COLUMN, column, constant, write_by_department};
 
 /// What a run's tables are made from: a fingerprint of everything that decides how a
 /// delivered row is governed — the rule set (with code tables), every source's reading and
@@ -155,13 +155,6 @@ pub async fn supersede(
     Ok((found.actions, writer.finish()?, found.count))
 }
 
-fn column(batch: &RecordBatch, name: &str) -> Result<ArrayRef, EngineError> {
-    batch
-        .column_by_name(name)
-        .cloned()
-        .ok_or_else(|| EngineError::Internal(format!("library table lacks column {name}")))
-}
-
 /// Quarantine records of superseded library rows: the key as governed, the reason and the
 /// provenance, as the sink writes them for a full rebuild.
 fn superseded_records(
@@ -172,19 +165,14 @@ fn superseded_records(
 ) -> Result<RecordBatch, EngineError> {
     let n = rows.num_rows();
     let text = |a: ArrayRef| arrow::compute::cast(&a, &DataType::Utf8);
-    let constant = |v: &str| -> ArrayRef {
-        Arc::new(arrow::array::StringArray::from_iter_values(
-            std::iter::repeat_n(v, n),
-        ))
-    };
     let mut cols: Vec<ArrayRef> = Vec::new();
     for f in schemas.quarantine.fields() {
         let name = f.name().as_str();
         cols.push(match name {
             _ if name == planned.rules.key => text(column(rows, name)?)?,
-            REASONS_COLUMN => constant(&superseded_rule(&planned.rules.name)),
+            REASONS_COLUMN => constant(&superseded_rule(&planned.rules.name), n),
             RAW_COLUMN => new_null_array(&DataType::Utf8, n),
-            RUN_ID_COLUMN => constant(run_id),
+            RUN_ID_COLUMN => constant(run_id, n),
             SOURCE_COLUMN | BATCH_COLUMN | FILE_COLUMN | SHEET_COLUMN | LINE_COLUMN => {
                 column(rows, name)?
             }

@@ -153,7 +153,8 @@ pub struct SplitSink {
     counts: SinkCounts,
 }
 
-fn column(batch: &RecordBatch, name: &str) -> Result<ArrayRef, EngineError> {
+/// The column `name` of `batch`; its absence is an engine bug.
+pub(crate) fn column(batch: &RecordBatch, name: &str) -> Result<ArrayRef, EngineError> {
     batch
         .column_by_name(name)
         .cloned()
@@ -231,7 +232,8 @@ pub(crate) fn write_by_department(
     Ok(())
 }
 
-fn constant(value: &str, len: usize) -> ArrayRef {
+/// A text column repeating `value`.
+pub(crate) fn constant(value: &str, len: usize) -> ArrayRef {
     Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
         value, len,
     )))
@@ -303,18 +305,18 @@ impl SplitSink {
         // as the record of the deletion. Any other winner of an older delivery is superseded by
         // the newer one; its record keeps the key and the provenance.
         let delete_flag = mask(batch, DELETED_COLUMN)?;
-        let deleted = arrow::compute::and(&not(&dropped)?, &delete_flag)?;
-        let superseded = match &marks {
-            Some(m) => arrow::compute::and(&m.older, &not(&delete_flag)?)?,
-            None => BooleanArray::from(vec![false; n]),
+        let first_of_delivery = not(&dropped)?;
+        let deleted = arrow::compute::and(&first_of_delivery, &delete_flag)?;
+        let (superseded, winners) = match &marks {
+            Some(m) => (
+                arrow::compute::and(&m.older, &not(&delete_flag)?)?,
+                arrow::compute::and(&first_of_delivery, &not(&m.older)?)?,
+            ),
+            None => (BooleanArray::from(vec![false; n]), first_of_delivery),
         };
         let quarantined = or(&or(&dropped, &deleted)?, &superseded)?;
         let kept = not(&quarantined)?;
         if let Some(keys) = &mut self.winning_keys {
-            let winners = match &marks {
-                Some(m) => arrow::compute::and(&not(&dropped)?, &not(&m.older)?)?,
-                None => not(&dropped)?,
-            };
             let key = column(batch, &self.planned.rules.key)?;
             keys.push(arrow::compute::cast(
                 &filter(&key, &winners)?,

@@ -12,7 +12,7 @@ use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray};
+use arrow::array::AsArray;
 use arrow::compute::cast;
 use arrow::datatypes::DataType;
 use arrow::record_batch::{RecordBatch, RecordBatchReader};
@@ -163,7 +163,8 @@ fn scan_file(
     let mut position = 0u64;
     for batch in reader {
         let batch = batch.map_err(|e| parquet_err(e.into()))?;
-        let column = text(batch.column(0))?;
+        // A cast to the column's own type only clones it.
+        let column = cast(batch.column(0), &DataType::Utf8)?;
         for (i, value) in column.as_string::<i32>().iter().enumerate() {
             let row = position + i as u64;
             if value.is_some_and(|v| keys.contains(v)) && !deleted_before.contains(&row) {
@@ -199,14 +200,6 @@ fn scan_file(
         deleted,
         rows,
     }))
-}
-
-fn text(a: &ArrayRef) -> Result<ArrayRef> {
-    Ok(if a.data_type() == &DataType::Utf8 {
-        a.clone()
-    } else {
-        cast(a, &DataType::Utf8)?
-    })
 }
 
 /// Writes the deletion vectors of every touched file into the run's file and returns the
