@@ -10,7 +10,9 @@ use arrow::array::{Array, ArrayAccessor, ArrayRef, Date32Builder, Int64Builder, 
 use crate::arrays::{Result, with_strings};
 use crate::code_table::CodeTable;
 use crate::text::NullTokens;
-use crate::{date, id_card, mask, phone, text};
+use crate::{
+    address, amount, company, coords, date, id_card, mask, phone, pseudonym, simplified, text,
+};
 
 /// A text-to-text clean step.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -29,6 +31,28 @@ pub enum TextStep {
     Map(Arc<CodeTable>),
     /// [`mask::MaskKind::apply`].
     Mask(mask::MaskKind),
+    /// [`text::trim`].
+    Trim,
+    /// Unicode lower case.
+    Lower,
+    /// [`text::pad_left`] to a width with a fill character.
+    Pad(usize, char),
+    /// [`text::Replace`].
+    Replace(Arc<text::Replace>),
+    /// [`simplified::to_simplified`].
+    Simplified,
+    /// [`amount::to_unit`]; text that is not an amount is kept (a `type` check rejects it).
+    Amount(amount::AmountUnit),
+    /// [`company::company_name`].
+    CompanyName,
+    /// [`company::company_key`].
+    CompanyKey,
+    /// [`address::Divisions::normalize`].
+    Address(Arc<address::Divisions>),
+    /// [`coords::point_to_wgs84`]; text that is not a point is kept.
+    Coords(coords::CoordSystem),
+    /// [`pseudonym::PseudonymKey::pseudonym`].
+    Pseudonym(Arc<pseudonym::PseudonymKey>),
 }
 
 impl TextStep {
@@ -49,6 +73,23 @@ impl TextStep {
                     .map_or(Cow::Borrowed(s), |c| Cow::Owned(c.to_owned())),
             ),
             TextStep::Mask(kind) => Some(Cow::Owned(kind.apply(s))),
+            TextStep::Trim => Some(Cow::Borrowed(text::trim(s))),
+            TextStep::Lower => Some(if s.chars().any(char::is_uppercase) {
+                Cow::Owned(s.to_lowercase())
+            } else {
+                Cow::Borrowed(s)
+            }),
+            TextStep::Pad(width, fill) => Some(text::pad_left(s, *width, *fill)),
+            TextStep::Replace(r) => Some(r.apply(s)),
+            TextStep::Simplified => Some(simplified::to_simplified(s)),
+            TextStep::Amount(unit) => Some(amount::to_unit(s, *unit).unwrap_or(Cow::Borrowed(s))),
+            TextStep::CompanyName => Some(company::company_name(s)),
+            TextStep::CompanyKey => Some(Cow::Owned(company::company_key(s))),
+            TextStep::Address(d) => Some(d.normalize(s)),
+            TextStep::Coords(from) => {
+                Some(coords::point_to_wgs84(s, *from).map_or(Cow::Borrowed(s), Cow::Owned))
+            }
+            TextStep::Pseudonym(key) => Some(Cow::Owned(key.pseudonym(s))),
         }
     }
 }

@@ -99,6 +99,14 @@ impl CodeTable {
         self.lookup.get(&value.to_lowercase()).map(String::as_str)
     }
 
+    /// `(code, name)` of every code still in use (no `valid_to`), in code order.
+    pub fn current(&self) -> impl Iterator<Item = (&str, &str)> {
+        self.codes
+            .iter()
+            .filter(|(code, _)| !self.ends.contains_key(*code))
+            .map(|(code, name)| (code.as_str(), name.as_str()))
+    }
+
     /// Number of codes.
     pub fn len(&self) -> usize {
         self.codes.len()

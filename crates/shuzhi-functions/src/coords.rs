@@ -71,6 +71,76 @@ pub fn gcj02_to_bd09(lng: f64, lat: f64) -> (f64, f64) {
     (z * theta.cos() + 0.0065, z * theta.sin() + 0.006)
 }
 
+/// BD-09 → GCJ-02.
+pub fn bd09_to_gcj02(lng: f64, lat: f64) -> (f64, f64) {
+    let (x, y) = (lng - 0.0065, lat - 0.006);
+    let z = (x * x + y * y).sqrt() - 0.00002 * (y * X_PI).sin();
+    let theta = y.atan2(x) - 0.000003 * (x * X_PI).cos();
+    (z * theta.cos(), z * theta.sin())
+}
+
+/// A coordinate system a department may deliver.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CoordSystem {
+    /// WGS84 (GPS); CGCS2000 agrees with it to well under a metre.
+    Wgs84,
+    /// GCJ-02 (AMap, Tencent).
+    Gcj02,
+    /// BD-09 (Baidu).
+    Bd09,
+}
+
+impl CoordSystem {
+    /// Every system with its rule-file name.
+    pub const ALL: [(&'static str, CoordSystem); 3] = [
+        ("wgs84", CoordSystem::Wgs84),
+        ("gcj02", CoordSystem::Gcj02),
+        ("bd09", CoordSystem::Bd09),
+    ];
+
+    /// The system called `name` in rule files.
+    pub fn from_name(name: &str) -> Option<CoordSystem> {
+        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
+    }
+
+    /// Its rule-file name.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, c)| *c == self)
+            .map_or("wgs84", |(n, _)| n)
+    }
+
+    /// A point of this system in WGS84.
+    pub fn to_wgs84(self, lng: f64, lat: f64) -> (f64, f64) {
+        match self {
+            CoordSystem::Wgs84 => (lng, lat),
+            CoordSystem::Gcj02 => gcj02_to_wgs84(lng, lat),
+            CoordSystem::Bd09 => {
+                let (g_lng, g_lat) = bd09_to_gcj02(lng, lat);
+                gcj02_to_wgs84(g_lng, g_lat)
+            }
+        }
+    }
+}
+
+/// A `lng,lat` text (comma, full-width comma or spaces between) of `from` as a WGS84
+/// `lng,lat` with six decimals (about 0.1 m); `None` when it is not a point on Earth.
+pub fn point_to_wgs84(text: &str, from: CoordSystem) -> Option<String> {
+    let mut parts = text
+        .split([',', '，', ' ', ';'])
+        .filter(|p| !p.is_empty())
+        .map(str::parse::<f64>);
+    let (Some(Ok(lng)), Some(Ok(lat)), None) = (parts.next(), parts.next(), parts.next()) else {
+        return None;
+    };
+    if !(-180.0..=180.0).contains(&lng) || !(-90.0..=90.0).contains(&lat) {
+        return None;
+    }
+    let (x, y) = from.to_wgs84(lng, lat);
+    Some(format!("{x:.6},{y:.6}"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -91,5 +161,25 @@ mod tests {
         let sh = wgs84_to_gcj02(121.473701, 31.230416);
         assert!(close(sh, (121.478224057, 31.228473742), 1e-9), "{sh:?}");
         assert_eq!(wgs84_to_gcj02(2.35, 48.85), (2.35, 48.85), "outside China");
+    }
+
+    #[test]
+    fn points_as_text() {
+        // The worked example's GCJ-02 and BD-09 forms both come back to the WGS84 point.
+        assert_eq!(
+            point_to_wgs84("116.403372494,39.917930749", CoordSystem::Gcj02).as_deref(),
+            Some("116.397128,39.916527")
+        );
+        assert_eq!(
+            point_to_wgs84("116.409739337 39.924269294", CoordSystem::Bd09).as_deref(),
+            Some("116.397128,39.916527")
+        );
+        assert_eq!(
+            point_to_wgs84("116.397128，39.916527", CoordSystem::Wgs84).as_deref(),
+            Some("116.397128,39.916527")
+        );
+        assert_eq!(point_to_wgs84("116.4", CoordSystem::Gcj02), None);
+        assert_eq!(point_to_wgs84("200,39", CoordSystem::Gcj02), None);
+        assert_eq!(point_to_wgs84("东经116度", CoordSystem::Gcj02), None);
     }
 }

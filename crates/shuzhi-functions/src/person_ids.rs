@@ -58,6 +58,72 @@ pub fn is_valid_taiwan_id(s: &str) -> bool {
     sum.is_multiple_of(10)
 }
 
+/// What kind of personal identifier a value is (domain.md §1.9): people who are not mainland
+/// citizens hold valid numbers too, and are classified rather than rejected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PersonIdKind {
+    /// GB 11643 citizen identity number.
+    Resident,
+    /// 港澳台居民居住证: GB 11643 layout with address code 81 / 82 / 83.
+    HmtResidencePermit,
+    /// 外国人永久居留身份证, 2023 edition: 18 characters starting with 9, MOD 11-2 check.
+    ForeignPermanent,
+    /// 外国人永久居留身份证, 2017 edition: three letters (ISO 3166 alpha-3) and 12 digits.
+    ForeignPermanent2017,
+    /// Hong Kong Identity Card (check digit verified).
+    Hkid,
+    /// Taiwan national ID (check digit verified).
+    TaiwanId,
+    /// 港澳居民来往内地通行证: `H` / `M` and 8 or 10 digits (format only; no public check).
+    HkMacauPermit,
+}
+
+impl PersonIdKind {
+    /// Name used in data and rule files.
+    pub fn name(self) -> &'static str {
+        match self {
+            PersonIdKind::Resident => "resident",
+            PersonIdKind::HmtResidencePermit => "hmt_residence_permit",
+            PersonIdKind::ForeignPermanent => "foreign_permanent",
+            PersonIdKind::ForeignPermanent2017 => "foreign_permanent_2017",
+            PersonIdKind::Hkid => "hkid",
+            PersonIdKind::TaiwanId => "taiwan_id",
+            PersonIdKind::HkMacauPermit => "hk_macau_permit",
+        }
+    }
+}
+
+/// Classifies a cleaned identifier; `None` when it is none of the known kinds.
+pub fn classify(s: &str) -> Option<PersonIdKind> {
+    let b = s.as_bytes();
+    if b.len() == 18 && crate::id_card::is_valid(s) {
+        return Some(match &s[..2] {
+            "81" | "82" | "83" => PersonIdKind::HmtResidencePermit,
+            p if p.starts_with('9') => PersonIdKind::ForeignPermanent,
+            _ => PersonIdKind::Resident,
+        });
+    }
+    if b.len() == 15
+        && b[..3].iter().all(u8::is_ascii_uppercase)
+        && b[3..].iter().all(u8::is_ascii_digit)
+    {
+        return Some(PersonIdKind::ForeignPermanent2017);
+    }
+    if is_valid_hkid(s) {
+        return Some(PersonIdKind::Hkid);
+    }
+    if is_valid_taiwan_id(s) {
+        return Some(PersonIdKind::TaiwanId);
+    }
+    if matches!(b.first(), Some(b'H' | b'M'))
+        && matches!(b.len(), 9 | 11)
+        && b[1..].iter().all(u8::is_ascii_digit)
+    {
+        return Some(PersonIdKind::HkMacauPermit);
+    }
+    None
+}
+
 /// True when a digit string passes the Luhn check (ISO/IEC 7812).
 pub fn passes_luhn(digits: &str) -> bool {
     if digits.len() < 2 || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -100,6 +166,21 @@ mod tests {
         assert!(is_valid_taiwan_id("F131104093"));
         assert!(!is_valid_taiwan_id("A123456788"));
         assert!(!is_valid_taiwan_id("A323456789"));
+    }
+
+    #[test]
+    fn classifies_identifiers() {
+        let kind = |s| classify(s).map(PersonIdKind::name);
+        assert_eq!(kind("11010519491231002X"), Some("resident"));
+        assert_eq!(kind("810000199408230021"), Some("hmt_residence_permit"));
+        assert_eq!(kind("830000199201300022"), Some("hmt_residence_permit"));
+        assert_eq!(kind("932682198501010017"), Some("foreign_permanent"));
+        assert_eq!(kind("USA310195012345"), Some("foreign_permanent_2017"));
+        assert_eq!(kind("A123456(3)"), Some("hkid"));
+        assert_eq!(kind("A123456789"), Some("taiwan_id"));
+        assert_eq!(kind("H1234567801"), Some("hk_macau_permit"));
+        assert_eq!(kind("110105194912310021"), None, "wrong check digit");
+        assert_eq!(kind("hello"), None);
     }
 
     #[test]

@@ -3,6 +3,61 @@
 use std::borrow::Cow;
 use std::collections::HashSet;
 
+/// Removes leading and trailing whitespace, including U+3000 and NBSP; borrowed.
+pub fn trim(s: &str) -> &str {
+    s.trim_matches(is_spacelike)
+}
+
+/// Pads on the left with `fill` to `width` characters (`{ pad = [6, "0"] }`: `1234` →
+/// `001234`); longer values are unchanged.
+pub fn pad_left(s: &str, width: usize, fill: char) -> Cow<'_, str> {
+    let n = s.chars().count();
+    if n >= width {
+        return Cow::Borrowed(s);
+    }
+    let mut out: String = std::iter::repeat_n(fill, width - n).collect();
+    out.push_str(s);
+    Cow::Owned(out)
+}
+
+/// A regular-expression replacement (`{ replace = ["pattern", "with"] }`); `$1` refers to
+/// groups. Compared and hashed by its pattern and replacement.
+#[derive(Debug, Clone)]
+pub struct Replace {
+    regex: regex::Regex,
+    with: String,
+}
+
+impl Replace {
+    /// Compiles the pattern.
+    pub fn new(pattern: &str, with: &str) -> Result<Self, regex::Error> {
+        Ok(Self {
+            regex: regex::Regex::new(pattern)?,
+            with: with.to_owned(),
+        })
+    }
+
+    /// Every match replaced; borrowed when nothing matches.
+    pub fn apply<'a>(&self, s: &'a str) -> Cow<'a, str> {
+        self.regex.replace_all(s, self.with.as_str())
+    }
+}
+
+impl PartialEq for Replace {
+    fn eq(&self, other: &Self) -> bool {
+        self.regex.as_str() == other.regex.as_str() && self.with == other.with
+    }
+}
+
+impl Eq for Replace {}
+
+impl std::hash::Hash for Replace {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        self.regex.as_str().hash(state);
+        self.with.hash(state);
+    }
+}
+
 /// Characters removed outright: zero-width, BOM, soft hyphen, bidi controls.
 pub(crate) fn is_invisible(c: char) -> bool {
     matches!(c,
@@ -203,6 +258,17 @@ mod tests {
     fn clean_input_is_borrowed() {
         assert!(matches!(normalize_text("张三 abc"), Cow::Borrowed(_)));
         assert!(matches!(normalize_text("plain"), Cow::Borrowed(_)));
+    }
+
+    #[test]
+    fn trim_pad_and_replace() {
+        assert_eq!(trim("\u{3000} 张三 \u{00A0}"), "张三");
+        assert_eq!(pad_left("1234", 6, '0'), "001234");
+        assert!(matches!(pad_left("123456", 6, '0'), Cow::Borrowed(_)));
+        let r = Replace::new("^(\\d{4})年$", "${1}").expect("pattern");
+        assert_eq!(r.apply("2023年"), "2023");
+        assert!(matches!(r.apply("2023"), Cow::Borrowed(_)));
+        assert_eq!(r, Replace::new("^(\\d{4})年$", "${1}").expect("pattern"));
     }
 
     #[test]
