@@ -7,14 +7,19 @@ use std::sync::Arc;
 use arrow::datatypes::DataType;
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::functions::core::expr_fn::coalesce;
+use datafusion::functions::regex::expr_fn::regexp_like;
 use datafusion::functions::string::expr_fn::concat_ws;
+use datafusion::functions_aggregate::count::count_all_window;
+use datafusion::logical_expr::ExprFunctionExt;
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::logical_expr::{cast, when};
 use datafusion::prelude::{DataFrame, Expr, SessionContext, ident, lit};
 use shuzhi_functions::chain::{Chain, TextStep};
 use shuzhi_functions::text::NullTokens;
 use shuzhi_ingest::{INGEST_ERROR_COLUMN, ReadOptions};
-use shuzhi_rules::{CheckKind, CleanStep, FieldType, LibraryRules, Pipeline, Severity, SqlExpr};
+use shuzhi_rules::{
+    CheckKind, CleanStep, FieldType, LibraryRules, Pipeline, Severity, SqlExpr, ValueType,
+};
 
 use crate::EngineError;
 use crate::source::{FileReports, SourceStream};
@@ -136,7 +141,29 @@ pub fn text_step(
             TextStep::Map(Arc::new(t.clone()))
         }
         CleanStep::Mask(kind) => TextStep::Mask(*kind),
-        CleanStep::ParseDate | CleanStep::Default { .. } => return Ok(None),
+        CleanStep::Trim => TextStep::Trim,
+        CleanStep::Lower => TextStep::Lower,
+        CleanStep::Pad { width, fill } => TextStep::Pad(*width, *fill),
+        CleanStep::Replace { pattern, with } => TextStep::Replace(Arc::new(
+            shuzhi_functions::text::Replace::new(pattern, with)
+                .map_err(|e| EngineError::Internal(format!("regex checked at load: {e}")))?,
+        )),
+        CleanStep::Simplified => TextStep::Simplified,
+        CleanStep::Amount(unit) => TextStep::Amount(*unit),
+        CleanStep::CompanyName => TextStep::CompanyName,
+        CleanStep::CompanyKey => TextStep::CompanyKey,
+        CleanStep::Address { table } => {
+            let t = pipeline
+                .code_tables
+                .get(table)
+                .ok_or_else(|| EngineError::Internal(format!("code table {table} vanished")))?;
+            TextStep::Address(Arc::new(shuzhi_functions::address::Divisions::new(t)))
+        }
+        CleanStep::Coords(from) => TextStep::Coords(*from),
+        CleanStep::Pseudonym(key) => TextStep::Pseudonym(key.clone()),
+        CleanStep::ParseDate | CleanStep::Default { .. } | CleanStep::Derive { .. } => {
+            return Ok(None);
+        }
     }))
 }
 
@@ -290,15 +317,34 @@ pub fn plan_rules(
         let mut bit = steps.iter().filter(|(f, _, _)| *f == field.name).count();
         let mut any = false;
         for step in &field.clean {
-            if let CleanStep::Default { expr } = step {
-                let fill = parse(&df, expr)?;
-                let filled = value.clone().is_null().and(fill.clone().is_not_null());
-                bits = bits + when(filled, lit(1i64 << bit)).otherwise(lit(0i64))?;
-                value = coalesce(vec![value, fill]);
-                steps.push((field.name.clone(), bit, step.name()));
-                bit += 1;
-                any = true;
-            }
+            let (next, changed) = match step {
+                CleanStep::Default { expr } => {
+                    let fill = parse(&df, expr)?;
+                    let filled = value.clone().is_null().and(fill.clone().is_not_null());
+                    (coalesce(vec![value.clone(), fill]), filled)
+                }
+                CleanStep::Derive { expr } => {
+                    let derived = parse(&df, expr)?;
+                    let derived = match field.ty {
+                        FieldType::String => cast(derived, DataType::Utf8),
+                        FieldType::Date => cast(derived, DataType::Date32),
+                    };
+                    (
+                        derived.clone(),
+                        datafusion::logical_expr::binary_expr(
+                            value.clone(),
+                            datafusion::logical_expr::Operator::IsDistinctFrom,
+                            derived,
+                        ),
+                    )
+                }
+                _ => continue,
+            };
+            bits = bits + when(changed, lit(1i64 << bit)).otherwise(lit(0i64))?;
+            value = next;
+            steps.push((field.name.clone(), bit, step.name()));
+            bit += 1;
+            any = true;
         }
         if any {
             defaults.push((field.name.clone(), value));
@@ -320,90 +366,118 @@ pub fn plan_rules(
         let field_type = library
             .field(&check.field)
             .map_or(FieldType::String, |f| f.ty);
-        let failed =
-            match &check.kind {
-                CheckKind::Required => value.clone().is_null(),
-                CheckKind::Gb11643 => value
+        let failed = match &check.kind {
+            CheckKind::Required => value.clone().is_null(),
+            CheckKind::Gb11643 => value
+                .clone()
+                .is_not_null()
+                .and(udf(Kernel::IsGb11643).call(vec![value.clone()]).is_false()),
+            CheckKind::Phone => value
+                .clone()
+                .is_not_null()
+                .and(udf(Kernel::IsPhone).call(vec![value.clone()]).is_false()),
+            CheckKind::Uscc | CheckKind::OrgCode | CheckKind::ElicenceId => {
+                let kernel = match &check.kind {
+                    CheckKind::Uscc => Kernel::IsUscc,
+                    CheckKind::OrgCode => Kernel::IsOrgCode,
+                    _ => Kernel::IsElicenceId,
+                };
+                value
                     .clone()
                     .is_not_null()
-                    .and(udf(Kernel::IsGb11643).call(vec![value.clone()]).is_false()),
-                CheckKind::Phone => value
+                    .and(udf(kernel).call(vec![value.clone()]).is_false())
+            }
+            CheckKind::Regex(pattern) => value
+                .clone()
+                .is_not_null()
+                .and(regexp_like(value.clone(), lit(pattern.as_str()), None).is_false()),
+            CheckKind::OneOf(values) => value.clone().is_not_null().and(
+                value
+                    .clone()
+                    .in_list(values.iter().map(|v| lit(v.as_str())).collect(), true),
+            ),
+            CheckKind::Range { min, max } => {
+                let number = datafusion::prelude::try_cast(value.clone(), DataType::Float64);
+                value
                     .clone()
                     .is_not_null()
-                    .and(udf(Kernel::IsPhone).call(vec![value.clone()]).is_false()),
-                CheckKind::Uscc | CheckKind::OrgCode | CheckKind::ElicenceId => {
-                    let kernel = match &check.kind {
-                        CheckKind::Uscc => Kernel::IsUscc,
-                        CheckKind::OrgCode => Kernel::IsOrgCode,
-                        _ => Kernel::IsElicenceId,
-                    };
-                    value
-                        .clone()
-                        .is_not_null()
-                        .and(udf(kernel).call(vec![value.clone()]).is_false())
-                }
-                CheckKind::Regex(pattern) => value.clone().is_not_null().and(
-                    datafusion::functions::regex::expr_fn::regexp_like(
-                        value.clone(),
-                        lit(pattern.as_str()),
-                        None,
-                    )
-                    .is_false(),
-                ),
-                CheckKind::OneOf(values) => value.clone().is_not_null().and(
-                    value
-                        .clone()
-                        .in_list(values.iter().map(|v| lit(v.as_str())).collect(), true),
-                ),
-                CheckKind::Range { min, max } => {
-                    let number = datafusion::prelude::try_cast(value.clone(), DataType::Float64);
-                    value
-                        .clone()
-                        .is_not_null()
-                        .and(number.between(lit(min.0), lit(max.0)).is_not_true())
-                }
-                CheckKind::Length { min, max } => {
-                    let chars =
-                        datafusion::functions::unicode::expr_fn::character_length(value.clone());
-                    value
-                        .clone()
-                        .is_not_null()
-                        .and(chars.between(lit(*min), lit(*max)).is_false())
-                }
-                // Only IDs that pass GB 11643 are judged here (the gb11643 check reports the rest).
-                CheckKind::IdRegion => {
-                    let t = pipeline.code_tables.get("gb2260").ok_or_else(|| {
-                        EngineError::Internal("code table gb2260 vanished".into())
-                    })?;
-                    udf(Kernel::IsGb11643)
-                        .call(vec![value.clone()])
-                        .is_true()
-                        .and(
-                            udf(Kernel::IdRegionInUse(Arc::new(t.clone())))
-                                .call(vec![value.clone()])
-                                .is_false(),
-                        )
-                }
-                CheckKind::CodeTable(name) => {
-                    let t = pipeline.code_tables.get(name).ok_or_else(|| {
-                        EngineError::Internal(format!("code table {name} vanished"))
-                    })?;
-                    value.clone().is_not_null().and(
-                        udf(Kernel::InCodeTable(Arc::new(t.clone())))
+                    .and(number.between(lit(min.0), lit(max.0)).is_not_true())
+            }
+            CheckKind::Length { min, max } => {
+                let chars =
+                    datafusion::functions::unicode::expr_fn::character_length(value.clone());
+                value
+                    .clone()
+                    .is_not_null()
+                    .and(chars.between(lit(*min), lit(*max)).is_false())
+            }
+            // Only IDs that pass GB 11643 are judged here (the gb11643 check reports the rest).
+            CheckKind::IdRegion => {
+                let t = pipeline
+                    .code_tables
+                    .get("gb2260")
+                    .ok_or_else(|| EngineError::Internal("code table gb2260 vanished".into()))?;
+                udf(Kernel::IsGb11643)
+                    .call(vec![value.clone()])
+                    .is_true()
+                    .and(
+                        udf(Kernel::IdRegionInUse(Arc::new(t.clone())))
                             .call(vec![value.clone()])
                             .is_false(),
                     )
-                }
-                CheckKind::Expr(expr) => {
-                    let e = parse(&df, expr)?;
-                    match (&check.fix, check.severity) {
-                        (Some(fix), Severity::Fix) => {
-                            e.is_not_true().and(parse(&df, fix)?.is_not_null())
-                        }
-                        _ => e.is_false(),
+            }
+            CheckKind::CodeTable(name) => {
+                let t = pipeline
+                    .code_tables
+                    .get(name)
+                    .ok_or_else(|| EngineError::Internal(format!("code table {name} vanished")))?;
+                value.clone().is_not_null().and(
+                    udf(Kernel::InCodeTable(Arc::new(t.clone())))
+                        .call(vec![value.clone()])
+                        .is_false(),
+                )
+            }
+            CheckKind::Expr(expr) => {
+                let e = parse(&df, expr)?;
+                match (&check.fix, check.severity) {
+                    (Some(fix), Severity::Fix) => {
+                        e.is_not_true().and(parse(&df, fix)?.is_not_null())
                     }
+                    _ => e.is_false(),
                 }
-            };
+            }
+            CheckKind::Type(ty) => {
+                let text = match field_type {
+                    FieldType::String => value.clone(),
+                    FieldType::Date => cast(value.clone(), DataType::Utf8),
+                };
+                let fails = match ty {
+                    ValueType::Integer => regexp_like(text, lit("^[+-]?[0-9]+$"), None).is_false(),
+                    ValueType::Decimal => {
+                        regexp_like(text, lit("^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)$"), None)
+                            .is_false()
+                    }
+                    ValueType::Date => udf(Kernel::ParseDate).call(vec![text]).is_null(),
+                };
+                value.clone().is_not_null().and(fails)
+            }
+            CheckKind::PersonId => value
+                .clone()
+                .is_not_null()
+                .and(udf(Kernel::IdKind).call(vec![value.clone()]).is_null()),
+            // Counted over every row this run governs, before dedup.
+            CheckKind::Unique => {
+                let rows = count_all_window()
+                    .partition_by(vec![value.clone()])
+                    .build()?;
+                value.clone().is_not_null().and(rows.gt(lit(1i64)))
+            }
+            CheckKind::NotBefore(other) => value.clone().lt(ident(other)).is_true(),
+        };
+        let failed = match &check.when {
+            Some(condition) => parse(&df, condition)?.is_true().and(failed),
+            None => failed,
+        };
         // A ragged row has no field values: its only verdict is the ingest one.
         let failed = ident(INGEST_ERROR_COLUMN).is_null().and(failed);
         replace.push((fail_column(i), failed));

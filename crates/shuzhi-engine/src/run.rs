@@ -267,17 +267,87 @@ pub async fn run_pipeline(
     report.map(|(run, _)| run)
 }
 
+/// Rows read and rejected (by checks or ingest) for a library over its sources.
+fn library_rows(pipeline: &Pipeline, counts: &SinkCounts, library: &str) -> (u64, u64) {
+    let (mut read, mut rejected) = (0u64, 0u64);
+    for source in pipeline.sources_of(library) {
+        if let Some(c) = counts.sources.get(&source.id) {
+            read += c.read;
+            rejected += c.rejected;
+        }
+    }
+    (read, rejected)
+}
+
+/// GB/T 36344 indicator scores: per library, the checks of each indicator and their failures.
+fn quality(
+    pipeline: &Pipeline,
+    counts: &SinkCounts,
+) -> Vec<shuzhi_library::manifest::IndicatorScore> {
+    let mut out = Vec::new();
+    for library in &pipeline.libraries {
+        let (read, _) = library_rows(pipeline, counts, &library.name);
+        let mut by_indicator: std::collections::BTreeMap<shuzhi_rules::Indicator, Vec<&str>> =
+            std::collections::BTreeMap::new();
+        for check in library.checks() {
+            by_indicator
+                .entry(check.indicator)
+                .or_default()
+                .push(check.id.as_str());
+        }
+        for (indicator, checks) in by_indicator {
+            let failed: u64 = checks
+                .iter()
+                .map(|id| counts.rule_failures.get(*id).copied().unwrap_or(0))
+                .sum();
+            let elements = read * checks.len() as u64;
+            out.push(shuzhi_library::manifest::IndicatorScore {
+                library: library.name.clone(),
+                indicator: indicator.label(),
+                checks: checks.iter().map(|c| (*c).to_owned()).collect(),
+                evaluated: read,
+                failed,
+                score: if elements == 0 {
+                    1.0
+                } else {
+                    1.0 - failed as f64 / elements as f64
+                },
+            });
+        }
+    }
+    out
+}
+
+/// Catalogue attributes of every field, keyed `library.field`.
+fn field_catalogue(
+    pipeline: &Pipeline,
+) -> std::collections::BTreeMap<String, shuzhi_library::manifest::FieldCatalogue> {
+    let mut out = std::collections::BTreeMap::new();
+    for library in &pipeline.libraries {
+        for f in &library.fields {
+            let class = match f.class {
+                shuzhi_rules::FieldClass::Public => "public",
+                shuzhi_rules::FieldClass::Internal => "internal",
+                shuzhi_rules::FieldClass::Sensitive => "sensitive",
+            };
+            out.insert(
+                format!("{}.{}", library.name, f.name),
+                shuzhi_library::manifest::FieldCatalogue {
+                    class: class.into(),
+                    share: f.share.chinese().into(),
+                    authority: f.authority.clone(),
+                },
+            );
+        }
+    }
+    out
+}
+
 /// Libraries whose rows rejected by checks or ingest exceed their `max_reject_ratio`.
 fn breaches(pipeline: &Pipeline, counts: &SinkCounts) -> Vec<shuzhi_library::manifest::Breach> {
     let mut out = Vec::new();
     for library in &pipeline.libraries {
-        let (mut read, mut rejected) = (0u64, 0u64);
-        for source in pipeline.sources_of(&library.name) {
-            if let Some(c) = counts.sources.get(&source.id) {
-                read += c.read;
-                rejected += c.rejected;
-            }
-        }
+        let (read, rejected) = library_rows(pipeline, counts, &library.name);
         let over = |n: u64, max: f64| read > 0 && n as f64 / read as f64 > max;
         if let Some(max) = library.max_reject_ratio
             && over(rejected, max)
@@ -602,6 +672,9 @@ async fn govern_and_publish(
                 missing_fields: r.missing_fields.clone(),
             })
             .collect(),
+        quality: quality(pipeline, &counts),
+        fields: field_catalogue(pipeline),
+        pseudonym_keys: pipeline.keys.clone(),
         sources: counts.sources,
         rule_failures: counts.rule_failures,
         step_changes: counts.step_changes,

@@ -11,7 +11,9 @@ use datafusion::logical_expr::{
 };
 use shuzhi_functions::chain::Chain;
 use shuzhi_functions::code_table::CodeTable;
-use shuzhi_functions::{arrays, credit_code, date, id_card, iso7064, person_ids, phone, text};
+use shuzhi_functions::{
+    arrays, company, credit_code, date, id_card, iso7064, person_ids, phone, text,
+};
 
 /// A kernel and its parameters.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
@@ -52,6 +54,10 @@ pub enum Kernel {
     IsTaiwanId,
     /// `passes_luhn(digits)`: bank card check digit.
     PassesLuhn,
+    /// `id_kind(id)`: `resident`, `hmt_residence_permit`, `foreign_permanent`, `hkid`, ...
+    IdKind,
+    /// `company_key(name)`: the matching key of a company name.
+    CompanyKey,
 }
 
 impl Kernel {
@@ -76,6 +82,8 @@ impl Kernel {
             Kernel::IsHkid => "is_hkid".into(),
             Kernel::IsTaiwanId => "is_taiwan_id".into(),
             Kernel::PassesLuhn => "passes_luhn".into(),
+            Kernel::IdKind => "id_kind".into(),
+            Kernel::CompanyKey => "company_key".into(),
         }
     }
 
@@ -108,6 +116,10 @@ impl Kernel {
             Kernel::InCodeTable(t) => arrays::test_strings(a, |s| t.contains(s)),
             Kernel::IsGb11643 => arrays::test_strings(a, id_card::is_valid),
             Kernel::IdRegionInUse(t) => arrays::test_strings(a, |s| {
+                // Residence permits and foreigners' cards carry no GB/T 2260 county.
+                if person_ids::classify(s) != Some(person_ids::PersonIdKind::Resident) {
+                    return true;
+                }
                 match (id_card::region_code(s), id_card::birth_date(s)) {
                     (Some(region), Some(born)) => {
                         t.in_use_since(region, chrono::Datelike::year(&born))
@@ -130,6 +142,12 @@ impl Kernel {
             Kernel::IsHkid => arrays::test_strings(a, person_ids::is_valid_hkid),
             Kernel::IsTaiwanId => arrays::test_strings(a, person_ids::is_valid_taiwan_id),
             Kernel::PassesLuhn => arrays::test_strings(a, person_ids::passes_luhn),
+            Kernel::IdKind => arrays::map_strings(a, |s| {
+                person_ids::classify(s).map(|k| Cow::Borrowed(k.name()))
+            }),
+            Kernel::CompanyKey => {
+                arrays::map_strings(a, |s| Some(Cow::Owned(company::company_key(s))))
+            }
         }
     }
 }
@@ -344,6 +362,8 @@ pub fn named_udfs() -> Vec<Arc<ScalarUDF>> {
         Kernel::IsHkid,
         Kernel::IsTaiwanId,
         Kernel::PassesLuhn,
+        Kernel::IdKind,
+        Kernel::CompanyKey,
     ]
     .into_iter()
     .map(udf)

@@ -58,10 +58,25 @@ impl Divisions {
     pub fn new(table: &CodeTable) -> Self {
         let mut names = HashMap::new();
         let mut by_name: HashMap<String, Vec<String>> = HashMap::new();
-        for (code, name) in table.current() {
-            if code.len() != 6 || !code.bytes().all(|b| b.is_ascii_digit()) {
-                continue;
-            }
+        let current: Vec<(&str, &str)> = table
+            .current()
+            .filter(|(code, _)| code.len() == 6 && code.bytes().all(|b| b.is_ascii_digit()))
+            .collect();
+        let provinces: HashMap<&str, &str> = current
+            .iter()
+            .filter(|(code, _)| code.ends_with("0000"))
+            .map(|(code, name)| (&code[..2], *name))
+            .collect();
+        for &(code, name) in &current {
+            // Some tables (ours, built from python-stdnum) prefix lower levels with the
+            // province: `浙江省西湖区`.
+            let name = match provinces.get(&code[..2]) {
+                Some(province) if !code.ends_with("0000") => name
+                    .strip_prefix(province)
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or(name),
+                _ => name,
+            };
             names.insert(code.to_owned(), name.to_owned());
             if is_placeholder(name) {
                 continue;
@@ -198,8 +213,8 @@ mod tests {
             ("220100", "长春市", None),
             ("220104", "朝阳区", None),
             ("330000", "浙江省", None),
-            ("330100", "杭州市", None),
-            ("330106", "西湖区", None),
+            ("330100", "浙江省杭州市", None),
+            ("330106", "浙江省西湖区", None),
             ("330110", "余杭区", None),
             ("450000", "广西壮族自治区", None),
             ("450100", "南宁市", None),

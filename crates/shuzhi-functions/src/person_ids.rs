@@ -99,7 +99,11 @@ pub fn classify(s: &str) -> Option<PersonIdKind> {
     if b.len() == 18 && crate::id_card::is_valid(s) {
         return Some(match &s[..2] {
             "81" | "82" | "83" => PersonIdKind::HmtResidencePermit,
-            p if p.starts_with('9') => PersonIdKind::ForeignPermanent,
+            // 9 + the accepting authority's province (domain.md §1.9; layout unverified, so
+            // only a plausible province code, 11–65, counts).
+            _ if s.starts_with('9') && (b"11"[..] <= b[1..3] && b[1..3] <= b"65"[..]) => {
+                PersonIdKind::ForeignPermanent
+            }
             _ => PersonIdKind::Resident,
         });
     }
@@ -181,6 +185,11 @@ mod tests {
         assert_eq!(kind("H1234567801"), Some("hk_macau_permit"));
         assert_eq!(kind("110105194912310021"), None, "wrong check digit");
         assert_eq!(kind("hello"), None);
+        assert_eq!(
+            kind("999999198001010011"),
+            Some("resident"),
+            "99 is no province"
+        );
     }
 
     #[test]

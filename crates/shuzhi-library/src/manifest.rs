@@ -103,6 +103,36 @@ impl Breach {
     }
 }
 
+/// The score of one GB/T 36344 indicator for one library: X = 1 − A / B, with B the rows
+/// read times the checks that count against it and A their failures.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct IndicatorScore {
+    /// Library.
+    pub library: String,
+    /// `维度/指标`, e.g. `准确性/数据格式合规性`.
+    pub indicator: String,
+    /// The checks counted (rule ids).
+    pub checks: Vec<String>,
+    /// Rows evaluated (read) per check.
+    pub evaluated: u64,
+    /// Failures over all its checks.
+    pub failed: u64,
+    /// 1 − failed / (evaluated × checks); 1 when nothing was evaluated.
+    pub score: f64,
+}
+
+/// Catalogue attributes of a field (政务数据资源目录).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct FieldCatalogue {
+    /// `public`, `internal` or `sensitive`.
+    pub class: String,
+    /// 无条件共享 / 有条件共享 / 不予共享.
+    pub share: String,
+    /// The authoritative department, when declared.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub authority: Option<String>,
+}
+
 /// Everything a run did.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Manifest {
@@ -132,6 +162,15 @@ pub struct Manifest {
     pub sources: BTreeMap<String, SourceCounts>,
     /// Failures per rule id.
     pub rule_failures: BTreeMap<String, u64>,
+    /// GB/T 36344 indicator scores per library.
+    #[serde(default)]
+    pub quality: Vec<IndicatorScore>,
+    /// Catalogue attributes per `library.field`.
+    #[serde(default)]
+    pub fields: BTreeMap<String, FieldCatalogue>,
+    /// Pseudonym keys used: key id → fingerprint (never the secret).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub pseudonym_keys: BTreeMap<String, String>,
     /// Values changed per clean step, keyed `library.field.step`.
     pub step_changes: BTreeMap<String, u64>,
     /// Bytes spilled to disk by sorts and windows (dedup) under the memory limit.

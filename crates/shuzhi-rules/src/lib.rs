@@ -6,6 +6,7 @@
 
 pub mod codes;
 pub mod diagnostic;
+pub mod keys;
 pub mod load;
 pub mod model;
 pub mod vocabulary;

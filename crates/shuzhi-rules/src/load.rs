@@ -12,6 +12,7 @@ use toml::Spanned;
 use crate::RulesError;
 use crate::codes::parse_code_table;
 use crate::diagnostic::{Diagnostic, Origin, SourceFile, did_you_mean};
+use crate::keys::{KeyPolicy, KeyRing};
 use crate::model::*;
 
 #[derive(Deserialize)]
@@ -128,6 +129,10 @@ struct RawField {
     #[serde(default)]
     mask: Option<Spanned<String>>,
     #[serde(default)]
+    share: Option<Spanned<String>>,
+    #[serde(default)]
+    authority: Option<Spanned<String>>,
+    #[serde(default)]
     clean: Vec<Spanned<toml::Value>>,
     #[serde(default)]
     check: Vec<Spanned<RawCheck>>,
@@ -152,6 +157,14 @@ struct RawCheck {
     length: Option<Spanned<Vec<i64>>>,
     #[serde(default)]
     range: Option<Spanned<Vec<f64>>>,
+    #[serde(default, rename = "type")]
+    ty: Option<Spanned<String>>,
+    #[serde(default)]
+    not_before: Option<Spanned<String>>,
+    #[serde(default)]
+    when: Option<Spanned<String>>,
+    #[serde(default)]
+    dimension: Option<Spanned<String>>,
     #[serde(default)]
     max_fail_ratio: Option<Spanned<f64>>,
     severity: Spanned<String>,
@@ -172,9 +185,25 @@ pub const CLEAN_STEPS: &[&str] = &[
     "id_number",
     "phone",
     "parse_date",
+    "trim",
+    "lower",
+    "simplified",
+    "company_name",
+    "company_key",
 ];
 /// Keys of the clean steps written as tables.
-pub const CLEAN_STEP_TABLES: &[&str] = &["map", "default", "mask"];
+pub const CLEAN_STEP_TABLES: &[&str] = &[
+    "map",
+    "default",
+    "derive",
+    "mask",
+    "pad",
+    "replace",
+    "amount",
+    "address",
+    "coords",
+    "pseudonym",
+];
 /// Built-in check rules.
 pub const CHECK_RULES: &[&str] = &[
     "required",
@@ -186,15 +215,18 @@ pub const CHECK_RULES: &[&str] = &[
     "elicence_id",
     "postal_code",
     "email",
+    "person_id",
+    "unique",
 ];
 
 /// Collects diagnostics for one file.
-struct FileCx {
+struct FileCx<'k> {
     file: Arc<SourceFile>,
     problems: Vec<Diagnostic>,
+    keys: &'k mut KeyRing,
 }
 
-impl FileCx {
+impl FileCx<'_> {
     fn origin<T>(&self, s: &Spanned<T>) -> Origin {
         Origin {
             file: self.file.clone(),
@@ -206,6 +238,25 @@ impl FileCx {
         let mut d = Diagnostic::at(code, &at, msg);
         d.help = help;
         self.problems.push(d);
+    }
+
+    /// Parses a keyword given as a plain string at `at`, or reports it with the choices.
+    fn keyword_at<T: Copy>(
+        &mut self,
+        what: &str,
+        value: &str,
+        at: Origin,
+        choices: &[(&str, T)],
+    ) -> Option<T> {
+        let found = choices.iter().find(|(k, _)| *k == value);
+        if found.is_none() {
+            let names: Vec<&str> = choices.iter().map(|(k, _)| *k).collect();
+            let help = did_you_mean(value, names.iter().copied())
+                .map(|n| format!("did you mean `{n}`?"))
+                .unwrap_or_else(|| format!("expected one of: {}", names.join(", ")));
+            self.error("E0108", at, format!("unknown {what} `{value}`"), Some(help));
+        }
+        found.map(|(_, v)| *v)
     }
 
     /// Parses a keyword value, or reports it with the valid choices.
@@ -403,11 +454,12 @@ pub fn load_rules(path: &Path) -> Result<Pipeline, RulesError> {
     let mut hasher = Sha256::new();
     let mut problems = Vec::new();
     let code_tables = load_code_tables(&folder.join("codes"), &mut hasher, &mut problems)?;
+    let mut keys = KeyRing::new(KeyPolicy::TestFallback);
     let mut libraries = Vec::new();
     for f in &files {
         let file = read_file(f)?;
         hasher.update(canonical_toml(&file.text).as_bytes());
-        let (lib, mut ds) = load_rule_file(&file, &code_tables);
+        let (lib, mut ds) = load_rule_file(&file, &code_tables, &mut keys);
         problems.append(&mut ds);
         libraries.extend(lib);
     }
@@ -420,6 +472,7 @@ pub fn load_rules(path: &Path) -> Result<Pipeline, RulesError> {
         sources: Vec::new(),
         libraries,
         code_tables,
+        keys: keys.fingerprints(),
         null_tokens: shuzhi_functions::text::DEFAULT_NULL_TOKENS
             .iter()
             .map(|s| (*s).to_owned())
@@ -447,6 +500,7 @@ pub fn load_pipeline(path: &Path) -> Result<Pipeline, RulesError> {
         .map_or_else(|| base.join("rules/codes"), |c| base.join(c.get_ref()));
     let code_tables = load_code_tables(&codes_dir, &mut hasher, &mut problems)?;
 
+    let mut keys = KeyRing::new(KeyPolicy::Required);
     let mut libraries = Vec::new();
     for rules_path in &raw.pipeline.rules {
         let full = base.join(rules_path.get_ref());
@@ -470,7 +524,7 @@ pub fn load_pipeline(path: &Path) -> Result<Pipeline, RulesError> {
         hasher.update(canonical_toml(&file.text).as_bytes());
         // A rule file with problems still declares its library and fields, so sources that
         // target it are checked too and its problems do not cascade.
-        let (lib, mut ds) = load_rule_file(&file, &code_tables);
+        let (lib, mut ds) = load_rule_file(&file, &code_tables, &mut keys);
         problems.append(&mut ds);
         libraries.extend(lib);
     }
@@ -478,6 +532,7 @@ pub fn load_pipeline(path: &Path) -> Result<Pipeline, RulesError> {
     let mut cx = FileCx {
         file: pipeline_file.clone(),
         problems,
+        keys: &mut keys,
     };
     let sources = compile_sources(&mut cx, &raw.source, &base, &libraries);
     if !cx.problems.is_empty() {
@@ -499,6 +554,7 @@ pub fn load_pipeline(path: &Path) -> Result<Pipeline, RulesError> {
         sources,
         libraries,
         code_tables,
+        keys: keys.fingerprints(),
         null_tokens,
         publish_on_breach: raw.pipeline.publish_on_breach,
         fingerprint: format!("{:x}", hasher.finalize()),
@@ -837,6 +893,7 @@ fn collect(
 fn load_rule_file(
     file: &Arc<SourceFile>,
     code_tables: &BTreeMap<String, CodeTable>,
+    keys: &mut KeyRing,
 ) -> (Option<LibraryRules>, Vec<Diagnostic>) {
     let raw: RawRuleFile = match parse_toml(file) {
         Ok(raw) => raw,
@@ -845,6 +902,7 @@ fn load_rule_file(
     let mut cx = FileCx {
         file: file.clone(),
         problems: Vec::new(),
+        keys,
     };
     let lib_name = raw.library.name.get_ref().clone();
     let mut fields: Vec<Field> = Vec::new();
@@ -873,6 +931,27 @@ fn load_rule_file(
         }
     };
     field_ref(&mut cx, &raw.library.key, "key");
+    for check in fields.iter().flat_map(|f| &f.checks) {
+        if let CheckKind::NotBefore(other) = &check.kind {
+            let date = |name: &str| {
+                fields
+                    .iter()
+                    .any(|f| f.name == name && f.ty == FieldType::Date)
+            };
+            if !date(other) || !date(&check.field) {
+                cx.error(
+                    "E0121",
+                    check.origin.clone(),
+                    format!(
+                        "`not_before` compares two date fields; `{}` and `{other}` are not both declared with type = \"date\"",
+                        check.field
+                    ),
+                    did_you_mean(other, fields.iter().filter(|f| f.ty == FieldType::Date).map(|f| f.name.as_str()))
+                        .map(|n| format!("did you mean `{n}`?")),
+                );
+            }
+        }
+    }
     let dedup = raw.library.dedup.as_ref().and_then(|d| {
         field_ref(&mut cx, &d.order_by, "dedup order_by");
         let keep = d.keep.as_ref().map_or(Some(Keep::Latest), |k| {
@@ -987,13 +1066,20 @@ fn compile_field(
     let mask = f.mask.as_ref().map_or(Some(MaskKind::Partial), |m| {
         cx.keyword("mask", m, &MaskKind::ALL)
     });
+    let share = f.share.as_ref().map_or(Some(Share::Conditional), |s| {
+        let choices: Vec<(&str, Share)> = Share::ALL
+            .iter()
+            .flat_map(|(en, zh, v)| [(*en, *v), (*zh, *v)])
+            .collect();
+        cx.keyword("share", s, &choices)
+    });
     let mut clean = Vec::new();
     let mut is_date = false;
     for step in &f.clean {
         let Some(s) = compile_step(cx, step, code_tables) else {
             continue;
         };
-        if is_date && !matches!(s, CleanStep::Default { .. }) {
+        if is_date && !matches!(s, CleanStep::Default { .. } | CleanStep::Derive { .. }) {
             cx.error(
                 "E0112",
                 cx.origin(step),
@@ -1026,6 +1112,8 @@ fn compile_field(
         ty: ty.unwrap_or(FieldType::String),
         class: class.unwrap_or(FieldClass::Internal),
         mask: mask.unwrap_or(MaskKind::Partial),
+        share: share.unwrap_or(Share::Conditional),
+        authority: f.authority.as_ref().map(|a| a.get_ref().clone()),
         clean,
         checks,
     }
@@ -1045,6 +1133,11 @@ fn compile_step(
             "id_number" => Some(CleanStep::IdNumber),
             "phone" => Some(CleanStep::Phone),
             "parse_date" => Some(CleanStep::ParseDate),
+            "trim" => Some(CleanStep::Trim),
+            "lower" => Some(CleanStep::Lower),
+            "simplified" => Some(CleanStep::Simplified),
+            "company_name" => Some(CleanStep::CompanyName),
+            "company_key" => Some(CleanStep::CompanyKey),
             other => {
                 let help = did_you_mean(other, CLEAN_STEPS.iter().copied())
                     .map(|n| format!("did you mean `{n}`?"))
@@ -1060,6 +1153,67 @@ fn compile_step(
         },
         toml::Value::Table(t) if t.len() == 1 => {
             let (key, value) = t.iter().next()?;
+            match (key.as_str(), value) {
+                ("pad", toml::Value::Array(a)) => {
+                    return match a.as_slice() {
+                        [toml::Value::Integer(w), toml::Value::String(f)]
+                            if (1..=256).contains(w) && f.chars().count() == 1 =>
+                        {
+                            Some(CleanStep::Pad {
+                                width: usize::try_from(*w).unwrap_or(1),
+                                fill: f.chars().next().unwrap_or('0'),
+                            })
+                        }
+                        _ => {
+                            cx.error(
+                                "E0102",
+                                origin,
+                                "`pad` takes [width, \"fill character\"]".into(),
+                                Some("e.g. { pad = [6, \"0\"] } (width 1 to 256)".into()),
+                            );
+                            None
+                        }
+                    };
+                }
+                ("replace", toml::Value::Array(a)) => {
+                    return match a.as_slice() {
+                        [toml::Value::String(p), toml::Value::String(w)] => {
+                            match shuzhi_functions::text::Replace::new(p, w) {
+                                Ok(_) => Some(CleanStep::Replace {
+                                    pattern: p.clone(),
+                                    with: w.clone(),
+                                }),
+                                Err(e) => {
+                                    cx.error(
+                                        "E0120",
+                                        origin,
+                                        "the regex does not compile".into(),
+                                        Some(
+                                            e.to_string()
+                                                .lines()
+                                                .last()
+                                                .unwrap_or("")
+                                                .trim()
+                                                .to_owned(),
+                                        ),
+                                    );
+                                    None
+                                }
+                            }
+                        }
+                        _ => {
+                            cx.error(
+                                "E0102",
+                                origin,
+                                "`replace` takes [\"pattern\", \"replacement\"]".into(),
+                                Some("e.g. { replace = [\"^(\\\\d{4})年$\", \"$1\"] }".into()),
+                            );
+                            None
+                        }
+                    };
+                }
+                _ => {}
+            }
             let Some(arg) = value.as_str() else {
                 cx.error(
                     "E0102",
@@ -1102,11 +1256,44 @@ fn compile_step(
                         origin,
                     },
                 }),
+                "derive" => Some(CleanStep::Derive {
+                    expr: SqlExpr {
+                        sql: arg.into(),
+                        origin,
+                    },
+                }),
+                "amount" => {
+                    let names = AmountUnit::ALL.map(|(n, u)| (n, u));
+                    cx.keyword_at("amount unit", arg, origin, &names)
+                        .map(CleanStep::Amount)
+                }
+                "coords" => cx
+                    .keyword_at("coordinate system", arg, origin, &CoordSystem::ALL)
+                    .map(CleanStep::Coords),
+                "address" => {
+                    if !code_tables.contains_key(arg) {
+                        cx.error(
+                            "E0105",
+                            origin,
+                            format!("unknown code table `{arg}`"),
+                            Some("`address` takes the GB/T 2260 table, e.g. { address = \"gb2260\" }".into()),
+                        );
+                        return None;
+                    }
+                    Some(CleanStep::Address { table: arg.into() })
+                }
+                "pseudonym" => match cx.keys.resolve(arg) {
+                    Ok(key) => Some(CleanStep::Pseudonym(key)),
+                    Err((msg, help)) => {
+                        cx.error("E0131", origin, msg, Some(help));
+                        None
+                    }
+                },
                 other => {
                     let help = did_you_mean(other, CLEAN_STEP_TABLES.iter().copied())
                         .map(|n| format!("did you mean `{n}`?"))
                         .unwrap_or_else(|| {
-                            "table steps: { map = \"table\" }, { default = \"SQL\" }, { mask = \"name\" }".into()
+                            format!("table steps: {}", CLEAN_STEP_TABLES.join(", "))
                         });
                     cx.error(
                         "E0102",
@@ -1157,12 +1344,14 @@ fn compile_check(
         raw.one_of.is_some(),
         raw.length.is_some(),
         raw.range.is_some(),
+        raw.ty.is_some(),
+        raw.not_before.is_some(),
     ];
     if given.iter().filter(|g| **g).count() != 1 {
         cx.error(
             "E0110",
             origin,
-            "a check needs exactly one of `rule`, `expr`, `code_table`, `regex`, `one_of`, `length` or `range`"
+            "a check needs exactly one of `rule`, `expr`, `code_table`, `regex`, `one_of`, `length`, `range`, `type` or `not_before`"
                 .into(),
             Some(format!("built-in rules: {}", CHECK_RULES.join(", "))),
         );
@@ -1190,6 +1379,8 @@ fn compile_check(
             "elicence_id" => CheckKind::ElicenceId,
             "postal_code" => CheckKind::Regex(POSTAL_CODE.into()),
             "email" => CheckKind::Regex(EMAIL.into()),
+            "person_id" => CheckKind::PersonId,
+            "unique" => CheckKind::Unique,
             other => {
                 let help = did_you_mean(other, CHECK_RULES.iter().copied())
                     .map(|n| format!("did you mean `{n}`?"))
@@ -1266,6 +1457,22 @@ fn compile_check(
             },
             "range".to_owned(),
         )
+    } else if let Some(ty) = &raw.ty {
+        let ty = cx.keyword(
+            "value type",
+            ty,
+            &[
+                ("integer", ValueType::Integer),
+                ("decimal", ValueType::Decimal),
+                ("date", ValueType::Date),
+            ],
+        )?;
+        (CheckKind::Type(ty), "type".to_owned())
+    } else if let Some(other) = &raw.not_before {
+        (
+            CheckKind::NotBefore(other.get_ref().clone()),
+            format!("not_before_{}", other.get_ref()),
+        )
     } else if let Some(table) = &raw.code_table {
         if !code_tables.contains_key(table.get_ref()) {
             let help = did_you_mean(table.get_ref(), code_tables.keys().map(String::as_str))
@@ -1331,7 +1538,20 @@ fn compile_check(
             return None;
         }
     };
+    let indicator = match &raw.dimension {
+        None => kind.default_indicator(),
+        Some(d) => {
+            let names = Indicator::ALL.map(|(n, _, _, i)| (n, i));
+            cx.keyword("GB/T 36344 indicator", d, &names)?
+        }
+    };
+    let when = raw.when.as_ref().map(|w| SqlExpr {
+        sql: w.get_ref().clone(),
+        origin: cx.origin(w),
+    });
     Some(Check {
+        when,
+        indicator,
         max_fail_ratio,
         id: raw
             .id

@@ -2,6 +2,7 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use crate::diagnostic::Origin;
 
@@ -20,6 +21,8 @@ pub struct Pipeline {
     pub libraries: Vec<LibraryRules>,
     /// Code tables by name.
     pub code_tables: BTreeMap<String, CodeTable>,
+    /// Pseudonym keys in use: key id → fingerprint (never the secret).
+    pub keys: BTreeMap<String, String>,
     /// Placeholder tokens read as null by the `null_tokens` step.
     pub null_tokens: Vec<String>,
     /// Publish even when a library breaches its `max_reject_ratio` (the run still exits 1).
@@ -154,6 +157,167 @@ pub enum FieldClass {
     Sensitive,
 }
 
+/// Sharing class of a field in the government data resource catalogue (政务数据资源目录).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Share {
+    /// 无条件共享: any department may use it.
+    Unconditional,
+    /// 有条件共享: on request and approval.
+    Conditional,
+    /// 不予共享: not shared.
+    NotShared,
+}
+
+impl Share {
+    /// Every class with its rule-file names (English, then Chinese).
+    pub const ALL: [(&'static str, &'static str, Share); 3] = [
+        ("unconditional", "无条件共享", Share::Unconditional),
+        ("conditional", "有条件共享", Share::Conditional),
+        ("not_shared", "不予共享", Share::NotShared),
+    ];
+
+    /// The catalogue's Chinese name.
+    pub fn chinese(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, _, s)| *s == self)
+            .map_or("有条件共享", |(_, c, _)| c)
+    }
+}
+
+/// A GB/T 36344-2018 data-quality indicator (二级指标) and its dimension (一级).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Indicator {
+    /// 规范性 / 数据标准.
+    DataStandard,
+    /// 规范性 / 业务规则.
+    BusinessRules,
+    /// 规范性 / 权威参考数据.
+    ReferenceData,
+    /// 规范性 / 安全规范.
+    SecurityNorms,
+    /// 完整性 / 数据元素完整性.
+    ElementCompleteness,
+    /// 完整性 / 数据记录完整性.
+    RecordCompleteness,
+    /// 准确性 / 数据内容正确性.
+    ContentCorrectness,
+    /// 准确性 / 数据格式合规性.
+    FormatCompliance,
+    /// 准确性 / 数据唯一性.
+    Uniqueness,
+    /// 一致性 / 相同数据一致性.
+    SameDataConsistency,
+    /// 一致性 / 关联数据一致性.
+    RelatedDataConsistency,
+    /// 时效性 / 时序性.
+    TemporalOrder,
+}
+
+impl Indicator {
+    /// Every indicator: rule-file name, dimension, indicator (GB/T 36344 names).
+    pub const ALL: [(&'static str, &'static str, &'static str, Indicator); 12] = [
+        (
+            "data_standard",
+            "规范性",
+            "数据标准",
+            Indicator::DataStandard,
+        ),
+        (
+            "business_rules",
+            "规范性",
+            "业务规则",
+            Indicator::BusinessRules,
+        ),
+        (
+            "reference_data",
+            "规范性",
+            "权威参考数据",
+            Indicator::ReferenceData,
+        ),
+        (
+            "security_norms",
+            "规范性",
+            "安全规范",
+            Indicator::SecurityNorms,
+        ),
+        (
+            "element_completeness",
+            "完整性",
+            "数据元素完整性",
+            Indicator::ElementCompleteness,
+        ),
+        (
+            "record_completeness",
+            "完整性",
+            "数据记录完整性",
+            Indicator::RecordCompleteness,
+        ),
+        (
+            "content_correctness",
+            "准确性",
+            "数据内容正确性",
+            Indicator::ContentCorrectness,
+        ),
+        (
+            "format_compliance",
+            "准确性",
+            "数据格式合规性",
+            Indicator::FormatCompliance,
+        ),
+        ("uniqueness", "准确性", "数据唯一性", Indicator::Uniqueness),
+        (
+            "same_data_consistency",
+            "一致性",
+            "相同数据一致性",
+            Indicator::SameDataConsistency,
+        ),
+        (
+            "related_data_consistency",
+            "一致性",
+            "关联数据一致性",
+            Indicator::RelatedDataConsistency,
+        ),
+        (
+            "temporal_order",
+            "时效性",
+            "时序性",
+            Indicator::TemporalOrder,
+        ),
+    ];
+
+    fn row(self) -> (&'static str, &'static str, &'static str) {
+        Self::ALL
+            .iter()
+            .find(|r| r.3 == self)
+            .map_or(("data_standard", "规范性", "数据标准"), |r| {
+                (r.0, r.1, r.2)
+            })
+    }
+
+    /// Rule-file name, e.g. `format_compliance`.
+    pub fn name(self) -> &'static str {
+        self.row().0
+    }
+
+    /// `维度/指标`, e.g. `准确性/数据格式合规性`.
+    pub fn label(self) -> String {
+        let (_, dimension, indicator) = self.row();
+        format!("{dimension}/{indicator}")
+    }
+}
+
+/// Value types a `type` check accepts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ValueType {
+    /// An optional sign and digits.
+    Integer,
+    /// An optional sign, digits and at most one decimal point.
+    Decimal,
+    /// Text `parse_date` reads as a date.
+    Date,
+}
+
 /// Rules for one library.
 #[derive(Debug, Clone)]
 pub struct LibraryRules {
@@ -235,7 +399,10 @@ pub enum Keep {
     Earliest,
 }
 
+pub use shuzhi_functions::amount::AmountUnit;
+pub use shuzhi_functions::coords::CoordSystem;
 pub use shuzhi_functions::mask::MaskKind;
+pub use shuzhi_functions::pseudonym::PseudonymKey;
 
 /// One canonical field of a library.
 #[derive(Debug, Clone)]
@@ -249,6 +416,11 @@ pub struct Field {
     /// How a sensitive field's values are masked in verdicts and messages (`mask = "..."`,
     /// default `partial`).
     pub mask: MaskKind,
+    /// Sharing class of the government data catalogue (`share = "..."`).
+    pub share: Share,
+    /// The department whose value is authoritative (一数一源), e.g. `public_security`: its
+    /// delivery of a key wins over other departments' (`authority = "..."`).
+    pub authority: Option<String>,
     /// Clean steps in order.
     pub clean: Vec<CleanStep>,
     /// Checks in order.
@@ -289,6 +461,46 @@ pub enum CleanStep {
         /// The expression.
         expr: SqlExpr,
     },
+    /// The value computed from an SQL expression over cleaned fields (a derived field).
+    Derive {
+        /// The expression.
+        expr: SqlExpr,
+    },
+    /// Leading and trailing whitespace (also U+3000, NBSP) removed.
+    Trim,
+    /// Lower case.
+    Lower,
+    /// Left-padded to a width.
+    Pad {
+        /// Width in characters.
+        width: usize,
+        /// Fill character.
+        fill: char,
+    },
+    /// Regular-expression replacement.
+    Replace {
+        /// The pattern (Rust regex syntax).
+        pattern: String,
+        /// The replacement (`$1` for groups).
+        with: String,
+    },
+    /// Traditional → simplified characters.
+    Simplified,
+    /// Amounts with units → a number in one unit.
+    Amount(AmountUnit),
+    /// Company names in their registered display form.
+    CompanyName,
+    /// Company names as a matching key.
+    CompanyKey,
+    /// Address division prefixes written in full from a GB/T 2260 table.
+    Address {
+        /// The region table.
+        table: String,
+    },
+    /// `lng,lat` points of a coordinate system → WGS84.
+    Coords(CoordSystem),
+    /// HMAC-SM3 keyed pseudonym.
+    Pseudonym(Arc<PseudonymKey>),
 }
 
 impl CleanStep {
@@ -304,6 +516,18 @@ impl CleanStep {
             CleanStep::Map { table } => format!("map:{table}"),
             CleanStep::Mask(kind) => format!("mask:{}", kind.name()),
             CleanStep::Default { .. } => "default".into(),
+            CleanStep::Derive { .. } => "derive".into(),
+            CleanStep::Trim => "trim".into(),
+            CleanStep::Lower => "lower".into(),
+            CleanStep::Pad { .. } => "pad".into(),
+            CleanStep::Replace { .. } => "replace".into(),
+            CleanStep::Simplified => "simplified".into(),
+            CleanStep::Amount(unit) => format!("amount:{}", unit.name()),
+            CleanStep::CompanyName => "company_name".into(),
+            CleanStep::CompanyKey => "company_key".into(),
+            CleanStep::Address { table } => format!("address:{table}"),
+            CleanStep::Coords(from) => format!("coords:{}", from.name()),
+            CleanStep::Pseudonym(key) => format!("pseudonym:{}", key.id()),
         }
     }
 }
@@ -352,6 +576,11 @@ pub struct Check {
     pub severity: Severity,
     /// Replacement value for `fix` severity.
     pub fix: Option<SqlExpr>,
+    /// The check applies only to rows where this SQL condition is true (`when = "..."`).
+    pub when: Option<SqlExpr>,
+    /// The GB/T 36344 indicator its failures count against (a default per kind,
+    /// `dimension = "..."` overrides).
+    pub indicator: Indicator,
     /// Largest share of rows read that may fail this check before the run is a quality
     /// breach (exit code 1).
     pub max_fail_ratio: Option<f64>,
@@ -398,4 +627,38 @@ pub enum CheckKind {
     CodeTable(String),
     /// SQL boolean expression; the row fails when it is not true.
     Expr(SqlExpr),
+    /// The text is a value of the type.
+    Type(ValueType),
+    /// A known personal identifier: mainland ID, residence permit of Hong Kong / Macau /
+    /// Taiwan residents, foreigner's permanent residence card, HKID, Taiwan ID, travel permit.
+    PersonId,
+    /// No other row of the run has the same value.
+    Unique,
+    /// A date not before another date field of the row (per-entity time order).
+    NotBefore(String),
+}
+
+impl CheckKind {
+    /// The GB/T 36344 indicator a failure of this kind counts against by default.
+    pub fn default_indicator(&self) -> Indicator {
+        match self {
+            CheckKind::Required => Indicator::ElementCompleteness,
+            CheckKind::IdRegion | CheckKind::CodeTable(_) | CheckKind::OneOf(_) => {
+                Indicator::ReferenceData
+            }
+            CheckKind::Expr(_) => Indicator::RelatedDataConsistency,
+            CheckKind::Unique => Indicator::Uniqueness,
+            CheckKind::NotBefore(_) => Indicator::TemporalOrder,
+            CheckKind::Gb11643
+            | CheckKind::Phone
+            | CheckKind::Uscc
+            | CheckKind::OrgCode
+            | CheckKind::ElicenceId
+            | CheckKind::Regex(_)
+            | CheckKind::Range { .. }
+            | CheckKind::Length { .. }
+            | CheckKind::Type(_)
+            | CheckKind::PersonId => Indicator::FormatCompliance,
+        }
+    }
 }

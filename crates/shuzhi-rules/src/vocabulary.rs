@@ -5,6 +5,9 @@
 
 use std::fmt::Write as _;
 
+use crate::diagnostic::{Origin, SourceFile};
+use crate::model::{CheckKind, Number, SqlExpr, ValueType};
+
 /// One worked example: a field's delivered value and what the rule makes of it.
 #[derive(Debug, Clone, Copy)]
 pub struct Example {
@@ -67,9 +70,90 @@ pub const STEPS: &[Entry] = &[
         examples: &[ex("无", None), ex("/", None), ex("王五", Some("王五"))],
     },
     Entry {
+        toml: "\"trim\"",
+        meaning: "leading and trailing whitespace removed (also U+3000 and NBSP); inner spaces kept",
+        examples: &[ex("\u{3000}张 三 ", Some("张 三"))],
+    },
+    Entry {
         toml: "\"upper\"",
         meaning: "upper case",
         examples: &[ex("abc", Some("ABC"))],
+    },
+    Entry {
+        toml: "\"lower\"",
+        meaning: "lower case",
+        examples: &[ex("Zhang@Example.GOV.cn", Some("zhang@example.gov.cn"))],
+    },
+    Entry {
+        toml: "{ pad = [6, \"0\"] }",
+        meaning: "left-padded with the fill character to the width (codes that lost their leading zeros in Excel); longer values unchanged",
+        examples: &[ex("1234", Some("001234")), ex("1234567", Some("1234567"))],
+    },
+    Entry {
+        toml: "{ replace = [\"(室|号)$\", \"\"] }",
+        meaning: "every match of the regular expression (Rust syntax) replaced; `$1` refers to a group; a pattern that does not compile is error E0120",
+        examples: &[ex("301室", Some("301")), ex("301", Some("301"))],
+    },
+    Entry {
+        toml: "\"simplified\"",
+        meaning: "traditional → simplified characters (OpenCC character table; a character OpenCC maps to itself among others, 乾, stays)",
+        examples: &[
+            ex("臺灣省臺北市", Some("台湾省台北市")),
+            ex("乾隆", Some("乾隆")),
+        ],
+    },
+    Entry {
+        toml: "{ amount = \"万元\" }",
+        meaning: "amounts with units (`元`, `千元`, `万元`, `百万元`, `亿元`; `人民币`, `¥`, thousands separators dropped) → a plain decimal in the declared unit, converted exactly; a bare number is already in that unit; other text is kept (a `type` check rejects it)",
+        examples: &[
+            ex("1,234.50元", Some("0.12345")),
+            ex("3亿", Some("30000")),
+            ex("500", Some("500")),
+        ],
+    },
+    Entry {
+        toml: "\"company_name\"",
+        meaning: "registered display form of a company name: brackets as `（）`, spaces removed (kept between Latin words), `*` removed, trailing status notes (`(已注销)`, `（吊销）`) dropped",
+        examples: &[ex(
+            "华为技术(北京) 有限公司(已注销)",
+            Some("华为技术（北京）有限公司"),
+        )],
+    },
+    Entry {
+        toml: "\"company_key\"",
+        meaning: "matching key of a company name (for dedup and joins, not display): the display form, simplified, brackets as `()`, punctuation removed, `有限责任公司` as `有限公司`",
+        examples: &[ex(
+            "華為技術（北京）有限責任公司",
+            Some("华为技术(北京)有限公司"),
+        )],
+    },
+    Entry {
+        toml: "{ address = \"gb2260\" }",
+        meaning: "the division prefix of an address written in full from the GB/T 2260 table (short and missing upper levels, repeated levels, `市辖区`, spaces); a county name shared by several cities without its city stays as written",
+        examples: &[
+            ex(
+                "浙江杭州西湖区 文三路90号",
+                Some("浙江省杭州市西湖区文三路90号"),
+            ),
+            ex("北京市北京市东城区", Some("北京市东城区")),
+            ex("朝阳区建国路", Some("朝阳区建国路")),
+        ],
+    },
+    Entry {
+        toml: "{ coords = \"gcj02\" }",
+        meaning: "a `lng,lat` point in GCJ-02 (AMap, Tencent), `bd09` (Baidu) or `wgs84` → WGS84 (≈ CGCS2000) `lng,lat` with six decimals; other text is kept",
+        examples: &[ex(
+            "116.403372494,39.917930749",
+            Some("116.397128,39.916527"),
+        )],
+    },
+    Entry {
+        toml: "{ pseudonym = \"person\" }",
+        meaning: "HMAC-SM3 keyed pseudonym (64 hex digits) under the key `person`, whose secret comes from the environment (`SHUZHI_KEY_PERSON`, or a file named by `SHUZHI_KEY_PERSON_FILE`; never a rule file); runs fail with E0131 when it is not set; manifests record the key id and fingerprint; `shuzhi test` uses a public test key (this example)",
+        examples: &[ex(
+            "11010519491231002X",
+            Some("d07ed4c559f4d97272c28bbfb981985dc8f1aeb68da37e7c8548a2482306baa7"),
+        )],
     },
     Entry {
         toml: "\"id_number\"",
@@ -118,6 +202,14 @@ pub const STEPS: &[Entry] = &[
         meaning: "fills a null from an SQL expression over the cleaned fields, e.g. `id_region(id_number)`",
         examples: &[ex("", Some("未知")), ex("北京", Some("北京"))],
     },
+    Entry {
+        toml: "{ derive = \"id_kind(value)\" }",
+        meaning: "the value computed from an SQL expression over the cleaned fields (a derived field; `id_kind` classifies identifiers: `resident`, `hmt_residence_permit`, `foreign_permanent`, `foreign_permanent_2017`, `hkid`, `taiwan_id`, `hk_macau_permit`)",
+        examples: &[
+            ex("810000199408230021", Some("hmt_residence_permit")),
+            ex("A123456(3)", Some("hkid")),
+        ],
+    },
 ];
 
 /// Checks (each with a `severity`: `reject`, `fix` with a `fix` expression, or `warn`).
@@ -128,6 +220,11 @@ pub const CHECKS: &[Entry] = &[
         examples: &[fails("无"), passes("张三")],
     },
     Entry {
+        toml: "{ rule = \"required\", when = \"other >= DATE '2000-01-01'\" }",
+        meaning: "any check with `when`: applies only to rows where the SQL condition is true (conditional required); here `other` is `2000-01-01`",
+        examples: &[fails(""), passes("张三")],
+    },
+    Entry {
         toml: "{ rule = \"gb11643\" }",
         meaning: "fails when the value is not a valid citizen ID (check digit, real birth date)",
         examples: &[fails("110105194912310021"), passes("11010519491231002X")],
@@ -136,6 +233,15 @@ pub const CHECKS: &[Entry] = &[
         toml: "{ rule = \"gb11643_region\" }",
         meaning: "fails when a valid ID's region code had been abolished before its holder was born (needs the `gb2260` table with its `valid_to` years; 110103 崇文区 ended in 2010)",
         examples: &[fails("110103201501010014"), passes("110103198001010013")],
+    },
+    Entry {
+        toml: "{ rule = \"person_id\" }",
+        meaning: "fails when the value is no known personal identifier; mainland IDs, residence permits of Hong Kong / Macau / Taiwan residents (81/82/83), foreigners' permanent residence cards (2017 and 2023), HKID, Taiwan IDs and travel permits pass and are classified by `id_kind` rather than rejected",
+        examples: &[
+            fails("110105194912310021"),
+            passes("810000199408230021"),
+            passes("A123456(3)"),
+        ],
     },
     Entry {
         toml: "{ rule = \"phone\" }",
@@ -191,6 +297,21 @@ pub const CHECKS: &[Entry] = &[
         examples: &[fails("张"), passes("张三")],
     },
     Entry {
+        toml: "{ type = \"integer\" }",
+        meaning: "fails when the text is not of the type: `integer`, `decimal` or `date` (readable by `parse_date`)",
+        examples: &[fails("12.5"), fails("十二"), passes("-42")],
+    },
+    Entry {
+        toml: "{ rule = \"unique\" }",
+        meaning: "fails on every row whose value another row of the run also has (counted over all rows governed in the run, before dedup; an incremental run sees its new batches)",
+        examples: &[fails("A"), fails("A"), passes("B")],
+    },
+    Entry {
+        toml: "{ not_before = \"other\" }",
+        meaning: "per-entity time order: fails when this date is earlier than another date field of the row (both `type = \"date\"`); here `other` is `2000-01-01`",
+        examples: &[fails("1999-12-31"), passes("2000-01-01")],
+    },
+    Entry {
         toml: "{ code_table = \"gb2261_1\" }",
         meaning: "fails when the value is not a code of the table",
         examples: &[fails("7"), passes("2")],
@@ -201,6 +322,46 @@ pub const CHECKS: &[Entry] = &[
         examples: &[fails("张"), passes("张三")],
     },
 ];
+
+/// One check kind per way of writing a check, for the documentation of default indicators
+/// (the mapping itself is [`CheckKind::default_indicator`]).
+fn documented_kinds() -> Vec<(&'static str, CheckKind)> {
+    let sql = || SqlExpr {
+        sql: String::new(),
+        origin: Origin {
+            file: std::sync::Arc::new(SourceFile {
+                path: "docs".into(),
+                text: String::new(),
+            }),
+            span: 0..0,
+        },
+    };
+    vec![
+        ("required", CheckKind::Required),
+        ("gb11643", CheckKind::Gb11643),
+        ("phone", CheckKind::Phone),
+        ("uscc", CheckKind::Uscc),
+        ("org_code", CheckKind::OrgCode),
+        ("elicence_id", CheckKind::ElicenceId),
+        ("person_id", CheckKind::PersonId),
+        ("regex", CheckKind::Regex(String::new())),
+        ("length", CheckKind::Length { min: 0, max: 0 }),
+        (
+            "range",
+            CheckKind::Range {
+                min: Number(0.0),
+                max: Number(0.0),
+            },
+        ),
+        ("type", CheckKind::Type(ValueType::Integer)),
+        ("gb11643_region", CheckKind::IdRegion),
+        ("code_table", CheckKind::CodeTable(String::new())),
+        ("one_of", CheckKind::OneOf(Vec::new())),
+        ("expr", CheckKind::Expr(sql())),
+        ("unique", CheckKind::Unique),
+        ("not_before", CheckKind::NotBefore(String::new())),
+    ]
+}
 
 /// `docs/rules.md`.
 pub fn rules_markdown() -> String {
@@ -251,6 +412,22 @@ pub fn rules_markdown() -> String {
         );
     }
     s.push_str(
+        "\n## Quality dimensions (GB/T 36344-2018)\n\n\
+         Every check counts its failures against one indicator of GB/T 36344; the manifest's\n\
+         `quality` lists, per library and indicator, the checks, the rows evaluated and failed and\n\
+         the score (1 − failed / evaluated). A check names another indicator with\n\
+         `dimension = \"...\"`.\n\n| `dimension` | dimension / indicator | default for |\n|---|---|---|\n",
+    );
+    for (name, dimension, indicator, which) in crate::model::Indicator::ALL {
+        let defaults = documented_kinds()
+            .into_iter()
+            .filter(|(_, kind)| kind.default_indicator() == which)
+            .map(|(k, _)| format!("`{k}`"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let _ = writeln!(s, "| `{name}` | {dimension} / {indicator} | {defaults} |");
+    }
+    s.push_str(
         "\n## Field attributes\n\n\
          - `type = \"string\" | \"date\"` — the value's type after cleaning (`date` needs `parse_date`).\n\
          - `class = \"public\" | \"internal\" | \"sensitive\"` (default `internal`). The values of a\n  \
@@ -261,7 +438,12 @@ pub fn rules_markdown() -> String {
          the cleaned values and the quarantine the delivered ones: they are the data, for\n  \
          analysts and for repair.\n\
          - `mask = \"name\" | \"id\" | \"phone\" | \"address\" | \"partial\"` (default `partial`) — how a\n  \
-         sensitive field's values are masked (the kinds of the `mask` step).\n",
+         sensitive field's values are masked (the kinds of the `mask` step).\n\
+         - `share = \"unconditional\" | \"conditional\" | \"not_shared\"` (or `无条件共享` / `有条件共享` /\n  \
+         `不予共享`; default `conditional`) — the field's sharing class in the data resource catalogue,\n  \
+         recorded in the manifest (`fields`).\n\
+         - `authority = \"<department>\"` — the department whose value is authoritative (一数一源),\n  \
+         recorded in the manifest. Survivorship by authority is not applied yet: dedup keeps whole rows.\n",
     );
     s
 }
