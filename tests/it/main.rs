@@ -11,5 +11,6 @@ mod leak;
 mod lineage;
 mod ruletests;
 mod sample;
+mod schema;
 mod spill;
 mod vocabulary;

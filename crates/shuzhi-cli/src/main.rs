@@ -136,6 +136,14 @@ enum Command {
         #[arg(default_value = "pipeline.toml")]
         pipeline: PathBuf,
     },
+    /// Print the JSON Schema of rule files or pipeline files (generated from the parser's
+    /// types; committed as schemas/*.schema.json). Point your editor's TOML extension at it,
+    /// e.g. a `#:schema ../schemas/rules.schema.json` first line (Taplo / Even Better TOML).
+    Schema {
+        /// Which format.
+        #[arg(value_enum, default_value_t = SchemaOf::Rules)]
+        of: SchemaOf,
+    },
     /// Run SQL over the published libraries (tables: each library, quarantine_<library>, verdicts).
     Query {
         /// The SQL query.
@@ -176,6 +184,14 @@ fn parse_as_of(text: &str) -> Result<String, String> {
     chrono::NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .map(|d| d.to_string())
         .map_err(|_| format!("`{text}` is not a date like 2026-11-30"))
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum SchemaOf {
+    /// Rule files (`rules/*.toml`).
+    Rules,
+    /// Pipeline files (`pipeline.toml`).
+    Pipeline,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -272,6 +288,16 @@ fn main() -> ExitCode {
 
 async fn dispatch(command: Command) -> Result<(), Failure> {
     match command {
+        Command::Schema { of } => {
+            print!(
+                "{}",
+                match of {
+                    SchemaOf::Rules => shuzhi_rules::raw::rules_schema(),
+                    SchemaOf::Pipeline => shuzhi_rules::raw::pipeline_schema(),
+                }
+            );
+            Ok(())
+        }
         Command::Check { pipeline } => {
             let p = shuzhi_rules::load_pipeline(&pipeline).map_err(rules_failure)?;
             shuzhi_engine::check_pipeline(&p, &EngineConfig::default())

@@ -163,26 +163,24 @@ pub struct TestOutcome {
     pub differences: Vec<String>,
 }
 
-/// Runs every `[[test]]` block of `library`.
+/// Runs every `[[test]]` block of `library`, each as a delivery of its own (checks across
+/// rows, such as `unique`, see one test's row only).
 pub async fn run_rule_tests(
     pipeline: &Pipeline,
     library: &LibraryRules,
 ) -> Result<Vec<TestOutcome>, EngineError> {
-    if library.tests.is_empty() {
-        return Ok(Vec::new());
-    }
-    let inputs: Vec<BTreeMap<String, String>> =
-        library.tests.iter().map(|t| t.input.clone()).collect();
-    let results = evaluate(pipeline, library, &inputs).await?;
-    Ok(library
-        .tests
-        .iter()
-        .zip(results)
-        .map(|(test, got)| TestOutcome {
-            differences: differences(test, &got),
+    let mut outcomes = Vec::with_capacity(library.tests.len());
+    for test in &library.tests {
+        let results = evaluate(pipeline, library, std::slice::from_ref(&test.input)).await?;
+        let got = results
+            .first()
+            .ok_or_else(|| EngineError::Internal("a rule test row vanished".into()))?;
+        outcomes.push(TestOutcome {
+            differences: differences(test, got),
             test: test.clone(),
-        })
-        .collect())
+        });
+    }
+    Ok(outcomes)
 }
 
 fn differences(test: &RuleTest, got: &Evaluated) -> Vec<String> {

@@ -307,11 +307,7 @@ fn quality(
                 checks: checks.iter().map(|c| (*c).to_owned()).collect(),
                 evaluated: read,
                 failed,
-                score: if elements == 0 {
-                    1.0
-                } else {
-                    1.0 - failed as f64 / elements as f64
-                },
+                score: (elements > 0).then(|| 1.0 - failed as f64 / elements as f64),
             });
         }
     }

@@ -12,7 +12,7 @@ use datafusion::logical_expr::{
 use shuzhi_functions::chain::Chain;
 use shuzhi_functions::code_table::CodeTable;
 use shuzhi_functions::{
-    arrays, company, credit_code, date, id_card, iso7064, person_ids, phone, text,
+    arrays, company, coords, credit_code, date, id_card, iso7064, person_ids, phone, text,
 };
 
 /// A kernel and its parameters.
@@ -58,6 +58,8 @@ pub enum Kernel {
     IdKind,
     /// `company_key(name)`: the matching key of a company name.
     CompanyKey,
+    /// `gcj02_to_wgs84('lng,lat')` / `bd09_to_wgs84('lng,lat')`: a point in WGS84.
+    PointToWgs84(coords::CoordSystem),
 }
 
 impl Kernel {
@@ -84,6 +86,7 @@ impl Kernel {
             Kernel::PassesLuhn => "passes_luhn".into(),
             Kernel::IdKind => "id_kind".into(),
             Kernel::CompanyKey => "company_key".into(),
+            Kernel::PointToWgs84(from) => format!("{}_to_wgs84", from.name()),
         }
     }
 
@@ -147,6 +150,9 @@ impl Kernel {
             }),
             Kernel::CompanyKey => {
                 arrays::map_strings(a, |s| Some(Cow::Owned(company::company_key(s))))
+            }
+            Kernel::PointToWgs84(from) => {
+                arrays::map_strings(a, |s| coords::point_to_wgs84(s, *from).map(Cow::Owned))
             }
         }
     }
@@ -364,6 +370,8 @@ pub fn named_udfs() -> Vec<Arc<ScalarUDF>> {
         Kernel::PassesLuhn,
         Kernel::IdKind,
         Kernel::CompanyKey,
+        Kernel::PointToWgs84(coords::CoordSystem::Gcj02),
+        Kernel::PointToWgs84(coords::CoordSystem::Bd09),
     ]
     .into_iter()
     .map(udf)

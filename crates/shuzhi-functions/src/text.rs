@@ -8,11 +8,12 @@ pub fn trim(s: &str) -> &str {
     s.trim_matches(is_spacelike)
 }
 
-/// Pads on the left with `fill` to `width` characters (`{ pad = [6, "0"] }`: `1234` →
-/// `001234`); longer values are unchanged.
+/// Pads a number on the left with `fill` to `width` characters (`{ pad = [6, "0"] }`:
+/// `1234` → `001234`, a code that lost its leading zeros in Excel); text that is not all
+/// ASCII digits, and longer values, are unchanged (`汉` stays `汉`).
 pub fn pad_left(s: &str, width: usize, fill: char) -> Cow<'_, str> {
-    let n = s.chars().count();
-    if n >= width {
+    let n = s.len();
+    if n >= width || n == 0 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return Cow::Borrowed(s);
     }
     let mut out: String = std::iter::repeat_n(fill, width - n).collect();
@@ -265,6 +266,8 @@ mod tests {
         assert_eq!(trim("\u{3000} 张三 \u{00A0}"), "张三");
         assert_eq!(pad_left("1234", 6, '0'), "001234");
         assert!(matches!(pad_left("123456", 6, '0'), Cow::Borrowed(_)));
+        assert_eq!(pad_left("汉", 2, '0'), "汉");
+        assert_eq!(pad_left("1A", 4, '0'), "1A");
         let r = Replace::new("^(\\d{4})年$", "${1}").expect("pattern");
         assert_eq!(r.apply("2023年"), "2023");
         assert!(matches!(r.apply("2023"), Cow::Borrowed(_)));

@@ -117,8 +117,9 @@ pub struct IndicatorScore {
     pub evaluated: u64,
     /// Failures over all its checks.
     pub failed: u64,
-    /// 1 − failed / (evaluated × checks); 1 when nothing was evaluated.
-    pub score: f64,
+    /// 1 − failed / (evaluated × checks); `None` (not assessable) when the run evaluated no
+    /// rows of the library.
+    pub score: Option<f64>,
 }
 
 /// Catalogue attributes of a field (政务数据资源目录).

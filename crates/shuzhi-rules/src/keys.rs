@@ -12,8 +12,9 @@ use shuzhi_functions::pseudonym::PseudonymKey;
 pub enum KeyPolicy {
     /// A run: a missing key is an error.
     Required,
-    /// `shuzhi test` / `explain`: a fixed, public test key stands in (and says so).
-    TestFallback,
+    /// `shuzhi test` / `explain`: a fixed, public test key per key id, whatever the
+    /// environment holds, so rule tests give the same pseudonyms everywhere.
+    PublicTestKey,
 }
 
 /// The keys a rule set uses, resolved once per key id.
@@ -53,7 +54,9 @@ impl KeyRing {
         }
         let var = key_variable(id);
         let file_var = format!("{var}_FILE");
-        let secret = if let Ok(secret) = std::env::var(&var) {
+        let secret = if self.policy == KeyPolicy::PublicTestKey {
+            format!("shuzhi public test key for {id}").into_bytes()
+        } else if let Ok(secret) = std::env::var(&var) {
             secret.into_bytes()
         } else if let Ok(path) = std::env::var(&file_var) {
             let mut bytes = std::fs::read(&path).map_err(|e| {
@@ -66,8 +69,6 @@ impl KeyRing {
                 bytes.pop();
             }
             bytes
-        } else if self.policy == KeyPolicy::TestFallback {
-            format!("shuzhi public test key for {id}").into_bytes()
         } else {
             return Err((
                 format!("pseudonym key `{id}` is not set"),
@@ -118,7 +119,7 @@ mod tests {
             matches!(&err, Err((msg, help)) if msg.contains("not set") && help.contains("SHUZHI_KEY_NEVER_SET_IN_ANY_ENVIRONMENT")),
             "{err:?}"
         );
-        let mut ring = KeyRing::new(KeyPolicy::TestFallback);
+        let mut ring = KeyRing::new(KeyPolicy::PublicTestKey);
         let key = ring.resolve(id).expect("test key");
         assert_eq!(key.id(), id);
         assert_eq!(ring.fingerprints().get(id), Some(&key.fingerprint()));

@@ -9,6 +9,7 @@ pub mod diagnostic;
 pub mod keys;
 pub mod load;
 pub mod model;
+pub mod raw;
 pub mod vocabulary;
 
 pub use diagnostic::{Diagnostic, Origin, SourceFile};

@@ -5,7 +5,6 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use serde::Deserialize;
 use sha2::{Digest, Sha256};
 use toml::Spanned;
 
@@ -14,163 +13,7 @@ use crate::codes::parse_code_table;
 use crate::diagnostic::{Diagnostic, Origin, SourceFile, did_you_mean};
 use crate::keys::{KeyPolicy, KeyRing};
 use crate::model::*;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPipelineFile {
-    pipeline: RawPipeline,
-    #[serde(default)]
-    source: Vec<Spanned<RawSource>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawPipeline {
-    name: String,
-    #[serde(default)]
-    output: Option<String>,
-    rules: Vec<Spanned<String>>,
-    #[serde(default)]
-    codes: Option<Spanned<String>>,
-    #[serde(default)]
-    null_tokens: Option<Vec<String>>,
-    #[serde(default)]
-    publish_on_breach: bool,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawSource {
-    id: Spanned<String>,
-    department: String,
-    path: Spanned<String>,
-    #[serde(default)]
-    format: Option<Spanned<String>>,
-    #[serde(default)]
-    encoding: Option<Spanned<String>>,
-    #[serde(default)]
-    delimiter: Option<Spanned<String>>,
-    library: Spanned<String>,
-    #[serde(default)]
-    delivery: Option<Spanned<String>>,
-    #[serde(default)]
-    batch: Option<String>,
-    #[serde(default)]
-    operation: Option<Spanned<RawOperation>>,
-    #[serde(default)]
-    sheet: Option<Spanned<toml::Value>>,
-    #[serde(default)]
-    hidden_sheets: bool,
-    #[serde(default)]
-    header_row: Option<Spanned<i64>>,
-    columns: BTreeMap<String, Spanned<toml::Value>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawOperation {
-    column: String,
-    delete: Vec<String>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawRuleFile {
-    library: RawLibrary,
-    #[serde(default)]
-    field: Vec<RawField>,
-    #[serde(default)]
-    test: Vec<Spanned<RawTest>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawTest {
-    #[serde(default)]
-    name: Option<String>,
-    input: BTreeMap<String, Spanned<String>>,
-    #[serde(default)]
-    expect: BTreeMap<String, Spanned<String>>,
-    #[serde(default)]
-    expect_null: Vec<Spanned<String>>,
-    #[serde(default)]
-    reasons: Option<Vec<String>>,
-    #[serde(default)]
-    flags: Option<Vec<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawLibrary {
-    name: Spanned<String>,
-    key: Spanned<String>,
-    #[serde(default)]
-    dedup: Option<RawDedup>,
-    #[serde(default)]
-    max_reject_ratio: Option<Spanned<f64>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawDedup {
-    order_by: Spanned<String>,
-    #[serde(default)]
-    keep: Option<Spanned<String>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawField {
-    name: Spanned<String>,
-    #[serde(default, rename = "type")]
-    ty: Option<Spanned<String>>,
-    #[serde(default)]
-    class: Option<Spanned<String>>,
-    #[serde(default)]
-    mask: Option<Spanned<String>>,
-    #[serde(default)]
-    share: Option<Spanned<String>>,
-    #[serde(default)]
-    authority: Option<Spanned<String>>,
-    #[serde(default)]
-    clean: Vec<Spanned<toml::Value>>,
-    #[serde(default)]
-    check: Vec<Spanned<RawCheck>>,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-struct RawCheck {
-    #[serde(default)]
-    id: Option<String>,
-    #[serde(default)]
-    rule: Option<Spanned<String>>,
-    #[serde(default)]
-    expr: Option<Spanned<String>>,
-    #[serde(default)]
-    code_table: Option<Spanned<String>>,
-    #[serde(default)]
-    regex: Option<Spanned<String>>,
-    #[serde(default)]
-    one_of: Option<Vec<String>>,
-    #[serde(default)]
-    length: Option<Spanned<Vec<i64>>>,
-    #[serde(default)]
-    range: Option<Spanned<Vec<f64>>>,
-    #[serde(default, rename = "type")]
-    ty: Option<Spanned<String>>,
-    #[serde(default)]
-    not_before: Option<Spanned<String>>,
-    #[serde(default)]
-    when: Option<Spanned<String>>,
-    #[serde(default)]
-    dimension: Option<Spanned<String>>,
-    #[serde(default)]
-    max_fail_ratio: Option<Spanned<f64>>,
-    severity: Spanned<String>,
-    #[serde(default)]
-    fix: Option<Spanned<String>>,
-}
+use crate::raw::*;
 
 /// Mainland postal codes: six digits.
 const POSTAL_CODE: &str = "^[0-9]{6}$";
@@ -454,7 +297,7 @@ pub fn load_rules(path: &Path) -> Result<Pipeline, RulesError> {
     let mut hasher = Sha256::new();
     let mut problems = Vec::new();
     let code_tables = load_code_tables(&folder.join("codes"), &mut hasher, &mut problems)?;
-    let mut keys = KeyRing::new(KeyPolicy::TestFallback);
+    let mut keys = KeyRing::new(KeyPolicy::PublicTestKey);
     let mut libraries = Vec::new();
     for f in &files {
         let file = read_file(f)?;

@@ -86,8 +86,12 @@ pub const STEPS: &[Entry] = &[
     },
     Entry {
         toml: "{ pad = [6, \"0\"] }",
-        meaning: "left-padded with the fill character to the width (codes that lost their leading zeros in Excel); longer values unchanged",
-        examples: &[ex("1234", Some("001234")), ex("1234567", Some("1234567"))],
+        meaning: "a number left-padded with the fill character to the width (codes that lost their leading zeros in Excel); text and longer values unchanged",
+        examples: &[
+            ex("1234", Some("001234")),
+            ex("1234567", Some("1234567")),
+            ex("汉族", Some("汉族")),
+        ],
     },
     Entry {
         toml: "{ replace = [\"(室|号)$\", \"\"] }",
