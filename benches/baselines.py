@@ -5,9 +5,14 @@ a plain CSV → Parquet copy (the I/O floor). Used by w1.sh: baselines.py ENGINE
 Both baselines do what shuzhi does: text normalisation, null tokens, ID canonical form with
 15 → 18 upgrade and GB 11643 validation, gender mapping with the ID as authority, birth date
 from six formats with the ID as authority, phone normalisation, region default and code-table
-check, exact dedup keeping the latest registration, and write the kept rows and the rejected
-rows (with a reason) as zstd Parquet. They do not write per-check verdict rows (shuzhi does).
+check, ethnic group (GB/T 3304) and marital status (GB/T 2261.2) mapped from codes, short codes,
+names and aliases with code-table warnings, the registration-before-birth time-order warning,
+exact dedup keeping the latest registration, and write the kept rows and the rejected rows (with
+a reason) as zstd Parquet. They do not write per-check verdict rows (shuzhi does), nor check the
+GB/T 2260 region history of each ID (shuzhi's gb11643_region).
 """
+import csv
+import os
 import sys
 
 NULLS = ["无", "空", "暂无", "没有", "不详", "未知", "未填", "未填写", "待补充", "待定", "略", "/", "／",
@@ -19,7 +24,24 @@ FULL = "０１２３４５６７８９ＡＢＣＤＥＦＧＨＩＪＫＬＭＮ
 HALF = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz() "
 W = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 COLS = {"公民身份号码": "id_number", "姓名": "name", "性别": "gender", "出生日期": "birth_date",
-        "联系电话": "phone", "户籍地区划": "region_code", "登记日期": "registered_on", "住址": "address"}
+        "联系电话": "phone", "户籍地区划": "region_code", "登记日期": "registered_on", "住址": "address",
+        "民族": "ethnicity", "婚姻状况": "marital_status"}
+CODES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "rules", "codes")
+
+
+def code_map(table):
+    """Code, name and alias → code, as rules/codes/<table>.csv lists them (shuzhi's `map`)."""
+    out = {}
+    with open(os.path.join(CODES, table + ".csv"), encoding="utf-8") as f:
+        for row in csv.reader(line for line in f if not line.startswith("#")):
+            if row[0] == "code":
+                continue
+            for spelling in [row[0], row[1]] + [a for a in (row[2] if len(row) > 2 else "").split("|") if a]:
+                out.setdefault(spelling, row[0])
+    return out
+
+
+ETHNICITY, MARITAL = code_map("gb3304"), code_map("gb2261_2")
 
 
 def duckdb_run(src, out):
@@ -46,6 +68,15 @@ def duckdb_run(src, out):
         fmts = "['%Y-%m-%d', '%Y/%m/%d', '%Y.%m.%d', '%Y%m%d', '%Y年%m月%d日', '%Y-%m-%d %H:%M:%S']"
         return f"CAST(try_strptime({c}, {fmts}) AS DATE)"
 
+    def mapped(c, table):
+        pairs = ", ".join("('" + k.replace("'", "''") + "', '" + v + "')" for k, v in table.items())
+        con.execute(f"CREATE TEMP TABLE map_{c} AS SELECT * FROM (VALUES {pairs}) t(spelling, code)")
+        padded = f"CASE WHEN regexp_full_match({c}, '[0-9]') THEN '0' || {c} ELSE {c} END"
+        return (f"coalesce((SELECT code FROM map_{c} WHERE spelling = {padded}), {padded})")
+
+    eth, mar = mapped("ethnicity", ETHNICITY), mapped("marital_status", MARITAL)
+    codes_eth = ", ".join(f"'{v}'" for v in sorted(set(ETHNICITY.values())))
+    codes_mar = ", ".join(f"'{v}'" for v in sorted(set(MARITAL.values())))
     select_raw = ", ".join(f'"{k}" AS "{v}"' for k, v in COLS.items())
     normed = ", ".join(f"{norm(v)} AS x_{v}" for v in COLS.values())
     nulled = ", ".join(f"{clean(v)} AS {v}" for v in COLS.values())
@@ -73,7 +104,8 @@ def duckdb_run(src, out):
             {date("birth_date")} AS birth_date,
             {date("registered_on")} AS registered_on,
             regexp_replace(regexp_replace(phone, '[ .()-]', '', 'g'), '^(\\+?86|0086)(1[3-9][0-9]{{9}})$', '\\2')
-              AS phone),
+              AS phone,
+            {eth} AS ethnicity, {mar} AS marital_status),
           CASE WHEN id_ok THEN CASE WHEN CAST(substr(id_number, 17, 1) AS INTEGER) % 2 = 1 THEN '1' ELSE '2' END END AS id_gender,
           CASE WHEN id_ok THEN CAST(strptime(substr(id_number, 7, 8), '%Y%m%d') AS DATE) END AS id_birth
           FROM v),
@@ -87,6 +119,9 @@ def duckdb_run(src, out):
           FROM d)
     SELECT *, (reason IS NULL AND region_code NOT IN ({regions})) AS region_warn,
            (reason IS NULL AND phone IS NOT NULL AND NOT regexp_full_match(phone, '1[3-9][0-9]{{9}}')) AS phone_warn,
+           (reason IS NULL AND ethnicity NOT IN ({codes_eth})) AS ethnicity_warn,
+           (reason IS NULL AND marital_status NOT IN ({codes_mar})) AS marital_warn,
+           (reason IS NULL AND registered_on < birth_date) AS order_warn,
            CASE WHEN reason IS NULL THEN row_number() OVER (PARTITION BY id_number, reason IS NULL
                 ORDER BY registered_on DESC NULLS LAST, _line) END AS rank
     FROM f""")
@@ -135,7 +170,12 @@ def polars_run(src, out):
     id_gender = pl.when(pl.col("id_ok")).then(
         pl.when(pl.col("id_number").str.slice(16, 1).cast(pl.Int32, strict=False) % 2 == 1).then(pl.lit("1")).otherwise(pl.lit("2")))
     id_birth = pl.when(pl.col("id_ok")).then(pl.col("id_number").str.slice(6, 8).str.to_date("%Y%m%d", strict=False))
-    df = df.with_columns(date("birth_date"), date("registered_on"), gender.alias("gender"), phone.alias("phone"))
+    def mapped(c, table):
+        padded = pl.when(pl.col(c).str.contains(r"^[0-9]$")).then(pl.lit("0") + pl.col(c)).otherwise(pl.col(c))
+        return padded.replace(table).alias(c)
+
+    df = df.with_columns(date("birth_date"), date("registered_on"), gender.alias("gender"), phone.alias("phone"),
+                         mapped("ethnicity", ETHNICITY), mapped("marital_status", MARITAL))
     df = df.with_columns(
         pl.coalesce([id_gender, pl.col("gender")]).alias("gender"),
         pl.coalesce([id_birth, pl.col("birth_date")]).alias("birth_date"),
@@ -147,7 +187,10 @@ def polars_run(src, out):
     df = df.with_columns(
         (pl.col("reason").is_null() & ~pl.col("region_code").is_in(REGIONS)).alias("region_warn"),
         (pl.col("reason").is_null() & pl.col("phone").is_not_null()
-         & ~pl.col("phone").str.contains(r"^1[3-9]\d{9}$")).alias("phone_warn"))
+         & ~pl.col("phone").str.contains(r"^1[3-9]\d{9}$")).alias("phone_warn"),
+        (pl.col("reason").is_null() & ~pl.col("ethnicity").is_in(list(set(ETHNICITY.values())))).alias("ethnicity_warn"),
+        (pl.col("reason").is_null() & ~pl.col("marital_status").is_in(list(set(MARITAL.values())))).alias("marital_warn"),
+        (pl.col("reason").is_null() & (pl.col("registered_on") < pl.col("birth_date"))).alias("order_warn"))
     df = df.sort(["registered_on", "_line"], descending=[True, False], nulls_last=True)
     df = df.with_columns(
         pl.when(pl.col("reason").is_null()).then(pl.int_range(pl.len()).over("id_number", "reason") + 1).alias("rank"))

@@ -3,8 +3,9 @@
 
 Clean persons are made first; then each delivered row gets dirt at fixed rates (see RATES):
 lower-case x, full-width digits, 15-digit IDs, bad check digits, null tokens, mixed date
-formats, phone formats and placeholders, gender words, missing regions, and 10 % duplicates
-(same person, other registration date). Deterministic for a given seed.
+formats, phone formats and placeholders, gender words, missing regions, ethnic groups and marital
+status as codes, short codes, names and old names, and 10 % duplicates (same person, other
+registration date). Deterministic for a given seed.
 """
 import random
 import sys
@@ -15,6 +16,9 @@ REGIONS = ["110101", "110102", "110105", "110106", "110108", "130503", "310112",
 SURNAMES = "王李张刘陈杨黄赵吴周徐孙马朱胡郭何高林罗"
 GIVEN = "伟芳娜敏静丽强磊军洋勇艳杰娟涛明超秀霞平刚桂英华玉兰"
 FW = str.maketrans("0123456789", "０１２３４５６７８９")
+# GB/T 3304 and GB/T 2261.2 as departments write them (穿青人 is no GB/T 3304 group).
+ETHNICITY = ["汉族", "汉族", "汉", "01", "1", "HA", "回族", "03", "满", "壮族", "毛难族", "穿青人", ""]
+MARITAL = ["已婚", "20", "未婚", "10", "初婚", "离婚", "40", "丧偶", "不详", ""]
 RATES = {"dup": 0.10, "lower_x": 0.05, "fullwidth": 0.03, "id15": 0.03, "bad_check": 0.01,
          "null_id": 0.005, "gender_word": 0.5, "gender_conflict": 0.01, "birth_conflict": 0.01,
          "no_region": 0.2, "phone_fmt": 0.3, "phone_placeholder": 0.02, "ragged": 0.001}
@@ -43,7 +47,7 @@ def main():
     rows, out = int(sys.argv[1]), sys.argv[2]
     rng = random.Random(int(sys.argv[3]) if len(sys.argv) > 3 else 42)
     with open(out, "w", encoding="utf-8", newline="") as f:
-        f.write("公民身份号码,姓名,性别,出生日期,联系电话,户籍地区划,登记日期,住址\n")
+        f.write("公民身份号码,姓名,性别,出生日期,联系电话,户籍地区划,登记日期,住址,民族,婚姻状况\n")
         persons = []
         for _ in range(rows):
             if persons and rng.random() < RATES["dup"]:
@@ -88,7 +92,8 @@ def main():
             reg_region = "" if rng.random() < RATES["no_region"] else region
             ry, rm, rd = rng.randint(2000, 2025), rng.randint(1, 12), rng.randint(1, 28)
             row = [idn, name, gender, date_text(rng, *bd), phone, reg_region,
-                   date_text(rng, ry, rm, rd), f"某市某区某路{rng.randrange(1, 999)}号"]
+                   date_text(rng, ry, rm, rd), f"某市某区某路{rng.randrange(1, 999)}号",
+                   rng.choice(ETHNICITY), rng.choice(MARITAL)]
             if rng.random() < RATES["ragged"]:
                 row.append("多余")
             f.write(",".join(row) + "\n")

@@ -182,6 +182,34 @@ async fn sample_job_matches_the_generators_truth() {
         assert_eq!(kept, vec![valid.to_string()], "{library}");
         assert!(valid > 0, "{library} has rows");
     }
+    // Expected populations, cross-checked with a plain SQL query over the published tables.
+    for (library, field) in [("credit", "party_code"), ("licence", "holder_code")] {
+        let e = run
+            .manifest
+            .expected_populations
+            .iter()
+            .find(|e| e.library == library)
+            .unwrap_or_else(|| panic!("{library} declares an expected population"));
+        let sql = format!(
+            "SELECT count(DISTINCT uscc) FROM legal_person WHERE uscc NOT IN (SELECT {field} FROM {library} WHERE {field} IS NOT NULL)"
+        );
+        let missing = rows(&query(&out, &sql).await);
+        assert_eq!(missing, vec![e.missing.to_string()], "{library}");
+        let legal_persons =
+            rows(&query(&out, "SELECT count(DISTINCT uscc) FROM legal_person").await);
+        assert_eq!(legal_persons, vec![e.expected.to_string()]);
+        assert_eq!(e.sample.len() as u64, e.missing.min(20));
+    }
+    let credit = run
+        .manifest
+        .expected_populations
+        .iter()
+        .find(|e| e.library == "credit")
+        .expect("credit");
+    assert!(
+        credit.missing > 0,
+        "the sample has legal persons without credit records"
+    );
     let population_files: Vec<String> = pipeline
         .sources_of("population")
         .flat_map(|s| s.files.iter())

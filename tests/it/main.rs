@@ -1,6 +1,7 @@
 //! The one integration-test binary: modules per area, each running real pipelines.
 
 mod common;
+mod completeness;
 mod crash;
 mod deliveries;
 mod determinism;

@@ -107,6 +107,32 @@ pub fn summary(run: &RunReport, root: &Path) -> String {
             let _ = writeln!(s, "  {n:>8}  {rule}");
         }
     }
+    // GB/T 36344: each library's weakest assessed indicator, and expected populations.
+    let mut weakest: std::collections::BTreeMap<&str, (&str, f64)> = Default::default();
+    for q in &m.quality {
+        if let Some(score) = q.score {
+            let entry = weakest.entry(&q.library).or_insert((&q.indicator, score));
+            if score < entry.1 {
+                *entry = (&q.indicator, score);
+            }
+        }
+    }
+    if !weakest.is_empty() {
+        let _ = writeln!(
+            s,
+            "\nquality (GB/T 36344; weakest indicator, manifest `quality` has all)"
+        );
+        for (library, (indicator, score)) in &weakest {
+            let _ = writeln!(s, "  {library:<16} {:>7.2} %  {indicator}", score * 100.0);
+        }
+    }
+    for e in &m.expected_populations {
+        let _ = writeln!(
+            s,
+            "  {:<16} {} of {} expected ({}) missing in {}",
+            e.library, e.missing, e.expected, e.reference, e.field
+        );
+    }
     let _ = writeln!(s, "\noutputs in {}", root.display());
     for (name, t) in &run.published.tables {
         let _ = writeln!(s, "  {name:<24} {}/ (Delta version {})", t.path, t.version);

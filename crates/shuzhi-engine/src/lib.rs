@@ -1,6 +1,7 @@
 //! The engine: one DataFusion session factory, rules compiled to one plan per library, and the
 //! split sink that writes library, quarantine and verdicts from a single scan.
 
+pub mod completeness;
 pub mod dedup;
 pub mod delivery;
 pub mod evaluate;

@@ -630,6 +630,19 @@ async fn govern_and_publish(
         shuzhi_library::failpoint::hit(&format!("after_commit:{name}"));
     }
     lap("commit", &mut stage_seconds);
+    let expected_populations =
+        crate::completeness::expected_populations(&ctx, root, pipeline, &tables).await?;
+    let mut quality = quality(pipeline, &counts);
+    for e in &expected_populations {
+        quality.push(shuzhi_library::manifest::IndicatorScore {
+            library: e.library.clone(),
+            indicator: shuzhi_rules::Indicator::RecordCompleteness.label(),
+            checks: vec![format!("{}.expected", e.library)],
+            evaluated: e.expected,
+            failed: e.missing,
+            score: (e.expected > 0).then(|| 1.0 - e.missing as f64 / e.expected as f64),
+        });
+    }
 
     let manifest = Manifest {
         run_id: options.run_id.clone(),
@@ -668,7 +681,8 @@ async fn govern_and_publish(
                 missing_fields: r.missing_fields.clone(),
             })
             .collect(),
-        quality: quality(pipeline, &counts),
+        quality,
+        expected_populations,
         fields: field_catalogue(pipeline),
         pseudonym_keys: pipeline.keys.clone(),
         sources: counts.sources,

@@ -18,6 +18,7 @@ pub use files::{PartitionedWriter, WriteOptions, WrittenFile};
 pub use manifest::Manifest;
 pub use publish::{
     BatchFile, BatchRecord, Published, PublishedTable, publish, read_published, register_published,
+    table_at,
 };
 pub use table::{Change, commit, commit_replace};
 

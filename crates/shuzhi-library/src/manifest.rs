@@ -122,6 +122,23 @@ pub struct IndicatorScore {
     pub score: Option<f64>,
 }
 
+/// Record completeness of a library against its expected population.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct ExpectedPopulation {
+    /// Library.
+    pub library: String,
+    /// The field that must hold the expected values.
+    pub field: String,
+    /// `code_table:<name>` or `library:<name>`.
+    pub reference: String,
+    /// Distinct values expected.
+    pub expected: u64,
+    /// Of those, values the library does not hold.
+    pub missing: u64,
+    /// The first missing values in order (at most 20; masked when the field is sensitive).
+    pub sample: Vec<String>,
+}
+
 /// Catalogue attributes of a field (政务数据资源目录).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct FieldCatalogue {
@@ -166,6 +183,9 @@ pub struct Manifest {
     /// GB/T 36344 indicator scores per library.
     #[serde(default)]
     pub quality: Vec<IndicatorScore>,
+    /// Expected populations and what is missing of them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub expected_populations: Vec<ExpectedPopulation>,
     /// Catalogue attributes per `library.field`.
     #[serde(default)]
     pub fields: BTreeMap<String, FieldCatalogue>,

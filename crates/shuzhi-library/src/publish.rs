@@ -122,20 +122,7 @@ pub async fn register_published(
     pointer: &Published,
 ) -> Result<()> {
     for (name, t) in &pointer.tables {
-        let table = crate::table::open_version(&root.join(&t.path), t.version).await?;
-        table
-            .update_datafusion_session(&ctx.state())
-            .map_err(|source| LibraryError::Delta {
-                table: root.join(&t.path),
-                source,
-            })?;
-        let provider = table
-            .table_provider()
-            .await
-            .map_err(|source| LibraryError::Register {
-                table: name.clone(),
-                source,
-            })?;
+        let provider = table_at(ctx, root, name, t).await?;
         ctx.register_table(name.as_str(), provider)
             .map_err(|source| LibraryError::Register {
                 table: name.clone(),
@@ -143,4 +130,28 @@ pub async fn register_published(
             })?;
     }
     Ok(())
+}
+
+/// A table at a committed version, as a DataFusion provider of `ctx` (deletion vectors
+/// applied).
+pub async fn table_at(
+    ctx: &SessionContext,
+    root: &Path,
+    name: &str,
+    t: &PublishedTable,
+) -> Result<std::sync::Arc<dyn datafusion::catalog::TableProvider>> {
+    let table = crate::table::open_version(&root.join(&t.path), t.version).await?;
+    table
+        .update_datafusion_session(&ctx.state())
+        .map_err(|source| LibraryError::Delta {
+            table: root.join(&t.path),
+            source,
+        })?;
+    table
+        .table_provider()
+        .await
+        .map_err(|source| LibraryError::Register {
+            table: name.to_owned(),
+            source,
+        })
 }

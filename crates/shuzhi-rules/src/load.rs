@@ -372,6 +372,7 @@ pub fn load_pipeline(path: &Path) -> Result<Pipeline, RulesError> {
         libraries.extend(lib);
     }
 
+    problems.extend(unknown_expected_libraries(&libraries));
     let mut cx = FileCx {
         file: pipeline_file.clone(),
         problems,
@@ -402,6 +403,30 @@ pub fn load_pipeline(path: &Path) -> Result<Pipeline, RulesError> {
         publish_on_breach: raw.pipeline.publish_on_breach,
         fingerprint: format!("{:x}", hasher.finalize()),
     })
+}
+
+/// `expected = { library = "..." }` naming a library no rule file of the pipeline defines.
+fn unknown_expected_libraries(libraries: &[LibraryRules]) -> Vec<Diagnostic> {
+    let names: Vec<&str> = libraries.iter().map(|l| l.name.as_str()).collect();
+    libraries
+        .iter()
+        .filter_map(|l| l.expected.as_ref())
+        .filter_map(|e| match &e.reference {
+            Reference::Library(name) if !names.contains(&name.as_str()) => {
+                let mut d = Diagnostic::at(
+                    "E0106",
+                    &e.origin,
+                    format!(
+                        "expected population from library `{name}`, which no rule file defines"
+                    ),
+                );
+                d.help = did_you_mean(name, names.iter().copied())
+                    .map(|n| format!("did you mean `{n}`?"));
+                Some(d)
+            }
+            _ => None,
+        })
+        .collect()
 }
 
 fn compile_sources(
@@ -869,7 +894,58 @@ fn load_rule_file(
             origin,
         });
     }
+    let expected = raw.library.expected.as_ref().and_then(|e| {
+        let at = cx.origin(e);
+        let e = e.get_ref();
+        let field = e
+            .field
+            .clone()
+            .unwrap_or_else(|| raw.library.key.get_ref().clone());
+        if !known.contains(&field.as_str()) {
+            cx.error(
+                "E0107",
+                at.clone(),
+                format!("expected field `{field}` is not a declared field"),
+                did_you_mean(&field, known.iter().copied()).map(|n| format!("did you mean `{n}`?")),
+            );
+            return None;
+        }
+        let reference = match (&e.library, &e.code_table) {
+            (Some(library), None) => Reference::Library(library.clone()),
+            (None, Some(table)) if code_tables.contains_key(table) => {
+                Reference::CodeTable(table.clone())
+            }
+            (None, Some(table)) => {
+                cx.error(
+                    "E0105",
+                    at,
+                    format!("unknown code table `{table}`"),
+                    did_you_mean(table, code_tables.keys().map(String::as_str))
+                        .map(|n| format!("did you mean `{n}`?")),
+                );
+                return None;
+            }
+            _ => {
+                cx.error(
+                    "E0110",
+                    at,
+                    "`expected` needs exactly one of `library` or `code_table`".into(),
+                    Some(
+                        "e.g. expected = { library = \"legal_person\", field = \"holder_code\" }"
+                            .into(),
+                    ),
+                );
+                return None;
+            }
+        };
+        Some(Expected {
+            reference,
+            field,
+            origin: cx.origin(raw.library.expected.as_ref()?),
+        })
+    });
     let library = LibraryRules {
+        expected,
         name: lib_name,
         key: raw.library.key.into_inner(),
         dedup,

@@ -330,6 +330,8 @@ pub struct LibraryRules {
     /// Largest share of rows read that may be rejected by checks (dedup losers not counted)
     /// before the run is a quality breach (exit code 1).
     pub max_reject_ratio: Option<f64>,
+    /// Expected population (record completeness): keys that must all be present.
+    pub expected: Option<Expected>,
     /// Fields in declaration order.
     pub fields: Vec<Field>,
     /// `[[test]]` blocks: rows in, expected cleaned row and verdicts out.
@@ -379,6 +381,27 @@ impl std::hash::Hash for Number {
     fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
         self.0.to_bits().hash(state);
     }
+}
+
+/// An expected population (GB/T 36344 数据记录完整性): every value of the reference set must
+/// appear in `field` of the library after the run; the missing ones are reported.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Expected {
+    /// Where the expected values come from.
+    pub reference: Reference,
+    /// The field of this library that must hold them (default: the key).
+    pub field: String,
+    /// Where it was declared.
+    pub origin: Origin,
+}
+
+/// A reference set of values.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Reference {
+    /// The codes of a code table.
+    CodeTable(String),
+    /// The keys of another library, as this run leaves it.
+    Library(String),
 }
 
 /// Which duplicate survives.

@@ -169,6 +169,27 @@ pub(crate) struct RawLibrary {
     #[serde(default)]
     #[schemars(with = "Option<f64>", range(min = 0.0, max = 1.0))]
     pub max_reject_ratio: Option<Spanned<f64>>,
+    /// Expected population: every code of a code table, or every key of another library,
+    /// must appear in `field` (default: the key); the missing ones are reported.
+    #[serde(default)]
+    #[schemars(with = "Option<RawExpected>")]
+    pub expected: Option<Spanned<RawExpected>>,
+}
+
+/// `expected = { library = "legal_person", field = "holder_code" }` or
+/// `expected = { code_table = "..." }`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawExpected {
+    /// Every key of this library (as the run leaves it) is expected.
+    #[serde(default)]
+    pub library: Option<String>,
+    /// Every code of this code table is expected.
+    #[serde(default)]
+    pub code_table: Option<String>,
+    /// The field that must hold them (default: the key).
+    #[serde(default)]
+    pub field: Option<String>,
 }
 
 /// `dedup = { order_by = "...", keep = "latest" }`.

@@ -432,6 +432,15 @@ pub fn rules_markdown() -> String {
         let _ = writeln!(s, "| `{name}` | {dimension} / {indicator} | {defaults} |");
     }
     s.push_str(
+        "\n## Expected population (record completeness)\n\n\
+         `[library] expected = { library = \"legal_person\", field = \"party_code\" }` (every key of\n\
+         another library, as the run leaves it) or `expected = { code_table = \"<name>\" }` (every\n\
+         current code of a table; `field` defaults to the key): after the tables are committed, an\n\
+         anti-join lists what the library does not hold. The manifest's `expected_populations` gives\n\
+         the expected and missing counts and the first 20 missing values (masked when the field is\n\
+         sensitive), scored as 完整性 / 数据记录完整性.\n",
+    );
+    s.push_str(
         "\n## Field attributes\n\n\
          - `type = \"string\" | \"date\"` — the value's type after cleaning (`date` needs `parse_date`).\n\
          - `class = \"public\" | \"internal\" | \"sensitive\"` (default `internal`). The values of a\n  \
