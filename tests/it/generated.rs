@@ -200,6 +200,33 @@ async fn sample_job_matches_the_generators_truth() {
         assert_eq!(legal_persons, vec![e.expected.to_string()]);
         assert_eq!(e.sample.len() as u64, e.missing.min(20));
     }
+    // Referential integrity, cross-checked the same way.
+    for (library, field, other, key) in [
+        (
+            "legal_person",
+            "representative_id",
+            "population",
+            "id_number",
+        ),
+        ("credit", "party_code", "legal_person", "uscc"),
+        ("household", "id_number", "population", "id_number"),
+    ] {
+        let o = run
+            .manifest
+            .referential_integrity
+            .iter()
+            .find(|o| o.library == library && o.field == field)
+            .unwrap_or_else(|| panic!("{library}.{field} references {other}"));
+        let sql = format!(
+            "SELECT count(DISTINCT {field}) FROM {library} WHERE {field} IS NOT NULL AND {field} NOT IN (SELECT {key} FROM {other})"
+        );
+        assert_eq!(
+            rows(&query(&out, &sql).await),
+            vec![o.orphans.to_string()],
+            "{library}.{field}"
+        );
+        assert!(o.values > 0);
+    }
     let credit = run
         .manifest
         .expected_populations

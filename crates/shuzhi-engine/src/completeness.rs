@@ -1,7 +1,10 @@
-//! Record completeness (GB/T 36344 数据记录完整性): a library's expected population — the codes
-//! of a code table, or the keys of another library as this run leaves it — must all appear in
-//! one of its fields. Computed after the tables are committed, as an anti-join over the
-//! committed versions (deletion vectors applied), so full and incremental runs agree.
+//! Set coverage between libraries, computed after the tables are committed as anti-joins over
+//! the committed versions (deletion vectors applied), so full and incremental runs agree:
+//! - record completeness (GB/T 36344 数据记录完整性): a library's expected population — the
+//!   codes of a code table, or the keys of another library — must all appear in one of its
+//!   fields;
+//! - referential integrity (关联数据一致性): the values of a field with `references` must be
+//!   keys of the referenced library.
 
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -12,7 +15,8 @@ use arrow::datatypes::{DataType, Field, Schema};
 use datafusion::common::JoinType;
 use datafusion::prelude::{DataFrame, SessionContext, cast, col, ident};
 use shuzhi_library::PublishedTable;
-use shuzhi_library::manifest::ExpectedPopulation;
+use shuzhi_library::manifest::{ExpectedPopulation, Orphans};
+use shuzhi_rules::MaskKind;
 use shuzhi_rules::{Pipeline, Reference};
 
 use crate::EngineError;
@@ -78,26 +82,10 @@ pub async fn expected_populations(
                 (format!("library:{other}"), keys)
             }
         };
-        let wanted = wanted.filter(col(VALUE).is_not_null())?.distinct()?;
-        let expected_count = wanted.clone().count().await? as u64;
-        let held = held.with_column_renamed(VALUE, "_held")?;
-        let missing = wanted
-            .join(held, JoinType::LeftAnti, &[VALUE], &["_held"], None)?
-            .sort(vec![col(VALUE).sort(true, false)])?;
-        let missing_count = missing.clone().count().await? as u64;
         let mask = library
             .field(&expected.field)
             .and_then(|f| f.display_mask());
-        let mut sample = Vec::new();
-        for batch in missing.limit(0, Some(SAMPLE))?.collect().await? {
-            let values = batch.column(0).as_string::<i32>();
-            for i in 0..values.len() {
-                if values.is_valid(i) {
-                    let v = values.value(i);
-                    sample.push(mask.map_or_else(|| v.to_owned(), |m| m.apply(v)));
-                }
-            }
-        }
+        let (expected_count, missing_count, sample) = not_held(wanted, held, mask).await?;
         out.push(ExpectedPopulation {
             library: library.name.clone(),
             field: expected.field.clone(),
@@ -106,6 +94,69 @@ pub async fn expected_populations(
             missing: missing_count,
             sample,
         });
+    }
+    Ok(out)
+}
+
+/// Distinct non-null values of `wanted` and how many (and which, first in order, masked) are
+/// not in `held`.
+async fn not_held(
+    wanted: DataFrame,
+    held: DataFrame,
+    mask: Option<MaskKind>,
+) -> Result<(u64, u64, Vec<String>), EngineError> {
+    let wanted = wanted.filter(col(VALUE).is_not_null())?.distinct()?;
+    let total = wanted.clone().count().await? as u64;
+    let held = held.with_column_renamed(VALUE, "_held")?;
+    let missing = wanted
+        .join(held, JoinType::LeftAnti, &[VALUE], &["_held"], None)?
+        .sort(vec![col(VALUE).sort(true, false)])?;
+    let missing_count = missing.clone().count().await? as u64;
+    let mut sample = Vec::new();
+    for batch in missing.limit(0, Some(SAMPLE))?.collect().await? {
+        let values = batch.column(0).as_string::<i32>();
+        for i in 0..values.len() {
+            if values.is_valid(i) {
+                let v = values.value(i);
+                sample.push(mask.map_or_else(|| v.to_owned(), |m| m.apply(v)));
+            }
+        }
+    }
+    Ok((total, missing_count, sample))
+}
+
+/// Values of every field with `references = "<library>"` that are not keys of that library.
+pub async fn orphans(
+    ctx: &SessionContext,
+    root: &Path,
+    pipeline: &Pipeline,
+    tables: &BTreeMap<String, PublishedTable>,
+) -> Result<Vec<Orphans>, EngineError> {
+    let mut out = Vec::new();
+    for library in &pipeline.libraries {
+        for field in library.fields.iter().filter(|f| f.references.is_some()) {
+            let Some(other) = field.references.as_ref().map(|r| r.library.as_str()) else {
+                continue;
+            };
+            let Some(key) = pipeline.library(other).map(|l| l.key.clone()) else {
+                continue;
+            };
+            let (Some(values), Some(keys)) = (
+                column_of(ctx, root, tables, &library.name, &field.name).await?,
+                column_of(ctx, root, tables, other, &key).await?,
+            ) else {
+                continue;
+            };
+            let (total, orphans, sample) = not_held(values, keys, field.display_mask()).await?;
+            out.push(Orphans {
+                library: library.name.clone(),
+                field: field.name.clone(),
+                references: other.to_owned(),
+                values: total,
+                orphans,
+                sample,
+            });
+        }
     }
     Ok(out)
 }

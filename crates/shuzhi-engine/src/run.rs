@@ -632,7 +632,18 @@ async fn govern_and_publish(
     lap("commit", &mut stage_seconds);
     let expected_populations =
         crate::completeness::expected_populations(&ctx, root, pipeline, &tables).await?;
+    let referential_integrity = crate::completeness::orphans(&ctx, root, pipeline, &tables).await?;
     let mut quality = quality(pipeline, &counts);
+    for o in &referential_integrity {
+        quality.push(shuzhi_library::manifest::IndicatorScore {
+            library: o.library.clone(),
+            indicator: shuzhi_rules::Indicator::RelatedDataConsistency.label(),
+            checks: vec![format!("{}.{}.references", o.library, o.field)],
+            evaluated: o.values,
+            failed: o.orphans,
+            score: (o.values > 0).then(|| 1.0 - o.orphans as f64 / o.values as f64),
+        });
+    }
     for e in &expected_populations {
         quality.push(shuzhi_library::manifest::IndicatorScore {
             library: e.library.clone(),
@@ -683,6 +694,7 @@ async fn govern_and_publish(
             .collect(),
         quality,
         expected_populations,
+        referential_integrity,
         fields: field_catalogue(pipeline),
         pseudonym_keys: pipeline.keys.clone(),
         sources: counts.sources,

@@ -139,6 +139,23 @@ pub struct ExpectedPopulation {
     pub sample: Vec<String>,
 }
 
+/// Referential integrity of a field against the keys of another library.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
+pub struct Orphans {
+    /// Library.
+    pub library: String,
+    /// The field with `references`.
+    pub field: String,
+    /// The referenced library (its key).
+    pub references: String,
+    /// Distinct values of the field.
+    pub values: u64,
+    /// Of those, values that are no key of the referenced library.
+    pub orphans: u64,
+    /// The first orphans in order (at most 20; masked when the field is sensitive).
+    pub sample: Vec<String>,
+}
+
 /// Catalogue attributes of a field (政务数据资源目录).
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct FieldCatalogue {
@@ -186,6 +203,9 @@ pub struct Manifest {
     /// Expected populations and what is missing of them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub expected_populations: Vec<ExpectedPopulation>,
+    /// Fields with `references` and their values that are no key of the referenced library.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub referential_integrity: Vec<Orphans>,
     /// Catalogue attributes per `library.field`.
     #[serde(default)]
     pub fields: BTreeMap<String, FieldCatalogue>,

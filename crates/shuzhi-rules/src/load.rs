@@ -372,7 +372,7 @@ pub fn load_pipeline(path: &Path) -> Result<Pipeline, RulesError> {
         libraries.extend(lib);
     }
 
-    problems.extend(unknown_expected_libraries(&libraries));
+    problems.extend(unknown_referenced_libraries(&libraries));
     let mut cx = FileCx {
         file: pipeline_file.clone(),
         problems,
@@ -405,26 +405,34 @@ pub fn load_pipeline(path: &Path) -> Result<Pipeline, RulesError> {
     })
 }
 
-/// `expected = { library = "..." }` naming a library no rule file of the pipeline defines.
-fn unknown_expected_libraries(libraries: &[LibraryRules]) -> Vec<Diagnostic> {
+/// `expected = { library = "..." }` or `references = "..."` naming a library no rule file of the
+/// pipeline defines.
+fn unknown_referenced_libraries(libraries: &[LibraryRules]) -> Vec<Diagnostic> {
     let names: Vec<&str> = libraries.iter().map(|l| l.name.as_str()).collect();
-    libraries
+    let expected = libraries
         .iter()
         .filter_map(|l| l.expected.as_ref())
         .filter_map(|e| match &e.reference {
-            Reference::Library(name) if !names.contains(&name.as_str()) => {
-                let mut d = Diagnostic::at(
-                    "E0106",
-                    &e.origin,
-                    format!(
-                        "expected population from library `{name}`, which no rule file defines"
-                    ),
-                );
-                d.help = did_you_mean(name, names.iter().copied())
-                    .map(|n| format!("did you mean `{n}`?"));
-                Some(d)
-            }
-            _ => None,
+            Reference::Library(name) => Some((name, &e.origin, "an expected population")),
+            Reference::CodeTable(_) => None,
+        });
+    let references = libraries
+        .iter()
+        .flat_map(|l| &l.fields)
+        .filter_map(|f| f.references.as_ref())
+        .map(|r| (&r.library, &r.origin, "`references`"));
+    expected
+        .chain(references)
+        .filter(|(name, _, _)| !names.contains(&name.as_str()))
+        .map(|(name, origin, what)| {
+            let mut d = Diagnostic::at(
+                "E0106",
+                origin,
+                format!("{what} names library `{name}`, which no rule file defines"),
+            );
+            d.help =
+                did_you_mean(name, names.iter().copied()).map(|n| format!("did you mean `{n}`?"));
+            d
         })
         .collect()
 }
@@ -1033,6 +1041,10 @@ fn compile_field(
         mask: mask.unwrap_or(MaskKind::Partial),
         share: share.unwrap_or(Share::Conditional),
         authority: f.authority.as_ref().map(|a| a.get_ref().clone()),
+        references: f.references.as_ref().map(|r| LibraryRef {
+            library: r.get_ref().clone(),
+            origin: cx.origin(r),
+        }),
         clean,
         checks,
     }

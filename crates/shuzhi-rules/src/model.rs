@@ -395,6 +395,15 @@ pub struct Expected {
     pub origin: Origin,
 }
 
+/// A library named in a rule file, with where it was named.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LibraryRef {
+    /// Library name.
+    pub library: String,
+    /// Where it was written.
+    pub origin: Origin,
+}
+
 /// A reference set of values.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reference {
@@ -444,6 +453,9 @@ pub struct Field {
     /// The department whose value is authoritative (一数一源), e.g. `public_security`: its
     /// delivery of a key wins over other departments' (`authority = "..."`).
     pub authority: Option<String>,
+    /// Library whose keys this field's values must be (`references = "..."`), checked over
+    /// the committed tables after the run.
+    pub references: Option<LibraryRef>,
     /// Clean steps in order.
     pub clean: Vec<CleanStep>,
     /// Checks in order.

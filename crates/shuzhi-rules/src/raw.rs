@@ -232,6 +232,10 @@ pub(crate) struct RawField {
     #[serde(default)]
     #[schemars(with = "Option<String>")]
     pub authority: Option<Spanned<String>>,
+    /// A library whose keys this field's values must be (referential integrity).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub references: Option<Spanned<String>>,
     /// Clean steps, in order (see docs/rules.md).
     #[serde(default)]
     #[schemars(schema_with = "clean_steps_schema")]

@@ -438,7 +438,12 @@ pub fn rules_markdown() -> String {
          current code of a table; `field` defaults to the key): after the tables are committed, an\n\
          anti-join lists what the library does not hold. The manifest's `expected_populations` gives\n\
          the expected and missing counts and the first 20 missing values (masked when the field is\n\
-         sensitive), scored as 完整性 / 数据记录完整性.\n",
+         sensitive), scored as 完整性 / 数据记录完整性.\n\n\
+         The other direction, referential integrity: a field with `references = \"population\"`\n\
+         must hold keys of that library. The manifest's `referential_integrity` gives, per such\n\
+         field, its distinct values, the orphans (values that are no key there) and the first 20\n\
+         of them, scored as 一致性 / 关联数据一致性. Both are table-level findings over the committed\n\
+         tables: they add no row verdicts.\n",
     );
     s.push_str(
         "\n## Field attributes\n\n\
