@@ -11,6 +11,7 @@ use datafusion::logical_expr::{
 };
 use shuzhi_functions::chain::Chain;
 use shuzhi_functions::code_table::CodeTable;
+use shuzhi_functions::keyword::Keyword;
 use shuzhi_functions::{
     arrays, company, coords, credit_code, date, id_card, iso7064, person_ids, phone, text,
 };

@@ -3,6 +3,8 @@
 
 use std::borrow::Cow;
 
+use crate::keyword::Keyword;
+
 /// A unit of renminbi amounts, by its power of ten.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AmountUnit {
@@ -31,29 +33,17 @@ const SUFFIXES: [(&str, AmountUnit); 9] = [
     ("元", AmountUnit::Yuan),
 ];
 
-impl AmountUnit {
-    /// Every unit with its rule-file name.
-    pub const ALL: [(&'static str, AmountUnit); 5] = [
+impl Keyword for AmountUnit {
+    const ALL: &'static [(&'static str, AmountUnit)] = &[
         ("元", AmountUnit::Yuan),
         ("千元", AmountUnit::Thousand),
         ("万元", AmountUnit::TenThousand),
         ("百万元", AmountUnit::Million),
         ("亿元", AmountUnit::HundredMillion),
     ];
+}
 
-    /// The unit called `name` in rule files.
-    pub fn from_name(name: &str) -> Option<AmountUnit> {
-        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, u)| *u)
-    }
-
-    /// Its rule-file name.
-    pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, u)| *u == self)
-            .map_or("元", |(n, _)| n)
-    }
-
+impl AmountUnit {
     fn exponent(self) -> i32 {
         match self {
             AmountUnit::Yuan => 0,

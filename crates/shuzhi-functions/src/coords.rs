@@ -3,6 +3,8 @@
 
 use std::f64::consts::PI;
 
+use crate::keyword::Keyword;
+
 const A: f64 = 6_378_245.0;
 const EE: f64 = 0.006_693_421_622_965_943;
 const X_PI: f64 = PI * 3000.0 / 180.0;
@@ -90,27 +92,15 @@ pub enum CoordSystem {
     Bd09,
 }
 
-impl CoordSystem {
-    /// Every system with its rule-file name.
-    pub const ALL: [(&'static str, CoordSystem); 3] = [
+impl Keyword for CoordSystem {
+    const ALL: &'static [(&'static str, CoordSystem)] = &[
         ("wgs84", CoordSystem::Wgs84),
         ("gcj02", CoordSystem::Gcj02),
         ("bd09", CoordSystem::Bd09),
     ];
+}
 
-    /// The system called `name` in rule files.
-    pub fn from_name(name: &str) -> Option<CoordSystem> {
-        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, c)| *c)
-    }
-
-    /// Its rule-file name.
-    pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, c)| *c == self)
-            .map_or("wgs84", |(n, _)| n)
-    }
-
+impl CoordSystem {
     /// A point of this system in WGS84.
     pub fn to_wgs84(self, lng: f64, lat: f64) -> (f64, f64) {
         match self {

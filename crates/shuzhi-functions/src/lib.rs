@@ -15,6 +15,7 @@ pub mod credit_code;
 pub mod date;
 pub mod id_card;
 pub mod iso7064;
+pub mod keyword;
 pub mod mask;
 pub mod person_ids;
 pub mod phone;

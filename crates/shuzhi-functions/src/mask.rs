@@ -9,6 +9,7 @@ use std::borrow::Cow;
 use arrow::array::{Array, ArrayRef};
 
 use crate::arrays::{Result, map_strings};
+use crate::keyword::Keyword;
 
 /// How a value is masked.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -25,29 +26,17 @@ pub enum MaskKind {
     Partial,
 }
 
-impl MaskKind {
-    /// Every kind with its rule-file name.
-    pub const ALL: [(&'static str, MaskKind); 5] = [
+impl Keyword for MaskKind {
+    const ALL: &'static [(&'static str, MaskKind)] = &[
         ("name", MaskKind::Name),
         ("id", MaskKind::Id),
         ("phone", MaskKind::Phone),
         ("address", MaskKind::Address),
         ("partial", MaskKind::Partial),
     ];
+}
 
-    /// The kind called `name` in rule files.
-    pub fn from_name(name: &str) -> Option<MaskKind> {
-        Self::ALL.iter().find(|(n, _)| *n == name).map(|(_, k)| *k)
-    }
-
-    /// Its rule-file name.
-    pub fn name(self) -> &'static str {
-        Self::ALL
-            .iter()
-            .find(|(_, k)| *k == self)
-            .map_or("partial", |(n, _)| n)
-    }
-
+impl MaskKind {
     /// The masked form of `value`.
     pub fn apply(self, value: &str) -> String {
         let chars: Vec<char> = value.chars().collect();
@@ -141,7 +130,7 @@ mod tests {
 
     #[test]
     fn something_is_always_masked() {
-        for kind in MaskKind::ALL.map(|(_, k)| k) {
+        for kind in MaskKind::ALL.iter().map(|(_, k)| *k) {
             for v in ["x", "ab", "abc", "123456789"] {
                 let masked = kind.apply(v);
                 assert_eq!(masked.chars().count(), v.chars().count(), "{kind:?} {v}");

@@ -991,7 +991,7 @@ fn compile_field(
         )
     });
     let mask = f.mask.as_ref().map_or(Some(MaskKind::Partial), |m| {
-        cx.keyword("mask", m, &MaskKind::ALL)
+        cx.keyword("mask", m, MaskKind::ALL)
     });
     let share = f.share.as_ref().map_or(Some(Share::Conditional), |s| {
         let choices: Vec<(&str, Share)> = Share::ALL
@@ -1173,7 +1173,7 @@ fn compile_step(
                 "mask" => {
                     let kind = MaskKind::from_name(arg);
                     if kind.is_none() {
-                        let names = MaskKind::ALL.map(|(n, _)| n);
+                        let names = MaskKind::names();
                         let help = did_you_mean(arg, names.iter().copied())
                             .map(|n| format!("did you mean `{n}`?"))
                             .unwrap_or_else(|| format!("masks: {}", names.join(", ")));
@@ -1193,13 +1193,11 @@ fn compile_step(
                         origin,
                     },
                 }),
-                "amount" => {
-                    let names = AmountUnit::ALL.map(|(n, u)| (n, u));
-                    cx.keyword_at("amount unit", arg, origin, &names)
-                        .map(CleanStep::Amount)
-                }
+                "amount" => cx
+                    .keyword_at("amount unit", arg, origin, AmountUnit::ALL)
+                    .map(CleanStep::Amount),
                 "coords" => cx
-                    .keyword_at("coordinate system", arg, origin, &CoordSystem::ALL)
+                    .keyword_at("coordinate system", arg, origin, CoordSystem::ALL)
                     .map(CleanStep::Coords),
                 "address" => {
                     if !code_tables.contains_key(arg) {

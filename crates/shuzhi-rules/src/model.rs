@@ -433,6 +433,7 @@ pub enum Keep {
 
 pub use shuzhi_functions::amount::AmountUnit;
 pub use shuzhi_functions::coords::CoordSystem;
+pub use shuzhi_functions::keyword::Keyword;
 pub use shuzhi_functions::mask::MaskKind;
 pub use shuzhi_functions::pseudonym::PseudonymKey;
 

@@ -9,7 +9,7 @@ use serde::Deserialize;
 use toml::Spanned;
 
 use crate::load::{CHECK_RULES, CLEAN_STEP_TABLES, CLEAN_STEPS};
-use crate::model::{Indicator, MaskKind, Share};
+use crate::model::{Indicator, Keyword, MaskKind, Share};
 
 /// A pipeline file: which deliveries feed which library, under which rules.
 #[derive(Deserialize, JsonSchema)]
@@ -347,7 +347,7 @@ fn severity_schema(_: &mut SchemaGenerator) -> Schema {
 }
 
 fn mask_schema(_: &mut SchemaGenerator) -> Schema {
-    one_of_strings(&MaskKind::ALL.map(|(n, _)| n))
+    one_of_strings(&MaskKind::names())
 }
 
 fn share_schema(_: &mut SchemaGenerator) -> Schema {
