@@ -50,6 +50,10 @@ pub fn plan_fingerprint(pipeline: &Pipeline) -> String {
         );
         h.update(settings.as_bytes());
     }
+    // A rotated pseudonym key changes every pseudonym: the library must be rebuilt with it.
+    for (id, key_fingerprint) in &pipeline.keys {
+        h.update(format!("\0key {id}={key_fingerprint}").as_bytes());
+    }
     format!("{:x}", h.finalize())
 }
 
@@ -180,4 +184,27 @@ fn superseded_records(
         });
     }
     Ok(RecordBatch::try_new(schemas.quarantine.clone(), cols)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_rotated_pseudonym_key_changes_the_plan_fingerprint() {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../pipeline.toml");
+        let pipeline = shuzhi_rules::load_pipeline(&path).expect("the sample pipeline loads");
+        let mut with_key = pipeline.clone();
+        with_key
+            .keys
+            .insert("person".into(), "0123456789abcdef".into());
+        let mut rotated = pipeline.clone();
+        rotated
+            .keys
+            .insert("person".into(), "fedcba9876543210".into());
+        let fingerprints = [&pipeline, &with_key, &rotated].map(plan_fingerprint);
+        assert_ne!(fingerprints[0], fingerprints[1]);
+        assert_ne!(fingerprints[1], fingerprints[2]);
+        assert_eq!(plan_fingerprint(&pipeline), fingerprints[0]);
+    }
 }
