@@ -206,3 +206,37 @@ fn a_failed_run_leaves_the_published_state_readable() {
     assert_eq!(code, 0, "{stderr}");
     assert_eq!(stdout, "n\n12\n");
 }
+
+#[test]
+fn a_library_twice_or_without_a_source_is_an_error_and_unfed_fields_are_warnings() {
+    let dir = temp_dir("err-libraries");
+    let repo_path = repo().canonicalize().expect("repo");
+    let population = format!("\"{}/rules/population.toml\"", repo_path.display());
+    let household = format!("\"{}/rules/household.toml\"", repo_path.display());
+    let pipeline = pipeline_copy(&dir, |t| {
+        t.replace(
+            &format!("rules = [{population}]"),
+            &format!("rules = [{population}, {population}, {household}]"),
+        )
+    });
+    let (code, _, stderr) = shuzhi(&["check", &pipeline], &dir);
+    assert_eq!(code, 2, "{stderr}");
+    assert!(
+        stderr.contains("error[E0122]: library `population` is defined by a second rule file"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("error[E0123]: no source feeds library `household`"),
+        "{stderr}"
+    );
+
+    // The bundled job: fields no department delivers yet are warnings; the check passes.
+    let (code, stdout, stderr) = shuzhi(&["check"], &repo());
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.starts_with("ok: pipeline.toml"), "{stdout}");
+    assert!(
+        stderr.contains("warning[W0201]: field `credit.fine` is mapped by no source"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("error"), "{stderr}");
+}

@@ -300,6 +300,9 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
         }
         Command::Check { pipeline } => {
             let p = shuzhi_rules::load_pipeline(&pipeline).map_err(rules_failure)?;
+            for w in &p.warnings {
+                eprintln!("{w}");
+            }
             shuzhi_engine::check_pipeline(&p, &EngineConfig::default())
                 .await
                 .map_err(engine_failure)?;

@@ -98,7 +98,12 @@ impl Diagnostic {
 impl fmt::Display for Diagnostic {
     /// rustc-style: header, location arrow, the line with the span underlined, then help.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error[{}]: {}", self.code, self.message)?;
+        let kind = if self.code.starts_with('W') {
+            "warning"
+        } else {
+            "error"
+        };
+        writeln!(f, "{kind}[{}]: {}", self.code, self.message)?;
         match &self.origin {
             Some(origin) => {
                 let file = &origin.file;

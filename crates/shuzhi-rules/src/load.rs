@@ -316,6 +316,7 @@ pub fn load_rules(path: &Path) -> Result<Pipeline, RulesError> {
         libraries,
         code_tables,
         keys: keys.fingerprints(),
+        warnings: Vec::new(),
         null_tokens: shuzhi_functions::text::DEFAULT_NULL_TOKENS
             .iter()
             .map(|s| (*s).to_owned())
@@ -345,6 +346,8 @@ pub fn load_pipeline(path: &Path) -> Result<Pipeline, RulesError> {
 
     let mut keys = KeyRing::new(KeyPolicy::Required);
     let mut libraries = Vec::new();
+    // Where each library's rule file is listed in the pipeline.
+    let mut listings: Vec<(String, Origin)> = Vec::new();
     for rules_path in &raw.pipeline.rules {
         let full = base.join(rules_path.get_ref());
         let file = match read_file(&full) {
@@ -369,7 +372,25 @@ pub fn load_pipeline(path: &Path) -> Result<Pipeline, RulesError> {
         // target it are checked too and its problems do not cascade.
         let (lib, mut ds) = load_rule_file(&file, &code_tables, &mut keys);
         problems.append(&mut ds);
-        libraries.extend(lib);
+        let listed = Origin {
+            file: pipeline_file.clone(),
+            span: rules_path.span(),
+        };
+        if let Some(lib) = lib {
+            if libraries.iter().any(|l: &LibraryRules| l.name == lib.name) {
+                problems.push(
+                    Diagnostic::at(
+                        "E0122",
+                        &listed,
+                        format!("library `{}` is defined by a second rule file", lib.name),
+                    )
+                    .with_help("each library has one rule file: remove the duplicate from `rules`"),
+                );
+                continue;
+            }
+            listings.push((lib.name.clone(), listed));
+            libraries.push(lib);
+        }
     }
 
     problems.extend(unknown_referenced_libraries(&libraries));
@@ -379,9 +400,22 @@ pub fn load_pipeline(path: &Path) -> Result<Pipeline, RulesError> {
         keys: &mut keys,
     };
     let sources = compile_sources(&mut cx, &raw.source, &base, &libraries);
+    for (name, listed) in &listings {
+        // A source aimed at a misspelled library is already E0106: no second error for it.
+        let misspelled_target = cx.problems.iter().any(|p| p.code == "E0106");
+        if !misspelled_target && !sources.iter().any(|s| s.library == *name) {
+            cx.problems.push(
+                Diagnostic::at("E0123", listed, format!("no source feeds library `{name}`"))
+                    .with_help(format!(
+                        "add a [[source]] with library = \"{name}\", or remove its rule file from `rules`"
+                    )),
+            );
+        }
+    }
     if !cx.problems.is_empty() {
         return Err(RulesError::Invalid(cx.problems));
     }
+    let warnings = never_delivered_fields(&libraries, &sources);
     let output = base.join(raw.pipeline.output.as_deref().unwrap_or("out"));
     let null_tokens = raw.pipeline.null_tokens.unwrap_or_else(|| {
         shuzhi_functions::text::DEFAULT_NULL_TOKENS
@@ -399,6 +433,7 @@ pub fn load_pipeline(path: &Path) -> Result<Pipeline, RulesError> {
         libraries,
         code_tables,
         keys: keys.fingerprints(),
+        warnings,
         null_tokens,
         publish_on_breach: raw.pipeline.publish_on_breach,
         fingerprint: format!("{:x}", hasher.finalize()),
@@ -435,6 +470,38 @@ fn unknown_referenced_libraries(libraries: &[LibraryRules]) -> Vec<Diagnostic> {
             d
         })
         .collect()
+}
+
+/// Fields no source of their library maps and no `default` / `derive` fills: always null, so
+/// their checks never see a value (W0201).
+fn never_delivered_fields(libraries: &[LibraryRules], sources: &[Source]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for library in libraries {
+        for field in &library.fields {
+            let mapped = sources
+                .iter()
+                .filter(|s| s.library == library.name)
+                .any(|s| s.columns.iter().any(|(f, _)| *f == field.name));
+            let filled = field
+                .clean
+                .iter()
+                .any(|s| matches!(s, CleanStep::Default { .. } | CleanStep::Derive { .. }));
+            if !mapped && !filled {
+                out.push(
+                    Diagnostic::in_file(
+                        "W0201",
+                        &library.file,
+                        format!(
+                            "field `{}.{}` is mapped by no source and has no `default` or `derive`: it stays null",
+                            library.name, field.name
+                        ),
+                    )
+                    .with_help("map it in a source's [source.columns] when a department delivers it"),
+                );
+            }
+        }
+    }
+    out
 }
 
 fn compile_sources(

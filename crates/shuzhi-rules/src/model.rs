@@ -23,6 +23,8 @@ pub struct Pipeline {
     pub code_tables: BTreeMap<String, CodeTable>,
     /// Pseudonym keys in use: key id → fingerprint (never the secret).
     pub keys: BTreeMap<String, String>,
+    /// Problems that do not stop a run (codes `W…`), e.g. fields no source delivers.
+    pub warnings: Vec<crate::diagnostic::Diagnostic>,
     /// Placeholder tokens read as null by the `null_tokens` step.
     pub null_tokens: Vec<String>,
     /// Publish even when a library breaches its `max_reject_ratio` (the run still exits 1).
