@@ -200,6 +200,52 @@ async fn sample_job_matches_the_generators_truth() {
         assert_eq!(legal_persons, vec![e.expected.to_string()]);
         assert_eq!(e.sample.len() as u64, e.missing.min(20));
     }
+    // Quality per department adds up to the library's: same checks, failures and rows split
+    // by the delivering department.
+    let quality = &run.manifest.quality;
+    for whole in quality.iter().filter(|q| q.department.is_none()) {
+        let parts: Vec<_> = quality
+            .iter()
+            .filter(|q| {
+                q.department.is_some()
+                    && q.library == whole.library
+                    && q.indicator == whole.indicator
+                    && q.checks == whole.checks
+            })
+            .collect();
+        if whole
+            .checks
+            .iter()
+            .any(|c| c.ends_with(".expected") || c.ends_with(".references"))
+        {
+            assert!(
+                parts.is_empty(),
+                "table-level findings are not split: {whole:?}"
+            );
+            continue;
+        }
+        assert!(!parts.is_empty(), "{whole:?}");
+        assert_eq!(
+            parts.iter().map(|p| p.failed).sum::<u64>(),
+            whole.failed,
+            "{whole:?}"
+        );
+        assert_eq!(
+            parts.iter().map(|p| p.evaluated).sum::<u64>(),
+            whole.evaluated,
+            "{whole:?}"
+        );
+    }
+    let population_departments: BTreeSet<&str> = quality
+        .iter()
+        .filter(|q| q.library == "population")
+        .filter_map(|q| q.department.as_deref())
+        .collect();
+    assert_eq!(
+        population_departments,
+        BTreeSet::from(["education", "hrss", "public_security"])
+    );
+
     // Referential integrity, cross-checked the same way.
     for (library, field, other, key) in [
         (

@@ -108,10 +108,14 @@ pub fn summary(run: &RunReport, root: &Path) -> String {
         }
     }
     // GB/T 36344: each library's weakest assessed indicator, and expected populations.
-    let mut weakest: std::collections::BTreeMap<&str, (&str, f64)> = Default::default();
+    let mut weakest: std::collections::BTreeMap<String, (&str, f64)> = Default::default();
     for q in &m.quality {
         if let Some(score) = q.score {
-            let entry = weakest.entry(&q.library).or_insert((&q.indicator, score));
+            let scope = match &q.department {
+                None => q.library.clone(),
+                Some(d) => format!("{} ← {d}", q.library),
+            };
+            let entry = weakest.entry(scope).or_insert((&q.indicator, score));
             if score < entry.1 {
                 *entry = (&q.indicator, score);
             }
@@ -123,13 +127,13 @@ pub fn summary(run: &RunReport, root: &Path) -> String {
             "\nquality (GB/T 36344; weakest indicator, manifest `quality` has all)"
         );
         for (library, (indicator, score)) in &weakest {
-            let _ = writeln!(s, "  {library:<16} {:>7.2} %  {indicator}", score * 100.0);
+            let _ = writeln!(s, "  {library:<34} {:>7.2} %  {indicator}", score * 100.0);
         }
     }
     for e in &m.expected_populations {
         let _ = writeln!(
             s,
-            "  {:<16} {} of {} expected ({}) missing in {}",
+            "  {:<34} {} of {} expected ({}) missing in {}",
             e.library, e.missing, e.expected, e.reference, e.field
         );
     }

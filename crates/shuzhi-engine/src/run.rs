@@ -279,14 +279,14 @@ fn library_rows(pipeline: &Pipeline, counts: &SinkCounts, library: &str) -> (u64
     (read, rejected)
 }
 
-/// GB/T 36344 indicator scores: per library, the checks of each indicator and their failures.
+/// GB/T 36344 indicator scores: per library (and per delivering department of it), the checks
+/// of each indicator and their failures.
 fn quality(
     pipeline: &Pipeline,
     counts: &SinkCounts,
 ) -> Vec<shuzhi_library::manifest::IndicatorScore> {
     let mut out = Vec::new();
     for library in &pipeline.libraries {
-        let (read, _) = library_rows(pipeline, counts, &library.name);
         let mut by_indicator: std::collections::BTreeMap<shuzhi_rules::Indicator, Vec<&str>> =
             std::collections::BTreeMap::new();
         for check in library.checks() {
@@ -295,20 +295,39 @@ fn quality(
                 .or_default()
                 .push(check.id.as_str());
         }
-        for (indicator, checks) in by_indicator {
-            let failed: u64 = checks
-                .iter()
-                .map(|id| counts.rule_failures.get(*id).copied().unwrap_or(0))
+        let departments: std::collections::BTreeSet<&str> = pipeline
+            .sources_of(&library.name)
+            .map(|s| s.department.as_str())
+            .collect();
+        let scopes = std::iter::once(None).chain(departments.into_iter().map(Some));
+        for department in scopes {
+            let read: u64 = pipeline
+                .sources_of(&library.name)
+                .filter(|s| department.is_none_or(|d| s.department == d))
+                .filter_map(|s| counts.sources.get(&s.id))
+                .map(|c| c.read)
                 .sum();
-            let elements = read * checks.len() as u64;
-            out.push(shuzhi_library::manifest::IndicatorScore {
-                library: library.name.clone(),
-                indicator: indicator.label(),
-                checks: checks.iter().map(|c| (*c).to_owned()).collect(),
-                evaluated: read,
-                failed,
-                score: (elements > 0).then(|| 1.0 - failed as f64 / elements as f64),
-            });
+            let failures = |id: &str| match department {
+                None => counts.rule_failures.get(id).copied().unwrap_or(0),
+                Some(d) => counts
+                    .rule_failures_by_department
+                    .get(&(id.to_owned(), d.to_owned()))
+                    .copied()
+                    .unwrap_or(0),
+            };
+            for (indicator, checks) in &by_indicator {
+                let failed: u64 = checks.iter().map(|id| failures(id)).sum();
+                let elements = read * checks.len() as u64;
+                out.push(shuzhi_library::manifest::IndicatorScore {
+                    library: library.name.clone(),
+                    department: department.map(str::to_owned),
+                    indicator: indicator.label(),
+                    checks: checks.iter().map(|c| (*c).to_owned()).collect(),
+                    evaluated: read,
+                    failed,
+                    score: (elements > 0).then(|| 1.0 - failed as f64 / elements as f64),
+                });
+            }
         }
     }
     out
@@ -637,6 +656,7 @@ async fn govern_and_publish(
     for o in &referential_integrity {
         quality.push(shuzhi_library::manifest::IndicatorScore {
             library: o.library.clone(),
+            department: None,
             indicator: shuzhi_rules::Indicator::RelatedDataConsistency.label(),
             checks: vec![format!("{}.{}.references", o.library, o.field)],
             evaluated: o.values,
@@ -647,6 +667,7 @@ async fn govern_and_publish(
     for e in &expected_populations {
         quality.push(shuzhi_library::manifest::IndicatorScore {
             library: e.library.clone(),
+            department: None,
             indicator: shuzhi_rules::Indicator::RecordCompleteness.label(),
             checks: vec![format!("{}.expected", e.library)],
             evaluated: e.expected,

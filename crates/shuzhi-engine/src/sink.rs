@@ -100,6 +100,8 @@ pub struct SinkCounts {
     pub sources: BTreeMap<String, SourceCounts>,
     /// Failures per rule id.
     pub rule_failures: BTreeMap<String, u64>,
+    /// Failures per rule id and delivering department.
+    pub rule_failures_by_department: BTreeMap<(String, String), u64>,
     /// Changed values per `library.field.step`.
     pub step_changes: BTreeMap<String, u64>,
     /// Bytes that sorts and windows spilled to disk.
@@ -118,6 +120,9 @@ impl SinkCounts {
         }
         for (k, v) in other.rule_failures {
             *self.rule_failures.entry(k).or_default() += v;
+        }
+        for (k, v) in other.rule_failures_by_department {
+            *self.rule_failures_by_department.entry(k).or_default() += v;
         }
         for (k, v) in other.step_changes {
             *self.step_changes.entry(k).or_default() += v;
@@ -507,6 +512,16 @@ impl SplitSink {
             *self.counts.rule_failures.entry(id.clone()).or_default() += count;
             if count == 0 {
                 continue;
+            }
+            // Column-wise: only the failing rows' departments are read.
+            let failing = filter(departments.as_ref(), &failed)?;
+            let failing = arrow::compute::cast(&failing, &DataType::Utf8)?;
+            for department in failing.as_string::<i32>().iter().flatten() {
+                *self
+                    .counts
+                    .rule_failures_by_department
+                    .entry((id.clone(), department.to_owned()))
+                    .or_default() += 1;
             }
             let fixed = if *severity == Severity::Fix {
                 column(batch, &fix_column(i))?

@@ -109,6 +109,10 @@ impl Breach {
 pub struct IndicatorScore {
     /// Library.
     pub library: String,
+    /// The delivering department, for a department's share of the library; `None` for the
+    /// whole library.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub department: Option<String>,
     /// `维度/指标`, e.g. `准确性/数据格式合规性`.
     pub indicator: String,
     /// The checks counted (rule ids).

@@ -418,8 +418,8 @@ pub fn rules_markdown() -> String {
     s.push_str(
         "\n## Quality dimensions (GB/T 36344-2018)\n\n\
          Every check counts its failures against one indicator of GB/T 36344; the manifest's\n\
-         `quality` lists, per library and indicator, the checks, the rows evaluated and failed and\n\
-         the score (1 − failed / evaluated). A check names another indicator with\n\
+         `quality` lists, per library and indicator — and per delivering department of the library —\n\
+         the checks, the rows evaluated and failed and the score (1 − failed / evaluated). A check names another indicator with\n\
          `dimension = \"...\"`.\n\n| `dimension` | dimension / indicator | default for |\n|---|---|---|\n",
     );
     for (name, dimension, indicator, which) in crate::model::Indicator::ALL {
