@@ -1,5 +1,6 @@
 //! The one integration-test binary: modules per area, each running real pipelines.
 
+mod authority;
 mod common;
 mod completeness;
 mod crash;

@@ -167,6 +167,22 @@ pub fn text_step(
     }))
 }
 
+/// The value `department` delivered for the row's key: the largest, when it delivered several
+/// (a window over the key).
+fn authority_value(key: &str, field: &str, department: &str) -> Result<Expr, EngineError> {
+    let theirs = when(ident(DEPARTMENT_COLUMN).eq(lit(department)), ident(field)).end()?;
+    Ok(
+        Expr::from(datafusion::logical_expr::expr::WindowFunction::new(
+            datafusion::logical_expr::WindowFunctionDefinition::AggregateUDF(
+                datafusion::functions_aggregate::min_max::max_udaf(),
+            ),
+            vec![theirs],
+        ))
+        .partition_by(vec![ident(key)])
+        .build()?,
+    )
+}
+
 /// Replaces or adds columns in one projection.
 fn project(df: DataFrame, replace: Vec<(String, Expr)>) -> Result<DataFrame, EngineError> {
     let mut exprs: Vec<Expr> = Vec::new();
@@ -473,6 +489,17 @@ pub fn plan_rules(
                 value.clone().is_not_null().and(rows.gt(lit(1i64)))
             }
             CheckKind::NotBefore(other) => value.clone().lt(ident(other)).is_true(),
+            CheckKind::Authority(department) => {
+                let theirs = authority_value(&library.key, &check.field, department)?;
+                theirs
+                    .clone()
+                    .is_not_null()
+                    .and(datafusion::logical_expr::binary_expr(
+                        value.clone(),
+                        datafusion::logical_expr::Operator::IsDistinctFrom,
+                        theirs,
+                    ))
+            }
         };
         let failed = match &check.when {
             Some(condition) => parse(&df, condition)?.is_true().and(failed),
@@ -490,11 +517,15 @@ pub fn plan_rules(
             };
             replace.push((value_column(i), as_text));
         }
-        if let (Some(fix), Severity::Fix) = (&check.fix, check.severity) {
-            let fixed = cast(
-                when(ident(fail_column(i)), parse(&df, fix)?).end()?,
-                DataType::Utf8,
-            );
+        let fix = match (&check.kind, &check.fix, check.severity) {
+            (CheckKind::Authority(department), _, _) => {
+                Some(authority_value(&library.key, &check.field, department)?)
+            }
+            (_, Some(fix), Severity::Fix) => Some(parse(&df, fix)?),
+            _ => None,
+        };
+        if let Some(fix) = fix {
+            let fixed = cast(when(ident(fail_column(i)), fix).end()?, DataType::Utf8);
             replace.push((fix_column(i), fixed));
         }
         checks.push((check.id.clone(), check.severity, check.field.clone()));

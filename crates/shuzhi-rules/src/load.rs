@@ -858,7 +858,8 @@ fn load_rule_file(
                 None,
             );
         }
-        fields.push(compile_field(&mut cx, &lib_name, f, code_tables));
+        let key = raw.library.key.get_ref();
+        fields.push(compile_field(&mut cx, &lib_name, key, f, code_tables));
     }
     let known: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
     let field_ref = |cx: &mut FileCx, s: &Spanned<String>, what: &str| {
@@ -1035,6 +1036,7 @@ fn load_rule_file(
 fn compile_field(
     cx: &mut FileCx,
     library: &str,
+    key: &str,
     f: &RawField,
     code_tables: &BTreeMap<String, CodeTable>,
 ) -> Field {
@@ -1095,12 +1097,27 @@ fn compile_field(
             Some("add \"parse_date\" to its clean steps".into()),
         );
     }
-    let checks = f
+    let mut checks: Vec<Check> = f
         .check
         .iter()
         .enumerate()
         .filter_map(|(i, c)| compile_check(cx, library, &name, i, c, code_tables))
         .collect();
+    // `authority`: the authoritative department's value for the same key replaces the others'
+    // (a fix, so the original stays in the verdict). The key itself needs no authority.
+    if let Some(department) = f.authority.as_ref().filter(|_| name != key) {
+        checks.push(Check {
+            id: format!("{library}.{name}.authority"),
+            field: name.clone(),
+            kind: CheckKind::Authority(department.get_ref().clone()),
+            severity: Severity::Fix,
+            fix: None,
+            when: None,
+            indicator: Indicator::SameDataConsistency,
+            max_fail_ratio: None,
+            origin: cx.origin(department),
+        });
+    }
     Field {
         name,
         ty: ty.unwrap_or(FieldType::String),

@@ -674,6 +674,9 @@ pub enum CheckKind {
     Unique,
     /// A date not before another date field of the row (per-entity time order).
     NotBefore(String),
+    /// From `authority = "<department>"`: the value differs from the one that department
+    /// delivered for the same key, which replaces it (severity `fix`).
+    Authority(String),
 }
 
 impl CheckKind {
@@ -687,6 +690,7 @@ impl CheckKind {
             CheckKind::Expr(_) => Indicator::RelatedDataConsistency,
             CheckKind::Unique => Indicator::Uniqueness,
             CheckKind::NotBefore(_) => Indicator::TemporalOrder,
+            CheckKind::Authority(_) => Indicator::SameDataConsistency,
             CheckKind::Gb11643
             | CheckKind::Phone
             | CheckKind::Uscc

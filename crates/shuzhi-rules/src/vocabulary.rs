@@ -364,6 +364,7 @@ fn documented_kinds() -> Vec<(&'static str, CheckKind)> {
         ("expr", CheckKind::Expr(sql())),
         ("unique", CheckKind::Unique),
         ("not_before", CheckKind::NotBefore(String::new())),
+        ("authority", CheckKind::Authority(String::new())),
     ]
 }
 
@@ -460,8 +461,11 @@ pub fn rules_markdown() -> String {
          - `share = \"unconditional\" | \"conditional\" | \"not_shared\"` (or `无条件共享` / `有条件共享` /\n  \
          `不予共享`; default `conditional`) — the field's sharing class in the data resource catalogue,\n  \
          recorded in the manifest (`fields`).\n\
-         - `authority = \"<department>\"` — the department whose value is authoritative (一数一源),\n  \
-         recorded in the manifest. Survivorship by authority is not applied yet: dedup keeps whole rows.\n",
+         - `authority = \"<department>\"` — the department whose value is authoritative (一数一源): where\n  \
+         it delivered a value for the same key in the run, that value replaces the other\n  \
+         departments' (a fix, rule `<library>.<field>.authority`, original kept in the verdict;\n  \
+         counted as 一致性 / 相同数据一致性; the maximum when it delivered several). Recorded in the\n  \
+         manifest too. It costs a window over the key, like `unique`.\n",
     );
     s
 }
