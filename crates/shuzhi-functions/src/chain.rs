@@ -275,3 +275,78 @@ mod tests {
         assert_eq!(bits.values().to_vec(), vec![0, 0b100, 0b100, 0b010]);
     }
 }
+
+#[cfg(test)]
+mod total {
+    //! Every text step is total: any string in, a value or null out, never a panic.
+
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::code_table::{CodeEntry, CodeTable};
+
+    fn all_steps() -> Vec<TextStep> {
+        let regions = CodeTable::new(
+            "gb2260",
+            [
+                ("330000", "浙江省"),
+                ("330100", "浙江省杭州市"),
+                ("330106", "浙江省西湖区"),
+            ]
+            .map(|(code, name)| CodeEntry {
+                code: code.into(),
+                name: name.into(),
+                aliases: vec![],
+                valid_to: None,
+            }),
+        );
+        let mut steps = vec![
+            TextStep::NormalizeText,
+            TextStep::Upper,
+            TextStep::Lower,
+            TextStep::Trim,
+            TextStep::IdNumber,
+            TextStep::Phone,
+            TextStep::Pad(6, '0'),
+            TextStep::Simplified,
+            TextStep::CompanyName,
+            TextStep::CompanyKey,
+            TextStep::Address(Arc::new(crate::address::Divisions::new(&regions))),
+            TextStep::Mask(mask::MaskKind::Name),
+            TextStep::Mask(mask::MaskKind::Address),
+        ];
+        steps.extend(
+            [
+                amount::AmountUnit::Yuan,
+                amount::AmountUnit::TenThousand,
+                amount::AmountUnit::HundredMillion,
+            ]
+            .map(TextStep::Amount),
+        );
+        steps.extend([coords::CoordSystem::Gcj02, coords::CoordSystem::Bd09].map(TextStep::Coords));
+        if let Ok(r) = text::Replace::new("[0-9]+", "#") {
+            steps.push(TextStep::Replace(Arc::new(r)));
+        }
+        if let Some(k) = pseudonym::PseudonymKey::new("k", b"0123456789abcdef".to_vec()) {
+            steps.push(TextStep::Pseudonym(Arc::new(k)));
+        }
+        steps
+    }
+
+    proptest! {
+        #[test]
+        fn no_step_panics(s in "\\PC*|[0-9.,，万元亿千¥\u{FFE5}人民币\\- ]*|[浙江省杭州市西湖区 ()（）【】有限责任公司*]*") {
+            for step in all_steps() {
+                let _ = step.apply(&s);
+            }
+        }
+
+        #[test]
+        fn display_forms_are_stable(s in "\\PC*|[ ()（）【】有限责任公司注销已*a-zA-Z]*") {
+            let once = crate::company::company_name(&s).into_owned();
+            prop_assert_eq!(crate::company::company_name(&once).into_owned(), once.clone());
+            let simple = crate::simplified::to_simplified(&s).into_owned();
+            prop_assert_eq!(crate::simplified::to_simplified(&simple).into_owned(), simple);
+        }
+    }
+}

@@ -44,12 +44,12 @@ pub fn company_name(s: &str) -> Cow<'_, str> {
             out.push(c);
         }
     }
-    for note in STATUS_NOTES {
-        let suffix = format!("（{note}）");
-        if let Some(rest) = out.strip_suffix(&suffix) {
-            out.truncate(rest.len());
-            break;
-        }
+    // Every trailing note, so a second pass changes nothing: `（注销）（已注销）`.
+    while let Some(len) = STATUS_NOTES
+        .iter()
+        .find_map(|note| out.strip_suffix(&format!("（{note}）")).map(str::len))
+    {
+        out.truncate(len);
     }
     if out == s {
         Cow::Borrowed(s)
@@ -94,6 +94,10 @@ mod tests {
         );
         assert_eq!(company_name("ABC  Trading 有限公司"), "ABC Trading有限公司");
         assert_eq!(company_name("某某商贸有限公司(已注销)"), "某某商贸有限公司");
+        assert_eq!(
+            company_name("某某商贸有限公司（注销）(已注销)"),
+            "某某商贸有限公司"
+        );
         assert_eq!(
             company_name("某某*有限公司【普通合伙】"),
             "某某有限公司（普通合伙）"

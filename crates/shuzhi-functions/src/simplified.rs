@@ -34,7 +34,22 @@ fn table() -> &'static HashMap<char, char> {
                 map.insert(t, *first);
             }
         }
-        map
+        // A few simplified forms are themselves listed as traditional (薴 → 苧 → 苎): follow
+        // them to the end, so converting twice changes nothing.
+        let resolved: HashMap<char, char> = map
+            .iter()
+            .map(|(&t, &s)| {
+                let mut s = s;
+                for _ in 0..4 {
+                    match map.get(&s) {
+                        Some(&next) if next != s => s = next,
+                        _ => break,
+                    }
+                }
+                (t, s)
+            })
+            .collect();
+        resolved
     })
 }
 
@@ -68,6 +83,7 @@ mod tests {
     #[test]
     fn ambiguous_characters_and_simplified_text_stay() {
         assert_eq!(to_simplified("乾隆"), "乾隆");
+        assert_eq!(to_simplified("薴"), "苎", "chains are followed to the end");
         assert!(matches!(to_simplified("北京市朝阳区"), Cow::Borrowed(_)));
         assert!(matches!(to_simplified("ABC 123"), Cow::Borrowed(_)));
     }
