@@ -239,4 +239,9 @@ fn a_library_twice_or_without_a_source_is_an_error_and_unfed_fields_are_warnings
         "{stderr}"
     );
     assert!(!stderr.contains("error"), "{stderr}");
+    // credit.party_code names market regulation, which delivers no credit source.
+    assert!(
+        stderr.contains("warning[W0202]: `credit.party_code` names authority `market_regulation`"),
+        "{stderr}"
+    );
 }

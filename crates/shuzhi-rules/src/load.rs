@@ -473,7 +473,8 @@ fn unknown_referenced_libraries(libraries: &[LibraryRules]) -> Vec<Diagnostic> {
 }
 
 /// Fields no source of their library maps and no `default` / `derive` fills: always null, so
-/// their checks never see a value (W0201).
+/// their checks never see a value (W0201); an `authority` that delivers none of the library's
+/// sources (W0202).
 fn never_delivered_fields(libraries: &[LibraryRules], sources: &[Source]) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for library in libraries {
@@ -486,6 +487,30 @@ fn never_delivered_fields(libraries: &[LibraryRules], sources: &[Source]) -> Vec
                 .clean
                 .iter()
                 .any(|s| matches!(s, CleanStep::Default { .. } | CleanStep::Derive { .. }));
+            let departments: Vec<&str> = sources
+                .iter()
+                .filter(|s| s.library == library.name)
+                .map(|s| s.department.as_str())
+                .collect();
+            if let Some(authority) = &field.authority
+                && !departments.contains(&authority.as_str())
+            {
+                out.push(
+                    Diagnostic::in_file(
+                        "W0202",
+                        &library.file,
+                        format!(
+                            "`{}.{}` names authority `{authority}`, which delivers no source of `{}`: no value will win",
+                            library.name, field.name, library.name
+                        ),
+                    )
+                    .with_help(
+                        did_you_mean(authority, departments.iter().copied())
+                            .map(|d| format!("did you mean `{d}`?"))
+                            .unwrap_or_else(|| format!("its sources come from: {}", departments.join(", "))),
+                    ),
+                );
+            }
             if !mapped && !filled {
                 out.push(
                     Diagnostic::in_file(
