@@ -75,3 +75,104 @@ async fn the_authoritative_departments_value_wins() {
     assert_eq!(verdicts, vec!["population.name.authority|fix|张*|张*"]);
     assert_eq!(run.manifest.rule_failures["population.name.authority"], 1);
 }
+
+/// The window checks (`authority`, `unique`) give the same library and verdicts whatever the
+/// batch size and the number of partitions.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn window_checks_do_not_depend_on_batches_or_partitions() {
+    let dir = temp_dir("authority-determinism");
+    let rules = std::fs::read_to_string(repo().join("rules/population.toml"))
+        .expect("rules")
+        .replacen(
+            "name = \"name\"\nclass = \"sensitive\"\n",
+            "name = \"name\"\nclass = \"sensitive\"\nauthority = \"public_security\"\n",
+            1,
+        )
+        .replacen(
+            "check = [{ rule = \"phone\", severity = \"warn\" }]",
+            "check = [{ rule = \"phone\", severity = \"warn\" }, { rule = \"unique\", severity = \"warn\" }]",
+            1,
+        );
+    assert!(rules.contains("rule = \"unique\""));
+    std::fs::write(dir.join("population.toml"), rules).expect("rules copy");
+    // Ten persons; civil affairs re-delivers each with another spelling and a shared phone.
+    let header = "公民身份号码,姓名,联系电话,登记日期\n";
+    let ids: Vec<String> = (0..10u32)
+        .map(|i| {
+            let body = format!("11010519491231{i:03}");
+            format!("{body}{}", check(&body))
+        })
+        .collect();
+    assert!(ids.iter().all(|id| shuzhi_functions::id_card::is_valid(id)));
+    let ps: String = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| format!("{id},张{i},1391234{:04},2020-01-01\n", i))
+        .collect();
+    let ca: String = ids
+        .iter()
+        .enumerate()
+        .map(|(i, id)| format!("{id},章{i},13912340000,2023-01-01\n"))
+        .collect();
+    std::fs::write(dir.join("ps.csv"), format!("{header}{ps}")).expect("ps");
+    std::fs::write(dir.join("ca.csv"), format!("{header}{ca}")).expect("ca");
+    let codes = repo().canonicalize().expect("repo").join("rules/codes");
+    let source = |id: &str, department: &str, file: &str| {
+        format!(
+            "[[source]]\nid = \"{id}\"\ndepartment = \"{department}\"\npath = \"{file}\"\nlibrary = \"population\"\n\
+             [source.columns]\nid_number = \"公民身份号码\"\nname = \"姓名\"\nphone = \"联系电话\"\nregistered_on = \"登记日期\"\n\n"
+        )
+    };
+    let pipeline = format!(
+        "[pipeline]\nname = \"windows\"\nrules = [\"population.toml\"]\ncodes = \"{}\"\n\n{}{}",
+        codes.display(),
+        source("ps", "public_security", "ps.csv"),
+        source("ca", "civil_affairs", "ca.csv")
+    );
+    std::fs::write(dir.join("pipeline.toml"), pipeline).expect("pipeline");
+    let p = shuzhi_rules::load_pipeline(&dir.join("pipeline.toml")).expect("loads");
+    let mut results = Vec::new();
+    for (batch_size, partitions) in [(8192, 1), (1, 4), (3, 2)] {
+        let out = dir.join(format!("out-{batch_size}-{partitions}"));
+        let options = shuzhi_engine::RunOptions {
+            engine: shuzhi_engine::EngineConfig {
+                batch_size,
+                target_partitions: partitions,
+                ..shuzhi_engine::EngineConfig::default()
+            },
+            ..shuzhi_engine::RunOptions::new("windows")
+        };
+        shuzhi_engine::run_pipeline(&p, &out, &options)
+            .await
+            .expect("runs");
+        let library = rows(
+            &query(
+                &out,
+                "SELECT id_number, name, phone, _flags FROM population ORDER BY id_number",
+            )
+            .await,
+        );
+        let verdicts = rows(
+            &query(
+                &out,
+                "SELECT rule, _line, original, fixed FROM verdicts ORDER BY rule, _file, _line",
+            )
+            .await,
+        );
+        results.push((library, verdicts));
+    }
+    // Every kept row carries public security's name; the shared phone is flagged.
+    for line in &results[0].0 {
+        assert!(line.contains("|张"), "{line}");
+        assert!(line.contains("population.name.authority"), "{line}");
+        assert!(line.contains("population.phone.unique"), "{line}");
+    }
+    assert_eq!(results[0].0.len(), 10);
+    assert_eq!(results[0], results[1]);
+    assert_eq!(results[0], results[2]);
+}
+
+/// GB 11643 check character of a 17-digit body.
+fn check(body: &str) -> char {
+    shuzhi_functions::id_card::check_char(body.as_bytes()).map_or('0', char::from)
+}

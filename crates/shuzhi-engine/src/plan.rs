@@ -167,6 +167,11 @@ pub fn text_step(
     }))
 }
 
+/// Name of the column holding the authoritative department's value of a field.
+fn authority_column(field: &str) -> String {
+    format!("_authority__{field}")
+}
+
 /// The value `department` delivered for the row's key: the largest, when it delivered several
 /// (a window over the key).
 fn authority_value(key: &str, field: &str, department: &str) -> Result<Expr, EngineError> {
@@ -369,7 +374,20 @@ pub fn plan_rules(
     }
     df = project(df, defaults)?;
 
-    // 4. Checks: failure flags and the value each check saw.
+    // 4. Checks: failure flags and the value each check saw. The authoritative departments'
+    // values come first, one window each, so the check and its fix read the same column.
+    let authorities = library
+        .checks()
+        .filter_map(|c| match &c.kind {
+            CheckKind::Authority(department) => Some((
+                authority_column(&c.field),
+                authority_value(&library.key, &c.field, department),
+            )),
+            _ => None,
+        })
+        .map(|(name, value)| value.map(|v| (name, v)))
+        .collect::<Result<Vec<_>, _>>()?;
+    df = project(df, authorities)?;
     let fixed_fields: Vec<&str> = library
         .checks()
         .filter(|c| c.severity == Severity::Fix)
@@ -489,8 +507,8 @@ pub fn plan_rules(
                 value.clone().is_not_null().and(rows.gt(lit(1i64)))
             }
             CheckKind::NotBefore(other) => value.clone().lt(ident(other)).is_true(),
-            CheckKind::Authority(department) => {
-                let theirs = authority_value(&library.key, &check.field, department)?;
+            CheckKind::Authority(_) => {
+                let theirs = ident(authority_column(&check.field));
                 theirs
                     .clone()
                     .is_not_null()
@@ -518,9 +536,7 @@ pub fn plan_rules(
             replace.push((value_column(i), as_text));
         }
         let fix = match (&check.kind, &check.fix, check.severity) {
-            (CheckKind::Authority(department), _, _) => {
-                Some(authority_value(&library.key, &check.field, department)?)
-            }
+            (CheckKind::Authority(_), _, _) => Some(ident(authority_column(&check.field))),
             (_, Some(fix), Severity::Fix) => Some(parse(&df, fix)?),
             _ => None,
         };

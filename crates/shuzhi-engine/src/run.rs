@@ -267,10 +267,19 @@ pub async fn run_pipeline(
     report.map(|(run, _)| run)
 }
 
-/// Rows read and rejected (by checks or ingest) for a library over its sources.
-fn library_rows(pipeline: &Pipeline, counts: &SinkCounts, library: &str) -> (u64, u64) {
+/// Rows read and rejected (by checks or ingest) for a library over its sources, or over the
+/// sources one department delivers.
+fn library_rows(
+    pipeline: &Pipeline,
+    counts: &SinkCounts,
+    library: &str,
+    department: Option<&str>,
+) -> (u64, u64) {
     let (mut read, mut rejected) = (0u64, 0u64);
-    for source in pipeline.sources_of(library) {
+    let sources = pipeline
+        .sources_of(library)
+        .filter(|s| department.is_none_or(|d| s.department == d));
+    for source in sources {
         if let Some(c) = counts.sources.get(&source.id) {
             read += c.read;
             rejected += c.rejected;
@@ -301,12 +310,7 @@ fn quality(
             .collect();
         let scopes = std::iter::once(None).chain(departments.into_iter().map(Some));
         for department in scopes {
-            let read: u64 = pipeline
-                .sources_of(&library.name)
-                .filter(|s| department.is_none_or(|d| s.department == d))
-                .filter_map(|s| counts.sources.get(&s.id))
-                .map(|c| c.read)
-                .sum();
+            let (read, _) = library_rows(pipeline, counts, &library.name, department);
             let failures = |id: &str| match department {
                 None => counts.rule_failures.get(id).copied().unwrap_or(0),
                 Some(d) => counts
@@ -362,7 +366,7 @@ fn field_catalogue(
 fn breaches(pipeline: &Pipeline, counts: &SinkCounts) -> Vec<shuzhi_library::manifest::Breach> {
     let mut out = Vec::new();
     for library in &pipeline.libraries {
-        let (read, rejected) = library_rows(pipeline, counts, &library.name);
+        let (read, rejected) = library_rows(pipeline, counts, &library.name, None);
         let over = |n: u64, max: f64| read > 0 && n as f64 / read as f64 > max;
         if let Some(max) = library.max_reject_ratio
             && over(rejected, max)
