@@ -6,43 +6,14 @@ use crate::common::{query, repo, rows, temp_dir};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_authoritative_departments_value_wins() {
     let dir = temp_dir("authority");
-    let rules = std::fs::read_to_string(repo().join("rules/population.toml"))
-        .expect("rules")
-        .replacen(
-            "name = \"name\"\nclass = \"sensitive\"\n",
-            "name = \"name\"\nclass = \"sensitive\"\nauthority = \"public_security\"\n",
-            1,
-        );
-    assert!(rules.contains("authority = \"public_security\""));
-    std::fs::write(dir.join("population.toml"), rules).expect("rules copy");
-    let header = "公民身份号码,姓名,登记日期\n";
     // Public security: 张三 for the first key. Civil affairs: a later registration (it wins the
     // dedup) with another spelling, and a person public security did not deliver.
-    std::fs::write(
-        dir.join("ps.csv"),
-        format!("{header}11010519491231002X,张三,2020-01-01\n"),
-    )
-    .expect("ps");
-    std::fs::write(
-        dir.join("ca.csv"),
-        format!("{header}11010519491231002X,张叁,2023-01-01\n310112198504095227,李四,2023-01-01\n"),
-    )
-    .expect("ca");
-    let codes = repo().canonicalize().expect("repo").join("rules/codes");
-    let source = |id: &str, department: &str, file: &str| {
-        format!(
-            "[[source]]\nid = \"{id}\"\ndepartment = \"{department}\"\npath = \"{file}\"\nlibrary = \"population\"\n\
-             [source.columns]\nid_number = \"公民身份号码\"\nname = \"姓名\"\nregistered_on = \"登记日期\"\n\n"
-        )
-    };
-    let pipeline = format!(
-        "[pipeline]\nname = \"authority\"\nrules = [\"population.toml\"]\ncodes = \"{}\"\n\n{}{}",
-        codes.display(),
-        source("ps", "public_security", "ps.csv"),
-        source("ca", "civil_affairs", "ca.csv")
+    let p = two_department_job(
+        &dir,
+        |rules| rules,
+        "11010519491231002X,张三,,2020-01-01\n",
+        "11010519491231002X,张叁,,2023-01-01\n310112198504095227,李四,,2023-01-01\n",
     );
-    std::fs::write(dir.join("pipeline.toml"), pipeline).expect("pipeline");
-    let p = shuzhi_rules::load_pipeline(&dir.join("pipeline.toml")).expect("loads");
     let out = dir.join("out");
     let run = shuzhi_engine::run_pipeline(&p, &out, &shuzhi_engine::RunOptions::new("authority"))
         .await
@@ -81,22 +52,7 @@ async fn the_authoritative_departments_value_wins() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn window_checks_do_not_depend_on_batches_or_partitions() {
     let dir = temp_dir("authority-determinism");
-    let rules = std::fs::read_to_string(repo().join("rules/population.toml"))
-        .expect("rules")
-        .replacen(
-            "name = \"name\"\nclass = \"sensitive\"\n",
-            "name = \"name\"\nclass = \"sensitive\"\nauthority = \"public_security\"\n",
-            1,
-        )
-        .replacen(
-            "check = [{ rule = \"phone\", severity = \"warn\" }]",
-            "check = [{ rule = \"phone\", severity = \"warn\" }, { rule = \"unique\", severity = \"warn\" }]",
-            1,
-        );
-    assert!(rules.contains("rule = \"unique\""));
-    std::fs::write(dir.join("population.toml"), rules).expect("rules copy");
     // Ten persons; civil affairs re-delivers each with another spelling and a shared phone.
-    let header = "公民身份号码,姓名,联系电话,登记日期\n";
     let ids: Vec<String> = (0..10u32)
         .map(|i| {
             let body = format!("11010519491231{i:03}");
@@ -107,30 +63,25 @@ async fn window_checks_do_not_depend_on_batches_or_partitions() {
     let ps: String = ids
         .iter()
         .enumerate()
-        .map(|(i, id)| format!("{id},张{i},1391234{:04},2020-01-01\n", i))
+        .map(|(i, id)| format!("{id},张{i},1391234{i:04},2020-01-01\n"))
         .collect();
     let ca: String = ids
         .iter()
         .enumerate()
         .map(|(i, id)| format!("{id},章{i},13912340000,2023-01-01\n"))
         .collect();
-    std::fs::write(dir.join("ps.csv"), format!("{header}{ps}")).expect("ps");
-    std::fs::write(dir.join("ca.csv"), format!("{header}{ca}")).expect("ca");
-    let codes = repo().canonicalize().expect("repo").join("rules/codes");
-    let source = |id: &str, department: &str, file: &str| {
-        format!(
-            "[[source]]\nid = \"{id}\"\ndepartment = \"{department}\"\npath = \"{file}\"\nlibrary = \"population\"\n\
-             [source.columns]\nid_number = \"公民身份号码\"\nname = \"姓名\"\nphone = \"联系电话\"\nregistered_on = \"登记日期\"\n\n"
-        )
-    };
-    let pipeline = format!(
-        "[pipeline]\nname = \"windows\"\nrules = [\"population.toml\"]\ncodes = \"{}\"\n\n{}{}",
-        codes.display(),
-        source("ps", "public_security", "ps.csv"),
-        source("ca", "civil_affairs", "ca.csv")
+    let p = two_department_job(
+        &dir,
+        |rules| {
+            rules.replacen(
+                "check = [{ rule = \"phone\", severity = \"warn\" }]",
+                "check = [{ rule = \"phone\", severity = \"warn\" }, { rule = \"unique\", severity = \"warn\" }]",
+                1,
+            )
+        },
+        &ps,
+        &ca,
     );
-    std::fs::write(dir.join("pipeline.toml"), pipeline).expect("pipeline");
-    let p = shuzhi_rules::load_pipeline(&dir.join("pipeline.toml")).expect("loads");
     let mut results = Vec::new();
     for (batch_size, partitions) in [(8192, 1), (1, 4), (3, 2)] {
         let out = dir.join(format!("out-{batch_size}-{partitions}"));
@@ -170,6 +121,46 @@ async fn window_checks_do_not_depend_on_batches_or_partitions() {
     assert_eq!(results[0].0.len(), 10);
     assert_eq!(results[0], results[1]);
     assert_eq!(results[0], results[2]);
+}
+
+/// A population job with `authority = "public_security"` on the name (and `edit` applied to
+/// the rules) over two deliveries of `公民身份号码,姓名,联系电话,登记日期` rows: public security's
+/// and civil affairs'.
+fn two_department_job(
+    dir: &std::path::Path,
+    edit: impl Fn(String) -> String,
+    public_security: &str,
+    civil_affairs: &str,
+) -> shuzhi_rules::Pipeline {
+    let rules = edit(
+        std::fs::read_to_string(repo().join("rules/population.toml"))
+            .expect("rules")
+            .replacen(
+                "name = \"name\"\nclass = \"sensitive\"\n",
+                "name = \"name\"\nclass = \"sensitive\"\nauthority = \"public_security\"\n",
+                1,
+            ),
+    );
+    assert!(rules.contains("authority = \"public_security\""));
+    std::fs::write(dir.join("population.toml"), rules).expect("rules copy");
+    let header = "公民身份号码,姓名,联系电话,登记日期\n";
+    std::fs::write(dir.join("ps.csv"), format!("{header}{public_security}")).expect("ps");
+    std::fs::write(dir.join("ca.csv"), format!("{header}{civil_affairs}")).expect("ca");
+    let source = |id: &str, department: &str| {
+        format!(
+            "[[source]]\nid = \"{id}\"\ndepartment = \"{department}\"\npath = \"{id}.csv\"\nlibrary = \"population\"\n\
+             [source.columns]\nid_number = \"公民身份号码\"\nname = \"姓名\"\nphone = \"联系电话\"\nregistered_on = \"登记日期\"\n\n"
+        )
+    };
+    let codes = repo().canonicalize().expect("repo").join("rules/codes");
+    let pipeline = format!(
+        "[pipeline]\nname = \"authority\"\nrules = [\"population.toml\"]\ncodes = \"{}\"\n\n{}{}",
+        codes.display(),
+        source("ps", "public_security"),
+        source("ca", "civil_affairs")
+    );
+    std::fs::write(dir.join("pipeline.toml"), pipeline).expect("pipeline");
+    shuzhi_rules::load_pipeline(&dir.join("pipeline.toml")).expect("loads")
 }
 
 /// GB 11643 check character of a 17-digit body.
