@@ -223,28 +223,16 @@ pub async fn explain(
     let Some(f) = library.field(field) else {
         return Ok(s);
     };
-    let tokens = Arc::new(shuzhi_functions::text::NullTokens::new(
-        &pipeline.null_tokens,
-    ));
+    // The chain's steps run exactly as in a run; SQL steps are shown, not run, here.
+    let mut traced = f.chain().trace(value).into_iter();
     let mut current = Some(value.to_owned());
     for step in &f.clean {
         let before = current.clone();
         let note = match step {
-            CleanStep::ParseDate => {
-                current = current
-                    .as_deref()
-                    .and_then(shuzhi_functions::date::parse_date)
-                    .map(|d| d.to_string());
-                String::new()
-            }
             CleanStep::Default { expr } => format!("   (fills a null from `{}`)", expr.sql),
-            other => {
-                if let Some(t) = shuzhi_engine::plan::text_step(other, pipeline, &tokens)? {
-                    current = current
-                        .as_deref()
-                        .and_then(|v| t.apply(v))
-                        .map(|v| v.into_owned());
-                }
+            CleanStep::Derive { .. } => String::new(),
+            CleanStep::Text(_) | CleanStep::ParseDate => {
+                current = traced.next().flatten();
                 String::new()
             }
         };

@@ -14,8 +14,6 @@ use datafusion::logical_expr::ExprFunctionExt;
 use datafusion::logical_expr::ScalarUDF;
 use datafusion::logical_expr::{cast, when};
 use datafusion::prelude::{DataFrame, Expr, SessionContext, ident, lit};
-use shuzhi_functions::chain::{Chain, TextStep};
-use shuzhi_functions::text::NullTokens;
 use shuzhi_ingest::{INGEST_ERROR_COLUMN, ReadOptions};
 use shuzhi_rules::{
     CheckKind, CleanStep, FieldType, LibraryRules, Pipeline, Severity, SqlExpr, ValueType,
@@ -118,53 +116,6 @@ fn all_columns(df: &DataFrame) -> Vec<Expr> {
         .iter()
         .map(|f| ident(f.name()))
         .collect()
-}
-
-/// The text-to-text kernel of a clean step; `None` for `parse_date` and `default`, which are
-/// not text steps.
-pub fn text_step(
-    step: &CleanStep,
-    pipeline: &Pipeline,
-    null_tokens: &Arc<NullTokens>,
-) -> Result<Option<TextStep>, EngineError> {
-    Ok(Some(match step {
-        CleanStep::NormalizeText => TextStep::NormalizeText,
-        CleanStep::NullTokens => TextStep::NullTokens(null_tokens.clone()),
-        CleanStep::Upper => TextStep::Upper,
-        CleanStep::IdNumber => TextStep::IdNumber,
-        CleanStep::Phone => TextStep::Phone,
-        CleanStep::Map { table } => {
-            let t = pipeline
-                .code_tables
-                .get(table)
-                .ok_or_else(|| EngineError::Internal(format!("code table {table} vanished")))?;
-            TextStep::Map(Arc::new(t.clone()))
-        }
-        CleanStep::Mask(kind) => TextStep::Mask(*kind),
-        CleanStep::Trim => TextStep::Trim,
-        CleanStep::Lower => TextStep::Lower,
-        CleanStep::Pad { width, fill } => TextStep::Pad(*width, *fill),
-        CleanStep::Replace { pattern, with } => TextStep::Replace(Arc::new(
-            shuzhi_functions::text::Replace::new(pattern, with)
-                .map_err(|e| EngineError::Internal(format!("regex checked at load: {e}")))?,
-        )),
-        CleanStep::Simplified => TextStep::Simplified,
-        CleanStep::Amount(unit) => TextStep::Amount(*unit),
-        CleanStep::CompanyName => TextStep::CompanyName,
-        CleanStep::CompanyKey => TextStep::CompanyKey,
-        CleanStep::Address { table } => {
-            let t = pipeline
-                .code_tables
-                .get(table)
-                .ok_or_else(|| EngineError::Internal(format!("code table {table} vanished")))?;
-            TextStep::Address(Arc::new(shuzhi_functions::address::Divisions::new(t)))
-        }
-        CleanStep::Coords(from) => TextStep::Coords(*from),
-        CleanStep::Pseudonym(key) => TextStep::Pseudonym(key.clone()),
-        CleanStep::ParseDate | CleanStep::Default { .. } | CleanStep::Derive { .. } => {
-            return Ok(None);
-        }
-    }))
 }
 
 /// Name of the column holding the authoritative department's value of a field.
@@ -278,32 +229,16 @@ pub fn plan_rules(
 
     // 3. Clean: each field's text steps run fused in one UDF call (one pass, one output array,
     // a change bit per step); `default` steps then fill nulls from SQL over the cleaned fields.
-    let null_tokens = Arc::new(NullTokens::new(&pipeline.null_tokens));
     let mut steps = Vec::new();
     let mut chains = Vec::new();
     for field in &library.fields {
-        let mut chain = Chain {
-            steps: Vec::new(),
-            parse_date: false,
-        };
-        for step in &field.clean {
-            if matches!(step, CleanStep::ParseDate) {
-                chain.parse_date = true;
-                continue;
-            }
-            let Some(text_step) = text_step(step, pipeline, &null_tokens)? else {
-                continue;
-            };
-            steps.push((field.name.clone(), chain.steps.len(), step.name()));
-            chain.steps.push(text_step);
-        }
-        if chain.parse_date {
-            steps.push((
-                field.name.clone(),
-                chain.steps.len(),
-                CleanStep::ParseDate.name(),
-            ));
-        }
+        let chain = field.chain();
+        let text_steps = field.clean.iter().filter(|s| !s.is_sql());
+        steps.extend(
+            text_steps
+                .enumerate()
+                .map(|(bit, step)| (field.name.clone(), bit, step.name())),
+        );
         if !chain.steps.is_empty() || chain.parse_date {
             let call =
                 ScalarUDF::from(ChainUdf::new(&field.name, chain)).call(vec![ident(&field.name)]);

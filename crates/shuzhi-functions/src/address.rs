@@ -54,6 +54,11 @@ fn is_placeholder(name: &str) -> bool {
 }
 
 impl Divisions {
+    /// Name of the code table the divisions come from.
+    pub fn table(&self) -> &str {
+        &self.table
+    }
+
     /// Indexes the divisions still in use of a `code,name` table with six-digit codes.
     pub fn new(table: &CodeTable) -> Self {
         let mut names = HashMap::new();

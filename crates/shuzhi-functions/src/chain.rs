@@ -9,6 +9,7 @@ use arrow::array::{Array, ArrayAccessor, ArrayRef, Date32Builder, Int64Builder, 
 
 use crate::arrays::{Result, with_strings};
 use crate::code_table::CodeTable;
+use crate::keyword::Keyword;
 use crate::text::NullTokens;
 use crate::{
     address, amount, company, coords, date, id_card, mask, phone, pseudonym, simplified, text,
@@ -56,6 +57,55 @@ pub enum TextStep {
 }
 
 impl TextStep {
+    /// The steps that take no argument (`null_tokens` takes the pipeline's tokens and
+    /// `parse_date` ends a chain: see [`Chain`]).
+    const PLAIN: [TextStep; 9] = [
+        TextStep::NormalizeText,
+        TextStep::Upper,
+        TextStep::IdNumber,
+        TextStep::Phone,
+        TextStep::Trim,
+        TextStep::Lower,
+        TextStep::Simplified,
+        TextStep::CompanyName,
+        TextStep::CompanyKey,
+    ];
+
+    /// Rule-file names of the steps that take no argument.
+    pub fn plain_names() -> Vec<String> {
+        Self::PLAIN.iter().map(TextStep::name).collect()
+    }
+
+    /// The argument-free step called `name`.
+    pub fn plain(name: &str) -> Option<TextStep> {
+        Self::PLAIN.into_iter().find(|s| s.name() == name)
+    }
+
+    /// Name as written in rule files, with its argument where it has a short one (the key of
+    /// change counts: `map:gb2261_1`, `amount:万元`).
+    pub fn name(&self) -> String {
+        match self {
+            TextStep::NormalizeText => "normalize_text".into(),
+            TextStep::NullTokens(_) => "null_tokens".into(),
+            TextStep::Upper => "upper".into(),
+            TextStep::IdNumber => "id_number".into(),
+            TextStep::Phone => "phone".into(),
+            TextStep::Map(t) => format!("map:{}", t.name()),
+            TextStep::Mask(kind) => format!("mask:{}", kind.name()),
+            TextStep::Trim => "trim".into(),
+            TextStep::Lower => "lower".into(),
+            TextStep::Pad(..) => "pad".into(),
+            TextStep::Replace(_) => "replace".into(),
+            TextStep::Simplified => "simplified".into(),
+            TextStep::Amount(unit) => format!("amount:{}", unit.name()),
+            TextStep::CompanyName => "company_name".into(),
+            TextStep::CompanyKey => "company_key".into(),
+            TextStep::Address(d) => format!("address:{}", d.table()),
+            TextStep::Coords(from) => format!("coords:{}", from.name()),
+            TextStep::Pseudonym(key) => format!("pseudonym:{}", key.id()),
+        }
+    }
+
     /// The step on one value (`None`: the value became null).
     pub fn apply<'a>(&self, s: &'a str) -> Option<Cow<'a, str>> {
         match self {
@@ -135,6 +185,27 @@ impl Chain {
             }
         }
         Some(current)
+    }
+
+    /// The value after each step (and after `parse_date`, as `YYYY-MM-DD`), each from the
+    /// chain's prefix run through [`Chain::apply`]: `explain` shows what `run` executes.
+    pub fn trace(&self, value: &str) -> Vec<Option<String>> {
+        let input = arrow::array::StringArray::from(vec![value]);
+        let prefixes = (1..=self.steps.len())
+            .map(|n| Chain {
+                steps: self.steps[..n].to_vec(),
+                parse_date: false,
+            })
+            .chain(self.parse_date.then(|| self.clone()));
+        prefixes
+            .map(|chain| {
+                let out = chain.apply(&input).ok()?;
+                let text =
+                    arrow::compute::cast(&out.values, &arrow::datatypes::DataType::Utf8).ok()?;
+                let text = text.as_any().downcast_ref::<arrow::array::StringArray>()?;
+                text.is_valid(0).then(|| text.value(0).to_owned())
+            })
+            .collect()
     }
 
     /// Runs the chain over a string column (`Utf8`, `LargeUtf8` or `Utf8View`).
@@ -246,6 +317,30 @@ mod tests {
             .downcast_ref::<Int64Array>()
             .expect("int64");
         assert_eq!(bits.values().to_vec(), vec![0, 0b001, 0b100, 0b011, 0]);
+    }
+
+    #[test]
+    fn trace_shows_each_prefix_of_the_chain() {
+        let mut chain = id_chain();
+        assert_eq!(
+            chain.trace("１１０１０５４９１２３１００２"),
+            vec![
+                Some("110105491231002".to_owned()),
+                Some("110105491231002".to_owned()),
+                Some("11010519491231002X".to_owned()),
+            ]
+        );
+        chain.steps.truncate(2);
+        chain.parse_date = true;
+        assert_eq!(
+            chain.trace("2023年1月5日"),
+            vec![
+                Some("2023年1月5日".to_owned()),
+                Some("2023年1月5日".to_owned()),
+                Some("2023-01-05".to_owned()),
+            ]
+        );
+        assert_eq!(chain.trace("无"), vec![Some("无".to_owned()), None, None]);
     }
 
     #[test]

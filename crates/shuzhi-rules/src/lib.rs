@@ -7,8 +7,9 @@
 pub mod codes;
 pub mod diagnostic;
 pub mod keys;
-pub mod load;
+mod load;
 pub mod model;
+pub mod names;
 pub mod raw;
 pub mod vocabulary;
 

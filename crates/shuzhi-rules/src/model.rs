@@ -2,7 +2,6 @@
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
-use std::sync::Arc;
 
 use crate::diagnostic::Origin;
 
@@ -434,6 +433,7 @@ pub enum Keep {
 }
 
 pub use shuzhi_functions::amount::AmountUnit;
+pub use shuzhi_functions::chain::{Chain, TextStep};
 pub use shuzhi_functions::coords::CoordSystem;
 pub use shuzhi_functions::keyword::Keyword;
 pub use shuzhi_functions::mask::MaskKind;
@@ -466,34 +466,37 @@ pub struct Field {
 }
 
 impl Field {
+    /// The field's kernel steps fused into one chain, in rule-file order (the same execution
+    /// for `run`, `test` and `explain`); `default` and `derive` are not part of it.
+    pub fn chain(&self) -> Chain {
+        Chain {
+            steps: self
+                .clean
+                .iter()
+                .filter_map(|s| match s {
+                    CleanStep::Text(t) => Some(t.clone()),
+                    _ => None,
+                })
+                .collect(),
+            parse_date: self.clean.contains(&CleanStep::ParseDate),
+        }
+    }
+
     /// The mask for this field's values in verdicts and messages: `Some` for sensitive fields.
     pub fn display_mask(&self) -> Option<MaskKind> {
         (self.class == FieldClass::Sensitive).then_some(self.mask)
     }
 }
 
-/// A clean step (each has a kernel in `shuzhi-functions`).
+/// A clean step, compiled once from the rule file: text steps are `shuzhi-functions` kernels
+/// (their arguments — code tables, regexes, keys — resolved at load) that run fused per field;
+/// `parse_date` ends the field's chain; `default` and `derive` are SQL over cleaned fields.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CleanStep {
-    /// Width folding, invisible characters, whitespace runs.
-    NormalizeText,
-    /// Placeholder tokens → null.
-    NullTokens,
-    /// Upper case.
-    Upper,
-    /// ID number canonical form, including 15 → 18 digits.
-    IdNumber,
-    /// Mobile / landline canonical form.
-    Phone,
+    /// A text-to-text kernel.
+    Text(TextStep),
     /// Many date formats → `Date32`.
     ParseDate,
-    /// Names and aliases → codes of a code table.
-    Map {
-        /// Code table name.
-        table: String,
-    },
-    /// Masks the value itself (for libraries shared or opened as masked data).
-    Mask(MaskKind),
     /// Fill nulls from an SQL expression over cleaned fields.
     Default {
         /// The expression.
@@ -504,69 +507,22 @@ pub enum CleanStep {
         /// The expression.
         expr: SqlExpr,
     },
-    /// Leading and trailing whitespace (also U+3000, NBSP) removed.
-    Trim,
-    /// Lower case.
-    Lower,
-    /// Left-padded to a width.
-    Pad {
-        /// Width in characters.
-        width: usize,
-        /// Fill character.
-        fill: char,
-    },
-    /// Regular-expression replacement.
-    Replace {
-        /// The pattern (Rust regex syntax).
-        pattern: String,
-        /// The replacement (`$1` for groups).
-        with: String,
-    },
-    /// Traditional → simplified characters.
-    Simplified,
-    /// Amounts with units → a number in one unit.
-    Amount(AmountUnit),
-    /// Company names in their registered display form.
-    CompanyName,
-    /// Company names as a matching key.
-    CompanyKey,
-    /// Address division prefixes written in full from a GB/T 2260 table.
-    Address {
-        /// The region table.
-        table: String,
-    },
-    /// `lng,lat` points of a coordinate system → WGS84.
-    Coords(CoordSystem),
-    /// HMAC-SM3 keyed pseudonym.
-    Pseudonym(Arc<PseudonymKey>),
 }
 
 impl CleanStep {
     /// Name as written in rule files (used in change counts).
     pub fn name(&self) -> String {
         match self {
-            CleanStep::NormalizeText => "normalize_text".into(),
-            CleanStep::NullTokens => "null_tokens".into(),
-            CleanStep::Upper => "upper".into(),
-            CleanStep::IdNumber => "id_number".into(),
-            CleanStep::Phone => "phone".into(),
+            CleanStep::Text(step) => step.name(),
             CleanStep::ParseDate => "parse_date".into(),
-            CleanStep::Map { table } => format!("map:{table}"),
-            CleanStep::Mask(kind) => format!("mask:{}", kind.name()),
             CleanStep::Default { .. } => "default".into(),
             CleanStep::Derive { .. } => "derive".into(),
-            CleanStep::Trim => "trim".into(),
-            CleanStep::Lower => "lower".into(),
-            CleanStep::Pad { .. } => "pad".into(),
-            CleanStep::Replace { .. } => "replace".into(),
-            CleanStep::Simplified => "simplified".into(),
-            CleanStep::Amount(unit) => format!("amount:{}", unit.name()),
-            CleanStep::CompanyName => "company_name".into(),
-            CleanStep::CompanyKey => "company_key".into(),
-            CleanStep::Address { table } => format!("address:{table}"),
-            CleanStep::Coords(from) => format!("coords:{}", from.name()),
-            CleanStep::Pseudonym(key) => format!("pseudonym:{}", key.id()),
         }
+    }
+
+    /// True for the SQL steps (`default`, `derive`), which run after the field's chain.
+    pub fn is_sql(&self) -> bool {
+        matches!(self, CleanStep::Default { .. } | CleanStep::Derive { .. })
     }
 }
 

@@ -8,8 +8,8 @@ use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::load::{CHECK_RULES, CLEAN_STEP_TABLES, CLEAN_STEPS};
 use crate::model::{Indicator, Keyword, MaskKind, Share};
+use crate::names::{CHECK_RULES, CLEAN_STEP_TABLES, clean_steps};
 
 /// A pipeline file: which deliveries feed which library, under which rules.
 #[derive(Deserialize, JsonSchema)]
@@ -407,7 +407,7 @@ fn clean_steps_schema(_: &mut SchemaGenerator) -> Schema {
             })
         })
         .collect();
-    let mut choices = vec![serde_json::json!({ "type": "string", "enum": CLEAN_STEPS })];
+    let mut choices = vec![serde_json::json!({ "type": "string", "enum": clean_steps() })];
     choices.extend(tables);
     json_schema!({ "type": "array", "items": { "oneOf": choices } })
 }
