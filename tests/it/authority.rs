@@ -15,7 +15,7 @@ async fn the_authoritative_departments_value_wins() {
         "11010519491231002X,张叁,,2023-01-01\n310112198504095227,李四,,2023-01-01\n",
     );
     let out = dir.join("out");
-    let run = shuzhi_engine::run_pipeline(&p, &out, &shuzhi_engine::RunOptions::new("authority"))
+    let run = shuzhi_job::run_pipeline(&p, &out, &shuzhi_job::RunOptions::new("authority"))
         .await
         .expect("runs");
     let kept = rows(
@@ -85,15 +85,15 @@ async fn window_checks_do_not_depend_on_batches_or_partitions() {
     let mut results = Vec::new();
     for (batch_size, partitions) in [(8192, 1), (1, 4), (3, 2)] {
         let out = dir.join(format!("out-{batch_size}-{partitions}"));
-        let options = shuzhi_engine::RunOptions {
+        let options = shuzhi_job::RunOptions {
             engine: shuzhi_engine::EngineConfig {
                 batch_size,
                 target_partitions: partitions,
                 ..shuzhi_engine::EngineConfig::default()
             },
-            ..shuzhi_engine::RunOptions::new("windows")
+            ..shuzhi_job::RunOptions::new("windows")
         };
-        shuzhi_engine::run_pipeline(&p, &out, &options)
+        shuzhi_job::run_pipeline(&p, &out, &options)
             .await
             .expect("runs");
         let library = rows(

@@ -4,7 +4,8 @@ use std::path::{Path, PathBuf};
 
 use arrow::array::RecordBatch;
 use arrow::util::display::{ArrayFormatter, FormatOptions};
-use shuzhi_engine::{EngineConfig, RunOptions, RunReport};
+use shuzhi_engine::EngineConfig;
+use shuzhi_job::{RunOptions, RunReport};
 
 /// Repository root.
 pub fn repo() -> PathBuf {
@@ -32,7 +33,7 @@ pub async fn run_sample(out: &Path, batch_size: usize, partitions: usize) -> Run
         chunk_bytes: 64,
         ..RunOptions::new("test-run")
     };
-    shuzhi_engine::run_pipeline(&pipeline, out, &options)
+    shuzhi_job::run_pipeline(&pipeline, out, &options)
         .await
         .expect("sample run succeeds")
 }
@@ -144,7 +145,7 @@ address = "住址"
         chunk_bytes: 64,
         ..RunOptions::new("fixture-run")
     };
-    let result = shuzhi_engine::run_pipeline(&pipeline, &out, &options)
+    let result = shuzhi_job::run_pipeline(&pipeline, &out, &options)
         .await
         .map_err(|e| e.to_string());
     (out, result)

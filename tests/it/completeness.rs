@@ -40,10 +40,10 @@ async fn missing_members_of_an_expected_population_are_reported() {
         )
     });
     let pipeline = shuzhi_rules::load_pipeline(&pipeline_path).expect("loads");
-    let run = shuzhi_engine::run_pipeline(
+    let run = shuzhi_job::run_pipeline(
         &pipeline,
         &dir.join("out"),
-        &shuzhi_engine::RunOptions::new("completeness"),
+        &shuzhi_job::RunOptions::new("completeness"),
     )
     .await
     .expect("runs");

@@ -126,7 +126,7 @@ fn scenarios() -> Vec<Scenario> {
 async fn every_failpoint_keeps_the_published_state_and_the_next_run_recovers() {
     let pipeline = shuzhi_rules::load_pipeline(&repo().join("tests/handworked/pipeline.toml"))
         .expect("pipeline");
-    let points = shuzhi_engine::failpoints(&pipeline);
+    let points = shuzhi_job::failpoints(&pipeline);
     assert_eq!(
         points,
         vec![

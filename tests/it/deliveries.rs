@@ -105,9 +105,9 @@ address = "住址"
     path
 }
 
-async fn run_day(out: &Path, pipeline: &Path, run_id: &str) -> shuzhi_engine::RunReport {
+async fn run_day(out: &Path, pipeline: &Path, run_id: &str) -> shuzhi_job::RunReport {
     let p = shuzhi_rules::load_pipeline(pipeline).expect("pipeline loads");
-    shuzhi_engine::run_pipeline(&p, out, &shuzhi_engine::RunOptions::new(run_id))
+    shuzhi_job::run_pipeline(&p, out, &shuzhi_job::RunOptions::new(run_id))
         .await
         .expect("day runs")
 }
@@ -285,18 +285,18 @@ async fn incremental_runs_give_the_tables_of_a_full_rebuild() {
         let p = pipeline(&dir, &format!("cdc{}", i + 1), file, "cdc");
         let loaded = shuzhi_rules::load_pipeline(&p).expect("pipeline loads");
         let id = format!("d{}", i + 1);
-        let inc = shuzhi_engine::run_pipeline(
+        let inc = shuzhi_job::run_pipeline(
             &loaded,
             &incremental,
-            &shuzhi_engine::RunOptions::new(id.as_str()),
+            &shuzhi_job::RunOptions::new(id.as_str()),
         )
         .await
         .expect("incremental run");
-        let full = shuzhi_engine::RunOptions {
+        let full = shuzhi_job::RunOptions {
             full_rebuild: true,
-            ..shuzhi_engine::RunOptions::new(id.as_str())
+            ..shuzhi_job::RunOptions::new(id.as_str())
         };
-        shuzhi_engine::run_pipeline(&loaded, &rebuilt, &full)
+        shuzhi_job::run_pipeline(&loaded, &rebuilt, &full)
             .await
             .expect("full rebuild");
         let log = &inc.manifest.deliveries;

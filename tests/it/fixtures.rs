@@ -5,7 +5,7 @@
 use crate::common::{query, rows, run_fixture, shuzhi};
 
 /// `read = kept + quarantined` for the one source, and what was read.
-fn accounted(report: &shuzhi_engine::RunReport) -> (u64, u64, u64) {
+fn accounted(report: &shuzhi_job::RunReport) -> (u64, u64, u64) {
     let c = &report.manifest.sources["fx"];
     assert_eq!(c.read, c.kept + c.quarantined, "row accounting");
     (c.read, c.kept, c.quarantined)

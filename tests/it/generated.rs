@@ -48,12 +48,12 @@ async fn sample_job_matches_the_generators_truth() {
         .flat_map(|s| s.files.iter())
         .map(|f| f.display().to_string())
         .collect();
-    let run = shuzhi_engine::run_pipeline(
+    let run = shuzhi_job::run_pipeline(
         &pipeline,
         &out,
-        &shuzhi_engine::RunOptions {
+        &shuzhi_job::RunOptions {
             chunk_bytes: 4096,
-            ..shuzhi_engine::RunOptions::new("generated")
+            ..shuzhi_job::RunOptions::new("generated")
         },
     )
     .await

@@ -308,12 +308,12 @@ async fn each_clean_chain_runs_once_in_the_physical_plan() {
         .expect("pipeline");
     let ctx = shuzhi_engine::session(&shuzhi_engine::EngineConfig::default()).expect("session");
     let library = pipeline.library("population").expect("population rules");
-    let reports = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let reports = shuzhi_engine::source::FileReports::default();
     let planned = shuzhi_engine::plan::plan_library(
         &ctx,
         &pipeline,
         library,
-        &shuzhi_engine::delivery::as_declared(&pipeline),
+        &shuzhi_engine::source::LiveBatch::declared(&pipeline),
         &Default::default(),
         &reports,
     )

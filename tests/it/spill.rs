@@ -4,8 +4,9 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use shuzhi_engine::{EngineConfig, RunOptions};
+use shuzhi_engine::EngineConfig;
 use shuzhi_functions::id_card::check_char;
+use shuzhi_job::RunOptions;
 
 use crate::common::*;
 
@@ -66,7 +67,7 @@ async fn govern(dir: &Path, memory_limit: usize) -> (Vec<String>, u64) {
         chunk_bytes: 1 << 16,
         ..RunOptions::new("spill")
     };
-    let run = shuzhi_engine::run_pipeline(&pipeline, &out, &options)
+    let run = shuzhi_job::run_pipeline(&pipeline, &out, &options)
         .await
         .expect("run succeeds");
     assert_eq!(run.manifest.sources["big"].read, 40_000);

@@ -9,7 +9,8 @@ use std::sync::Arc;
 use std::sync::atomic::AtomicU64;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use shuzhi_engine::{EngineConfig, EngineError, RunOptions};
+use shuzhi_engine::{EngineConfig, EngineError};
+use shuzhi_job::{JobError, RunOptions};
 use shuzhi_rules::{Diagnostic, RulesError};
 
 /// Exit codes (a contract for schedulers): see README "Exit codes".
@@ -241,7 +242,15 @@ fn engine_failure(e: EngineError) -> Failure {
             Failure::new(exit::CONFIG, format!("{d}"))
         }
         EngineError::Library(l) => Failure::new(exit::INPUT, format!("error: {l}")),
-        gate @ EngineError::QualityGate { .. } => {
+        other => Failure::new(exit::INTERNAL, format!("error: {other}")),
+    }
+}
+
+fn job_failure(e: JobError) -> Failure {
+    match e {
+        JobError::Engine(e) => engine_failure(e),
+        JobError::Library(l) => Failure::new(exit::INPUT, format!("error: {l}")),
+        gate @ JobError::QualityGate { .. } => {
             Failure::new(exit::QUALITY, format!("error: {gate}"))
         }
         other => Failure::new(exit::INTERNAL, format!("error: {other}")),
@@ -251,8 +260,8 @@ fn engine_failure(e: EngineError) -> Failure {
 fn init_logging(verbose: u8) {
     let level = match verbose {
         0 => "warn",
-        1 => "warn,shuzhi_engine=info,shuzhi_library=info",
-        2 => "info,shuzhi_engine=debug",
+        1 => "warn,shuzhi_engine=info,shuzhi_job=info,shuzhi_library=info",
+        2 => "info,shuzhi_engine=debug,shuzhi_job=debug",
         _ => "debug",
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("SHUZHI_LOG")
@@ -368,9 +377,9 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
                 full_rebuild,
             };
             let bar = report::progress_bar(std::io::stderr().is_terminal(), progress);
-            let result = shuzhi_engine::run_pipeline(&p, &root, &options).await;
+            let result = shuzhi_job::run_pipeline(&p, &root, &options).await;
             bar.finish();
-            let run = result.map_err(engine_failure)?;
+            let run = result.map_err(job_failure)?;
             if json {
                 let doc =
                     serde_json::json!({ "manifest": run.manifest, "published": run.published });

@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use arrow::record_batch::RecordBatch;
 use indicatif::{ProgressBar, ProgressStyle};
-use shuzhi_engine::RunReport;
+use shuzhi_job::RunReport;
 
 use crate::Format;
 

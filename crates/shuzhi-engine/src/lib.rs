@@ -1,23 +1,21 @@
-//! The engine: one DataFusion session factory, rules compiled to one plan per library, and the
-//! split sink that writes library, quarantine and verdicts from a single scan.
+//! The engine: one DataFusion session factory, rules compiled to one plan per library, the
+//! split sink that writes library, quarantine and verdicts from a single scan, and execution.
+//! It plans and executes; the run around it (deliveries, audit, commit, publish) is
+//! `shuzhi-job`'s.
 
-pub mod completeness;
 pub mod dedup;
-pub mod delivery;
+pub mod dirs;
 pub mod evaluate;
-pub mod incremental;
-pub mod lineage;
+pub mod execute;
 pub mod plan;
 pub mod session;
 pub mod sink;
 pub mod source;
 pub mod udf;
 
-mod run;
-
-pub use run::{
-    OutputDirs, RunOptions, RunReport, check_pipeline, failpoints, output_tables, run_pipeline,
-};
+pub use dirs::OutputDirs;
+pub use execute::execute;
+pub use plan::{check_pipeline, plan_libraries};
 pub use session::{EngineConfig, session};
 
 /// Errors of planning and running.
@@ -34,27 +32,6 @@ pub enum EngineError {
     /// A library has rules but no source.
     #[error("library `{0}` has no source")]
     NoSources(String),
-    /// Rows were lost between ingest and the sink: a bug; nothing is published.
-    #[error(
-        "row accounting failed for source `{source_id}`: read {read}, but kept + quarantined = {accounted}; nothing was published"
-    )]
-    Accounting {
-        /// Source id.
-        source_id: String,
-        /// Rows ingest produced.
-        read: u64,
-        /// Rows the sink routed.
-        accounted: u64,
-    },
-    /// Libraries breached their reject thresholds and the pipeline holds such runs back.
-    #[error(
-        "quality gate: {}; nothing was published (set publish_on_breach = true in [pipeline] to publish anyway)",
-        breaches.iter().map(|b| b.describe()).collect::<Vec<_>>().join("; ")
-    )]
-    QualityGate {
-        /// The breaches.
-        breaches: Vec<shuzhi_library::manifest::Breach>,
-    },
     /// Query engine error (includes ingest errors raised while the plan ran).
     #[error(transparent)]
     DataFusion(#[from] datafusion::error::DataFusionError),

@@ -4,6 +4,7 @@
 
 use std::sync::Arc;
 
+use crate::EngineConfig;
 use arrow::datatypes::DataType;
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::functions::core::expr_fn::coalesce;
@@ -20,7 +21,7 @@ use shuzhi_rules::{
 };
 
 use crate::EngineError;
-use crate::source::{FileReports, SourceStream};
+use crate::source::{FileReports, LiveBatch, SourceStream};
 use crate::udf::{ChainPart, ChainUdf, Kernel, udf};
 
 /// Provenance: source id.
@@ -161,7 +162,7 @@ pub fn plan_library(
     ctx: &SessionContext,
     pipeline: &Pipeline,
     library: &LibraryRules,
-    batches: &[crate::delivery::LiveBatch],
+    batches: &[LiveBatch],
     options: &ReadOptions,
     reports: &FileReports,
 ) -> Result<PlannedLibrary, EngineError> {
@@ -551,4 +552,40 @@ pub fn plan_rules(
         dedup: library.dedup.clone(),
         frame: df,
     })
+}
+
+/// Plans the libraries that have sources (only those `batches` feed, when `only_fed`).
+pub fn plan_libraries(
+    ctx: &datafusion::prelude::SessionContext,
+    pipeline: &Pipeline,
+    batches: &[LiveBatch],
+    options: &ReadOptions,
+    reports: &FileReports,
+    only_fed: bool,
+) -> Result<Vec<PlannedLibrary>, EngineError> {
+    pipeline
+        .libraries
+        .iter()
+        .filter(|l| pipeline.sources_of(&l.name).next().is_some())
+        .filter(|l| !only_fed || batches.iter().any(|b| b.source.library == l.name))
+        .map(|l| plan_library(ctx, pipeline, l, batches, options, reports))
+        .collect()
+}
+
+/// Plans every library without reading data: SQL expressions, types and functions are checked.
+pub async fn check_pipeline(pipeline: &Pipeline, config: &EngineConfig) -> Result<(), EngineError> {
+    let ctx = crate::session(config)?;
+    let reports = FileReports::default();
+    let declared = LiveBatch::declared(pipeline);
+    for planned in plan_libraries(
+        &ctx,
+        pipeline,
+        &declared,
+        &ReadOptions::default(),
+        &reports,
+        false,
+    )? {
+        planned.frame.into_optimized_plan()?;
+    }
+    Ok(())
 }

@@ -1,7 +1,6 @@
 //! The split sink: each batch of a library plan is routed, column-wise, to the library table,
 //! the quarantine (all reasons + provenance) and the verdicts (one row per failed check).
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArray, new_null_array};
@@ -13,8 +12,8 @@ use shuzhi_functions::mask::{MaskKind, mask_array};
 use shuzhi_ingest::{
     FILE_COLUMN, INGEST_ERROR_COLUMN, LINE_COLUMN, RAW_COLUMN, SHEET_COLUMN, reason,
 };
-use shuzhi_library::manifest::SourceCounts;
 use shuzhi_library::{PartitionedWriter, WriteOptions, WrittenFile};
+use shuzhi_report::RunCounts;
 use shuzhi_rules::{FieldType, Severity};
 
 use crate::EngineError;
@@ -93,44 +92,6 @@ impl OutputSchemas {
     }
 }
 
-/// Counts gathered by a sink.
-#[derive(Debug, Clone, Default)]
-pub struct SinkCounts {
-    /// Per source.
-    pub sources: BTreeMap<String, SourceCounts>,
-    /// Failures per rule id.
-    pub rule_failures: BTreeMap<String, u64>,
-    /// Failures per rule id and delivering department.
-    pub rule_failures_by_department: BTreeMap<(String, String), u64>,
-    /// Changed values per `library.field.step`.
-    pub step_changes: BTreeMap<String, u64>,
-    /// Bytes that sorts and windows spilled to disk.
-    pub spilled_bytes: u64,
-}
-
-impl SinkCounts {
-    /// Adds another sink's counts.
-    pub fn merge(&mut self, other: SinkCounts) {
-        for (k, v) in other.sources {
-            let e = self.sources.entry(k).or_default();
-            e.read += v.read;
-            e.kept += v.kept;
-            e.quarantined += v.quarantined;
-            e.rejected += v.rejected;
-        }
-        for (k, v) in other.rule_failures {
-            *self.rule_failures.entry(k).or_default() += v;
-        }
-        for (k, v) in other.rule_failures_by_department {
-            *self.rule_failures_by_department.entry(k).or_default() += v;
-        }
-        for (k, v) in other.step_changes {
-            *self.step_changes.entry(k).or_default() += v;
-        }
-        self.spilled_bytes += other.spilled_bytes;
-    }
-}
-
 /// Files written by one sink.
 #[derive(Debug, Default)]
 pub struct SinkFiles {
@@ -155,11 +116,11 @@ pub struct SplitSink {
     verdicts: PartitionedWriter,
     duplicates: Option<DuplicateMarker>,
     winning_keys: Option<Vec<ArrayRef>>,
-    counts: SinkCounts,
+    counts: RunCounts,
 }
 
 /// The column `name` of `batch`; its absence is an engine bug.
-pub(crate) fn column(batch: &RecordBatch, name: &str) -> Result<ArrayRef, EngineError> {
+pub fn column(batch: &RecordBatch, name: &str) -> Result<ArrayRef, EngineError> {
     batch
         .column_by_name(name)
         .cloned()
@@ -219,7 +180,7 @@ fn checked_value(batch: &RecordBatch, i: usize, field: &str) -> Result<ArrayRef,
 }
 
 /// Writes `rows` (restricted to `selected`, when given) to `writer`, one file per department.
-pub(crate) fn write_by_department(
+pub fn write_by_department(
     writer: &mut PartitionedWriter,
     rows: &RecordBatch,
     departments: &ArrayRef,
@@ -238,7 +199,7 @@ pub(crate) fn write_by_department(
 }
 
 /// A text column repeating `value`.
-pub(crate) fn constant(value: &str, len: usize) -> ArrayRef {
+pub fn constant(value: &str, len: usize) -> ArrayRef {
     Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
         value, len,
     )))
@@ -286,7 +247,7 @@ impl SplitSink {
             winning_keys: collect_keys.then(Vec::new),
             planned,
             schemas,
-            counts: SinkCounts::default(),
+            counts: RunCounts::default(),
         }
     }
 
@@ -583,7 +544,7 @@ impl SplitSink {
     }
 
     /// Closes the files and returns them with the counts.
-    pub fn finish(self) -> Result<(SinkFiles, SinkCounts), EngineError> {
+    pub fn finish(self) -> Result<(SinkFiles, RunCounts), EngineError> {
         Ok((
             SinkFiles {
                 library: self.library.finish()?,

@@ -68,11 +68,65 @@ impl FileReport {
     }
 }
 
+/// A live batch ready to govern: the source's rules with the batch's archived files.
+#[derive(Debug, Clone)]
+pub struct LiveBatch {
+    /// The source, `files` pointing at the archived copies.
+    pub source: shuzhi_rules::Source,
+    /// The path each archived file was delivered as (provenance), parallel to `source.files`.
+    pub labels: Vec<String>,
+    /// Each file's sha256, when already known (ingest does not hash it again).
+    pub sha256: Vec<String>,
+    /// Batch id.
+    pub batch: String,
+    /// Delivery order.
+    pub seq: u64,
+    /// Delivery mode of this batch.
+    pub delivery: shuzhi_rules::Delivery,
+}
+
+impl LiveBatch {
+    /// The pipeline's sources as batches, without archiving (for planning without data).
+    pub fn declared(pipeline: &shuzhi_rules::Pipeline) -> Vec<LiveBatch> {
+        pipeline
+            .sources
+            .iter()
+            .map(|s| LiveBatch {
+                labels: s.files.iter().map(|f| f.display().to_string()).collect(),
+                sha256: Vec::new(),
+                source: s.clone(),
+                batch: "declared".into(),
+                seq: 1,
+                delivery: s.delivery,
+            })
+            .collect()
+    }
+}
+
 /// The delivered operation of a cdc row (null for other deliveries).
 pub const OP_COLUMN: &str = "_op";
 
-/// Shared, filled while the plan runs.
-pub type FileReports = Arc<Mutex<Vec<FileReport>>>;
+/// What ingest reports about each file it finished, collected while the plan runs (the files'
+/// checksums, encodings, sheets and column matches, and the rows ingest produced: the audit
+/// compares those with the rows the sinks routed).
+#[derive(Debug, Clone, Default)]
+pub struct FileReports(Arc<Mutex<Vec<FileReport>>>);
+
+impl FileReports {
+    fn record(&self, report: FileReport) {
+        if let Ok(mut reports) = self.0.lock() {
+            reports.push(report);
+        }
+    }
+
+    /// The reports so far, by source and path (sources are read concurrently: the order must
+    /// not depend on timing).
+    pub fn sorted(&self) -> Vec<FileReport> {
+        let mut reports = self.0.lock().map(|r| r.clone()).unwrap_or_default();
+        reports.sort_by(|a, b| (&a.source, &a.summary.path).cmp(&(&b.source, &b.summary.path)));
+        reports
+    }
+}
 
 /// The columns every source stream has: library fields (text), then provenance.
 pub fn source_schema(library: &LibraryRules) -> SchemaRef {
@@ -253,11 +307,7 @@ impl PartitionStream for SourceStream {
                         .map_err(|_| "query stopped reading".to_string())
                 });
                 match result {
-                    Ok(summary) => {
-                        if let Ok(mut r) = reports.lock() {
-                            r.push(FileReport::new(&source, summary));
-                        }
-                    }
+                    Ok(summary) => reports.record(FileReport::new(&source, summary)),
                     Err(e) => {
                         let _ = tx.blocking_send(Err(DataFusionError::External(Box::new(e))));
                         return;

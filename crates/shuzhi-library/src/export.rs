@@ -9,7 +9,8 @@ use datafusion::config::TableParquetOptions;
 use datafusion::dataframe::DataFrameWriteOptions;
 use datafusion::prelude::SessionContext;
 
-use crate::publish::{Published, register_published, write_synced};
+use crate::layout::write_synced;
+use crate::publish::{Published, register_published};
 use crate::{LibraryError, Result, io_err};
 
 /// Partition column of snapshot tables that have it.

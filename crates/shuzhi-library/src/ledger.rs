@@ -2,17 +2,15 @@
 //! the run's manifest and its publish pointer, so a changed or removed run breaks the chain.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::{LibraryError, Result, io_err};
 
-/// Ledger file name in the output root.
-pub const LEDGER_FILE: &str = "_ledger";
-/// The pointer a run published, kept beside its manifest for the ledger.
-pub const RUN_POINTER_FILE: &str = "published.json";
+pub use crate::layout::{LEDGER_FILE, RUN_POINTER_FILE};
+use crate::layout::{MANIFEST_FILE, run_dir};
 
 /// One published run.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -53,10 +51,6 @@ fn file_sha256(path: &Path) -> Result<String> {
     Ok(format!("{:x}", Sha256::digest(&bytes)))
 }
 
-fn run_dir(root: &Path, run_id: &str) -> PathBuf {
-    root.join("_runs").join(run_id)
-}
-
 /// Every entry, oldest first.
 pub fn read(root: &Path) -> Result<Vec<LedgerEntry>> {
     let path = root.join(LEDGER_FILE);
@@ -85,7 +79,7 @@ pub fn append(root: &Path, run_id: &str, published_at: &str) -> Result<LedgerEnt
         seq: entries.last().map_or(1, |e| e.seq + 1),
         run_id: run_id.to_owned(),
         published_at: published_at.to_owned(),
-        manifest_sha256: file_sha256(&dir.join(crate::manifest::MANIFEST_FILE))?,
+        manifest_sha256: file_sha256(&dir.join(MANIFEST_FILE))?,
         pointer_sha256: file_sha256(&dir.join(RUN_POINTER_FILE))?,
         prev: entries.last().map(|e| e.hash.clone()).unwrap_or_default(),
         hash: String::new(),
@@ -135,7 +129,7 @@ pub fn verify(root: &Path) -> Result<Vec<LedgerEntry>> {
         }
         let dir = run_dir(root, &e.run_id);
         for (file, expected) in [
-            (crate::manifest::MANIFEST_FILE, &e.manifest_sha256),
+            (MANIFEST_FILE, &e.manifest_sha256),
             (RUN_POINTER_FILE, &e.pointer_sha256),
         ] {
             let actual = file_sha256(&dir.join(file))
@@ -163,20 +157,13 @@ mod tests {
         for run in ["r1", "r2", "r3"] {
             let dir = run_dir(&root, run);
             std::fs::create_dir_all(&dir).expect("dir");
-            std::fs::write(
-                dir.join(crate::manifest::MANIFEST_FILE),
-                format!("{{\"run\":\"{run}\"}}"),
-            )
-            .expect("manifest");
+            std::fs::write(dir.join(MANIFEST_FILE), format!("{{\"run\":\"{run}\"}}"))
+                .expect("manifest");
             std::fs::write(dir.join(RUN_POINTER_FILE), run).expect("pointer");
             append(&root, run, "2026-12-02T00:00:00Z").expect("append");
         }
         assert_eq!(verify(&root).expect("intact").len(), 3);
-        std::fs::write(
-            run_dir(&root, "r2").join(crate::manifest::MANIFEST_FILE),
-            "{}",
-        )
-        .expect("tamper");
+        std::fs::write(run_dir(&root, "r2").join(MANIFEST_FILE), "{}").expect("tamper");
         let err = verify(&root).expect_err("tampered manifest");
         assert!(
             err.to_string()

@@ -4,6 +4,7 @@
 pub mod export;
 pub mod failpoint;
 pub mod files;
+pub mod layout;
 pub mod ledger;
 pub mod lock;
 pub mod manifest;

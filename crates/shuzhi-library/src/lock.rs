@@ -111,7 +111,7 @@ fn write_new(path: &Path, info: &LockInfo) -> std::io::Result<()> {
 
 fn renew(path: &Path, info: &LockInfo) -> Result<()> {
     let tmp = path.with_extension(format!("renew-{}", info.pid));
-    crate::publish::write_synced(&tmp, &serde_json::to_vec(info).unwrap_or_default())?;
+    crate::layout::write_synced(&tmp, &serde_json::to_vec(info).unwrap_or_default())?;
     std::fs::rename(&tmp, path).map_err(io_err("renewing", path))
 }
 

@@ -8,8 +8,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{Result, io_err};
 
-/// Manifest file name inside `_runs/<run_id>/`.
-pub const MANIFEST_FILE: &str = "manifest.json";
+pub use crate::layout::MANIFEST_FILE;
+pub use shuzhi_report::{
+    Breach, ExpectedPopulation, FieldCatalogue, IndicatorScore, Orphans, SourceCounts,
+};
 
 /// One input file.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -54,122 +56,6 @@ pub struct SheetRead {
     pub rows: u64,
     /// Why it was skipped (`hidden`, `empty`).
     pub skipped: Option<String>,
-}
-
-/// Row accounting for one source.
-#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
-pub struct SourceCounts {
-    /// Rows read.
-    pub read: u64,
-    /// Rows in the library.
-    pub kept: u64,
-    /// Rows in quarantine.
-    pub quarantined: u64,
-    /// Of those, rows rejected by checks or ingest (the others lost a dedup).
-    #[serde(default)]
-    pub rejected: u64,
-}
-
-/// A library whose reject ratio exceeded its `max_reject_ratio`, or a check whose failure ratio
-/// exceeded its `max_fail_ratio`.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct Breach {
-    /// Library.
-    pub library: String,
-    /// The check, for a `max_fail_ratio` breach.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub rule: Option<String>,
-    /// Rows rejected by checks or ingest (library), or failing the check (rule).
-    pub rejected: u64,
-    /// Rows read.
-    pub read: u64,
-    /// The threshold (`max_reject_ratio`, or the check's `max_fail_ratio`).
-    pub max_reject_ratio: f64,
-}
-
-impl Breach {
-    /// One line for messages, e.g. `population rejected 4 of 20 rows (max 10.0 %)`.
-    pub fn describe(&self) -> String {
-        let what = match &self.rule {
-            Some(rule) => format!("{rule} failed on"),
-            None => format!("{} rejected", self.library),
-        };
-        format!(
-            "{what} {} of {} rows (max {:.1} %)",
-            self.rejected,
-            self.read,
-            self.max_reject_ratio * 100.0
-        )
-    }
-}
-
-/// The score of one GB/T 36344 indicator for one library: X = 1 − A / B, with B the rows
-/// read times the checks that count against it and A their failures.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct IndicatorScore {
-    /// Library.
-    pub library: String,
-    /// The delivering department, for a department's share of the library; `None` for the
-    /// whole library.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub department: Option<String>,
-    /// `维度/指标`, e.g. `准确性/数据格式合规性`.
-    pub indicator: String,
-    /// The checks counted (rule ids).
-    pub checks: Vec<String>,
-    /// Rows evaluated (read) per check.
-    pub evaluated: u64,
-    /// Failures over all its checks.
-    pub failed: u64,
-    /// 1 − failed / (evaluated × checks); `None` (not assessable) when the run evaluated no
-    /// rows of the library.
-    pub score: Option<f64>,
-}
-
-/// Record completeness of a library against its expected population.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct ExpectedPopulation {
-    /// Library.
-    pub library: String,
-    /// The field that must hold the expected values.
-    pub field: String,
-    /// `code_table:<name>` or `library:<name>`.
-    pub reference: String,
-    /// Distinct values expected.
-    pub expected: u64,
-    /// Of those, values the library does not hold.
-    pub missing: u64,
-    /// The first missing values in order (at most 20; masked when the field is sensitive).
-    pub sample: Vec<String>,
-}
-
-/// Referential integrity of a field against the keys of another library.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct Orphans {
-    /// Library.
-    pub library: String,
-    /// The field with `references`.
-    pub field: String,
-    /// The referenced library (its key).
-    pub references: String,
-    /// Distinct values of the field.
-    pub values: u64,
-    /// Of those, values that are no key of the referenced library.
-    pub orphans: u64,
-    /// The first orphans in order (at most 20; masked when the field is sensitive).
-    pub sample: Vec<String>,
-}
-
-/// Catalogue attributes of a field (政务数据资源目录).
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
-pub struct FieldCatalogue {
-    /// `public`, `internal` or `sensitive`.
-    pub class: String,
-    /// 无条件共享 / 有条件共享 / 不予共享.
-    pub share: String,
-    /// The authoritative department, when declared.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub authority: Option<String>,
 }
 
 /// Everything a run did.
@@ -235,7 +121,7 @@ impl Manifest {
             path: path.clone(),
             message: e.to_string(),
         })?;
-        crate::publish::write_synced(&path, &text)
+        crate::layout::write_synced(&path, &text)
     }
 
     /// Reads `dir/manifest.json`.

@@ -3,7 +3,6 @@
 //! read only the versions it names.
 
 use std::collections::BTreeMap;
-use std::io::Write;
 use std::path::Path;
 
 use datafusion::prelude::SessionContext;
@@ -11,8 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::{LibraryError, Result, io_err};
 
-/// Name of the pointer file in the output root.
-pub const POINTER_FILE: &str = "_published.json";
+pub use crate::layout::POINTER_FILE;
+use crate::layout::{RUN_POINTER_FILE, run_dir, write_synced};
 
 /// One published table.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
@@ -72,13 +71,6 @@ pub struct BatchRecord {
     pub files: Vec<BatchFile>,
 }
 
-/// Writes `bytes` to `path` and syncs it.
-pub(crate) fn write_synced(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut f = std::fs::File::create(path).map_err(io_err("creating", path))?;
-    f.write_all(bytes).map_err(io_err("writing", path))?;
-    f.sync_all().map_err(io_err("syncing", path))
-}
-
 /// Atomically replaces the pointer in `root`, after keeping a copy beside the run's manifest
 /// (`_runs/<id>/published.json`, hashed by the ledger).
 pub fn publish(root: &Path, pointer: &Published) -> Result<()> {
@@ -88,9 +80,9 @@ pub fn publish(root: &Path, pointer: &Published) -> Result<()> {
         path: target.clone(),
         message: e.to_string(),
     })?;
-    let run_dir = root.join("_runs").join(&pointer.run_id);
+    let run_dir = run_dir(root, &pointer.run_id);
     std::fs::create_dir_all(&run_dir).map_err(io_err("creating", &run_dir))?;
-    write_synced(&run_dir.join(crate::ledger::RUN_POINTER_FILE), &bytes)?;
+    write_synced(&run_dir.join(RUN_POINTER_FILE), &bytes)?;
     write_synced(&tmp, &bytes)?;
     std::fs::rename(&tmp, &target).map_err(io_err("renaming", &tmp))?;
     if let Ok(dir) = std::fs::File::open(root) {

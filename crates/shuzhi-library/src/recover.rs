@@ -8,7 +8,8 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use crate::publish::{read_published, write_synced};
+use crate::layout::write_synced;
+use crate::publish::read_published;
 use crate::{LibraryError, Result, io_err, ledger};
 
 /// Marker a run writes into `_runs/<id>/` before it writes any data.

@@ -17,12 +17,13 @@ use shuzhi_ingest::{FILE_COLUMN, LINE_COLUMN, RAW_COLUMN, SHEET_COLUMN};
 use shuzhi_library::{PartitionedWriter, Published, WriteOptions, WrittenFile};
 use shuzhi_rules::Pipeline;
 
-use crate::EngineError;
-use crate::delivery::{DeliveryPlan, LiveBatch};
-use crate::plan::{
+use crate::JobError;
+use crate::delivery::DeliveryPlan;
+use shuzhi_engine::plan::{
     BATCH_COLUMN, DEPARTMENT_COLUMN, PlannedLibrary, REASONS_COLUMN, SOURCE_COLUMN, superseded_rule,
 };
-use crate::sink::{OutputSchemas, RUN_ID_COLUMN, column, constant, write_by_department};
+use shuzhi_engine::sink::{OutputSchemas, RUN_ID_COLUMN, column, constant, write_by_department};
+use shuzhi_engine::source::LiveBatch;
 
 /// What a run's tables are made from: a fingerprint of everything that decides how a
 /// delivered row is governed — the rule set (with code tables), every source's reading and
@@ -74,7 +75,7 @@ pub fn new_batches(
     if previous.plan_fingerprint != fingerprint {
         return Err("the rules, code tables, source settings or shuzhi version changed");
     }
-    let tables = crate::run::output_tables(pipeline);
+    let tables = crate::tables::output_tables(pipeline);
     if tables
         .iter()
         .any(|(name, _)| !previous.tables.contains_key(name))
@@ -107,7 +108,7 @@ pub async fn supersede(
     winning_keys: &[ArrayRef],
     write: &WriteOptions,
     quarantine_dir: &Path,
-) -> Result<(Vec<shuzhi_library::Action>, Vec<WrittenFile>, u64), EngineError> {
+) -> Result<(Vec<shuzhi_library::Action>, Vec<WrittenFile>, u64), JobError> {
     let name = &planned.rules.name;
     let key = &planned.rules.key;
     let Some(published) = previous.tables.get(name) else {
@@ -147,7 +148,7 @@ pub async fn supersede(
     let mut writer = PartitionedWriter::new(
         quarantine_dir,
         schemas.quarantine.clone(),
-        Some(crate::sink::PARTITION_COLUMN),
+        Some(shuzhi_engine::sink::PARTITION_COLUMN),
         SUPERSEDED_STREAM,
         write.clone(),
     );
@@ -166,7 +167,7 @@ fn superseded_records(
     schemas: &OutputSchemas,
     rows: &RecordBatch,
     run_id: &str,
-) -> Result<RecordBatch, EngineError> {
+) -> Result<RecordBatch, JobError> {
     let n = rows.num_rows();
     let text = |a: ArrayRef| arrow::compute::cast(&a, &DataType::Utf8);
     let mut cols: Vec<ArrayRef> = Vec::new();

@@ -11,26 +11,11 @@ use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
 use shuzhi_library::{BatchFile, BatchRecord};
-use shuzhi_rules::{Delivery, Pipeline, Source};
+use shuzhi_rules::{Delivery, Pipeline};
 
-use crate::EngineError;
+use shuzhi_engine::source::LiveBatch;
 
-/// A live batch ready to govern: the source's rules with the batch's archived files.
-#[derive(Debug, Clone)]
-pub struct LiveBatch {
-    /// The source, `files` pointing at the archived copies.
-    pub source: Source,
-    /// The path each archived file was delivered as (provenance), parallel to `source.files`.
-    pub labels: Vec<String>,
-    /// Each file's sha256, when already known (ingest does not hash it again).
-    pub sha256: Vec<String>,
-    /// Batch id.
-    pub batch: String,
-    /// Delivery order.
-    pub seq: u64,
-    /// Delivery mode of this batch.
-    pub delivery: Delivery,
-}
+use crate::JobError;
 
 /// The outcome of matching this run's deliveries against the published ones.
 #[derive(Debug, Clone, Default)]
@@ -59,12 +44,12 @@ fn mode_of(name: &str) -> Delivery {
     }
 }
 
-fn sha256_file(path: &Path) -> Result<String, EngineError> {
+fn sha256_file(path: &Path) -> Result<String, JobError> {
     let mut file = std::fs::File::open(path)
-        .map_err(|e| EngineError::Internal(format!("cannot read {}: {e}", path.display())))?;
+        .map_err(|e| JobError::Internal(format!("cannot read {}: {e}", path.display())))?;
     let mut hasher = Sha256::new();
     std::io::copy(&mut file, &mut hasher)
-        .map_err(|e| EngineError::Internal(format!("cannot read {}: {e}", path.display())))?;
+        .map_err(|e| JobError::Internal(format!("cannot read {}: {e}", path.display())))?;
     Ok(format!("{:x}", hasher.finalize()))
 }
 
@@ -75,9 +60,9 @@ pub fn plan_deliveries(
     root: &Path,
     previous: &[BatchRecord],
     run_id: &str,
-) -> Result<DeliveryPlan, EngineError> {
+) -> Result<DeliveryPlan, JobError> {
     let io = |what: &str, p: &Path, e: std::io::Error| {
-        EngineError::Internal(format!("cannot {what} {}: {e}", p.display()))
+        JobError::Internal(format!("cannot {what} {}: {e}", p.display()))
     };
     let seq = previous.iter().map(|b| b.seq).max().unwrap_or(0) + 1;
     let mut registry: Vec<BatchRecord> = Vec::new();
@@ -204,20 +189,4 @@ pub fn plan_deliveries(
         registry,
         log,
     })
-}
-
-/// The pipeline's sources as batches, without archiving (for planning without data).
-pub fn as_declared(pipeline: &Pipeline) -> Vec<LiveBatch> {
-    pipeline
-        .sources
-        .iter()
-        .map(|s| LiveBatch {
-            labels: s.files.iter().map(|f| f.display().to_string()).collect(),
-            sha256: Vec::new(),
-            source: s.clone(),
-            batch: "declared".into(),
-            seq: 1,
-            delivery: s.delivery,
-        })
-        .collect()
 }

@@ -19,7 +19,7 @@ use shuzhi_library::manifest::{ExpectedPopulation, Orphans};
 use shuzhi_rules::MaskKind;
 use shuzhi_rules::{Pipeline, Reference};
 
-use crate::EngineError;
+use crate::JobError;
 
 /// Missing values shown per library.
 const SAMPLE: usize = 20;
@@ -32,13 +32,13 @@ async fn column_of(
     tables: &BTreeMap<String, PublishedTable>,
     library: &str,
     field: &str,
-) -> Result<Option<DataFrame>, EngineError> {
+) -> Result<Option<DataFrame>, JobError> {
     let Some(t) = tables.get(library) else {
         return Ok(None);
     };
     let provider = shuzhi_library::table_at(ctx, root, library, t)
         .await
-        .map_err(|e| EngineError::Library(Box::new(e)))?;
+        .map_err(|e| JobError::Library(Box::new(e)))?;
     let df = ctx.read_table(provider)?;
     Ok(Some(df.select(vec![
         cast(ident(field), DataType::Utf8).alias(VALUE),
@@ -52,7 +52,7 @@ pub async fn expected_populations(
     root: &Path,
     pipeline: &Pipeline,
     tables: &BTreeMap<String, PublishedTable>,
-) -> Result<Vec<ExpectedPopulation>, EngineError> {
+) -> Result<Vec<ExpectedPopulation>, JobError> {
     let mut out = Vec::new();
     for library in &pipeline.libraries {
         let Some(expected) = &library.expected else {
@@ -75,7 +75,7 @@ pub async fn expected_populations(
                 let key = pipeline
                     .library(other)
                     .map(|l| l.key.clone())
-                    .ok_or_else(|| EngineError::Internal(format!("library {other} vanished")))?;
+                    .ok_or_else(|| JobError::Internal(format!("library {other} vanished")))?;
                 let Some(keys) = column_of(ctx, root, tables, other, &key).await? else {
                     continue;
                 };
@@ -104,7 +104,7 @@ async fn not_held(
     wanted: DataFrame,
     held: DataFrame,
     mask: Option<MaskKind>,
-) -> Result<(u64, u64, Vec<String>), EngineError> {
+) -> Result<(u64, u64, Vec<String>), JobError> {
     let wanted = wanted.filter(col(VALUE).is_not_null())?.distinct()?;
     let total = wanted.clone().count().await? as u64;
     let held = held.with_column_renamed(VALUE, "_held")?;
@@ -131,7 +131,7 @@ pub async fn orphans(
     root: &Path,
     pipeline: &Pipeline,
     tables: &BTreeMap<String, PublishedTable>,
-) -> Result<Vec<Orphans>, EngineError> {
+) -> Result<Vec<Orphans>, JobError> {
     let mut out = Vec::new();
     for library in &pipeline.libraries {
         for field in library.fields.iter().filter(|f| f.references.is_some()) {

@@ -1,0 +1,70 @@
+//! A run of a pipeline as named stages — deliveries → govern → audit → commit → assess →
+//! publish → record — around the engine, which plans and executes. Incremental runs, the
+//! delivery archive, OpenLineage events and record completeness live here too.
+
+pub mod completeness;
+pub mod delivery;
+pub mod incremental;
+pub mod lineage;
+mod run;
+mod stages;
+pub mod tables;
+
+pub use run::{RunOptions, RunReport, run_pipeline};
+pub use tables::{failpoints, output_tables};
+
+use shuzhi_engine::EngineError;
+use shuzhi_library::LibraryError;
+
+/// Why a run failed; nothing was published.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    /// Planning or executing failed (bad SQL in a rule file, unreadable delivery, ...).
+    #[error(transparent)]
+    Engine(#[from] EngineError),
+    /// Reading, writing or committing the lakehouse failed.
+    #[error(transparent)]
+    Library(Box<LibraryError>),
+    /// Rows were lost between ingest and the sink: a bug; nothing is published.
+    #[error(
+        "row accounting failed for source `{source_id}`: read {read}, but kept + quarantined = {accounted}; nothing was published"
+    )]
+    Accounting {
+        /// Source id.
+        source_id: String,
+        /// Rows ingest produced.
+        read: u64,
+        /// Rows the sink routed.
+        accounted: u64,
+    },
+    /// Libraries breached their reject thresholds and the pipeline holds such runs back.
+    #[error(
+        "quality gate: {}; nothing was published (set publish_on_breach = true in [pipeline] to publish anyway)",
+        breaches.iter().map(|b| b.describe()).collect::<Vec<_>>().join("; ")
+    )]
+    QualityGate {
+        /// The breaches.
+        breaches: Vec<shuzhi_report::Breach>,
+    },
+    /// A broken invariant of the run.
+    #[error("internal error: {0}")]
+    Internal(String),
+}
+
+impl From<LibraryError> for JobError {
+    fn from(e: LibraryError) -> Self {
+        JobError::Library(Box::new(e))
+    }
+}
+
+impl From<datafusion::error::DataFusionError> for JobError {
+    fn from(e: datafusion::error::DataFusionError) -> Self {
+        JobError::Engine(EngineError::DataFusion(e))
+    }
+}
+
+impl From<arrow::error::ArrowError> for JobError {
+    fn from(e: arrow::error::ArrowError) -> Self {
+        JobError::Engine(EngineError::Arrow(e))
+    }
+}

@@ -1,0 +1,210 @@
+//! Running a pipeline: under the lakehouse lock, after recovering what a crashed run left, the
+//! stages of [`crate::stages`] run in order; OpenLineage START and COMPLETE / FAIL events frame
+//! them.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+use std::sync::atomic::AtomicU64;
+use std::time::{Duration, Instant};
+
+use arrow::datatypes::SchemaRef;
+use shuzhi_engine::EngineConfig;
+use shuzhi_library::lock::LockInfo;
+use shuzhi_library::recover::Recovery;
+use shuzhi_library::{Manifest, Published};
+use shuzhi_rules::Pipeline;
+
+use crate::JobError;
+use crate::stages;
+use crate::tables::output_tables;
+
+/// Settings of one run.
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    /// Engine settings.
+    pub engine: EngineConfig,
+    /// Run id (file names, metadata, manifest folder).
+    pub run_id: String,
+    /// Maximum rows per Parquet row group.
+    pub row_group_rows: usize,
+    /// Bytes per ingest chunk.
+    pub chunk_bytes: usize,
+    /// Incremented as rows pass the sink, for progress display.
+    pub progress: Arc<AtomicU64>,
+    /// How long to wait for another run's lakehouse lock before failing.
+    pub lock_wait: Duration,
+    /// Business date of the deliveries (`YYYY-MM-DD`), recorded in the manifest.
+    pub as_of: Option<String>,
+    /// Govern every live batch even when the run only adds batches (see `incremental`).
+    pub full_rebuild: bool,
+}
+
+impl RunOptions {
+    /// Defaults for a run id: engine defaults, 1 Mi-row row groups, 4 MiB chunks, no lock wait.
+    pub fn new(run_id: impl Into<String>) -> Self {
+        Self {
+            engine: EngineConfig::default(),
+            run_id: run_id.into(),
+            row_group_rows: 1 << 20,
+            chunk_bytes: 4 << 20,
+            progress: Arc::new(AtomicU64::new(0)),
+            lock_wait: Duration::ZERO,
+            as_of: None,
+            full_rebuild: false,
+        }
+    }
+}
+
+/// What a run produced.
+#[derive(Debug, Clone)]
+pub struct RunReport {
+    /// The manifest written to `_runs/<id>/manifest.json`.
+    pub manifest: Manifest,
+    /// The pointer that was published.
+    pub published: Published,
+}
+
+/// The lakehouse lock's lease; renewed every third of it while a run lives.
+const LOCK_LEASE: Duration = Duration::from_secs(60);
+
+/// Runs the pipeline end to end and publishes the result, holding the lakehouse lock and
+/// recovering what a crashed run left first. On any error nothing is published and the
+/// previously published state stays as it was.
+pub async fn run_pipeline(
+    pipeline: &Pipeline,
+    root: &Path,
+    options: &RunOptions,
+) -> Result<RunReport, JobError> {
+    let (lock, dead) =
+        shuzhi_library::lock::acquire(root, &options.run_id, LOCK_LEASE, options.lock_wait)?;
+    let recovery = shuzhi_library::recover::recover(root, &output_tables(pipeline)).await?;
+    if !recovery.is_empty() {
+        tracing::warn!(?recovery, "recovered from an interrupted run");
+    }
+    let recovered = recovery_lines(&recovery, dead.as_ref());
+    if let Some(d) = &dead {
+        shuzhi_library::lock::forget_stale(root, d);
+    }
+    shuzhi_library::recover::mark_started(root, &options.run_id)?;
+    let lineage = crate::lineage::Lineage::start(root, &options.run_id, pipeline).map_err(|e| {
+        JobError::Internal(format!("cannot write the OpenLineage START event: {e}"))
+    })?;
+    let report = run_stages(pipeline, root, options, recovered).await;
+    // The run's outcome stands even if its lineage event cannot be written: warn only.
+    let written = match &report {
+        Ok((run, tables)) => lineage.complete(root, pipeline, &run.manifest, tables),
+        Err(e) => lineage.fail(&e.to_string()),
+    };
+    if let Err(e) = written {
+        tracing::warn!("cannot write the OpenLineage event: {e}");
+    }
+    drop(lock);
+    report.map(|(run, _)| run)
+}
+
+/// Seconds per stage, for the manifest.
+struct StageClock {
+    seconds: BTreeMap<String, f64>,
+    lap: Instant,
+}
+
+impl StageClock {
+    fn new() -> Self {
+        Self {
+            seconds: BTreeMap::new(),
+            lap: Instant::now(),
+        }
+    }
+
+    fn lap(&mut self, stage: &str) {
+        self.seconds
+            .insert(stage.to_owned(), self.lap.elapsed().as_secs_f64());
+        self.lap = Instant::now();
+    }
+}
+
+/// The stages, in order; returns the report and each written table's path and schema (for
+/// the lineage event).
+async fn run_stages(
+    pipeline: &Pipeline,
+    root: &Path,
+    options: &RunOptions,
+    recovered: Vec<String>,
+) -> Result<(RunReport, BTreeMap<String, (String, SchemaRef)>), JobError> {
+    let started_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+    let mut clock = StageClock::new();
+    let ctx = shuzhi_engine::session(&options.engine)?;
+    let previous = shuzhi_library::read_published(root)?;
+
+    let mut scope = stages::deliveries(pipeline, root, options, previous.as_ref())?;
+    clock.lap("plan");
+    let mut governed = stages::govern(&ctx, pipeline, root, options, &mut scope).await?;
+    clock.lap("govern");
+    shuzhi_library::failpoint::hit("after_govern");
+
+    let breaches = stages::audit(pipeline, &scope, &mut governed)?;
+    clock.lap("audit");
+    tracing::info!("row accounting holds for every source; committing");
+
+    let committed = stages::commit_tables(pipeline, root, &scope, governed.outputs).await?;
+    clock.lap("commit");
+    let assessment = stages::assess(&ctx, root, pipeline, &governed.counts, &committed).await?;
+
+    let manifest = stages::manifest(
+        pipeline,
+        options,
+        stages::RunFacts {
+            started_at,
+            recovered,
+            breaches,
+            deliveries: scope.deliveries.log.clone(),
+            reports: governed.reports,
+            counts: governed.counts,
+            stage_seconds: clock.seconds,
+        },
+        assessment,
+        &committed,
+    );
+    manifest.write(&shuzhi_library::layout::run_dir(root, &options.run_id))?;
+    shuzhi_library::failpoint::hit("after_manifest");
+    let published = stages::publish(root, pipeline, options, scope, &committed)?;
+    shuzhi_library::failpoint::hit("after_publish");
+    stages::record(root, &published)?;
+    tracing::info!(run_id = %options.run_id, "published");
+    let report = RunReport {
+        manifest,
+        published,
+    };
+    Ok((report, committed.schemas))
+}
+
+/// What start-up recovery did, one line each, for the summary and the manifest.
+fn recovery_lines(r: &Recovery, dead: Option<&LockInfo>) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(d) = dead {
+        lines.push(format!(
+            "took over the lock of run {} (pid {} on {})",
+            d.run_id, d.pid, d.host
+        ));
+    }
+    for (table, found, published) in &r.restored {
+        lines.push(format!(
+            "restored {table} from version {found} to the published version {published}"
+        ));
+    }
+    for table in &r.removed_tables {
+        lines.push(format!("removed {table}, which no published run created"));
+    }
+    if !r.interrupted_runs.is_empty() {
+        lines.push(format!(
+            "deleted {} data files of interrupted run(s) {}",
+            r.removed_files,
+            r.interrupted_runs.join(", ")
+        ));
+    }
+    if let Some(run) = &r.ledger_appended {
+        lines.push(format!("appended published run {run} to the ledger"));
+    }
+    lines
+}

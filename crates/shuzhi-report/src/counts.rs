@@ -1,0 +1,57 @@
+//! Row accounting and failure counts, as the engine's sinks gather them.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+/// Row accounting for one source.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct SourceCounts {
+    /// Rows read.
+    pub read: u64,
+    /// Rows in the library.
+    pub kept: u64,
+    /// Rows in quarantine.
+    pub quarantined: u64,
+    /// Of those, rows rejected by checks or ingest (the others lost a dedup).
+    #[serde(default)]
+    pub rejected: u64,
+}
+
+/// Counts a run gathers as rows pass its sinks: the input of every score.
+#[derive(Debug, Clone, Default)]
+pub struct RunCounts {
+    /// Per source.
+    pub sources: BTreeMap<String, SourceCounts>,
+    /// Failures per rule id.
+    pub rule_failures: BTreeMap<String, u64>,
+    /// Failures per rule id and delivering department.
+    pub rule_failures_by_department: BTreeMap<(String, String), u64>,
+    /// Changed values per `library.field.step`.
+    pub step_changes: BTreeMap<String, u64>,
+    /// Bytes that sorts and windows spilled to disk.
+    pub spilled_bytes: u64,
+}
+
+impl RunCounts {
+    /// Adds another sink's counts.
+    pub fn merge(&mut self, other: RunCounts) {
+        for (k, v) in other.sources {
+            let e = self.sources.entry(k).or_default();
+            e.read += v.read;
+            e.kept += v.kept;
+            e.quarantined += v.quarantined;
+            e.rejected += v.rejected;
+        }
+        for (k, v) in other.rule_failures {
+            *self.rule_failures.entry(k).or_default() += v;
+        }
+        for (k, v) in other.rule_failures_by_department {
+            *self.rule_failures_by_department.entry(k).or_default() += v;
+        }
+        for (k, v) in other.step_changes {
+            *self.step_changes.entry(k).or_default() += v;
+        }
+        self.spilled_bytes += other.spilled_bytes;
+    }
+}
