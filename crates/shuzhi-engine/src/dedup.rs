@@ -16,12 +16,13 @@ use datafusion::physical_expr::{LexOrdering, PhysicalSortExpr};
 use datafusion::physical_plan::repartition::RepartitionExec;
 use datafusion::physical_plan::sorts::sort::SortExec;
 use datafusion::physical_plan::{ExecutionPlan, Partitioning};
-use shuzhi_ingest::{FILE_COLUMN, LINE_COLUMN, SHEET_COLUMN};
 use shuzhi_rules::{Dedup, Keep};
 
 use crate::EngineError;
-use crate::plan::{REJECTED_COLUMN, SEQ_COLUMN, SOURCE_COLUMN};
-use crate::sink::null_as_false;
+use crate::arrays::null_as_false;
+use crate::provenance::{
+    FILE_COLUMN, LINE_COLUMN, REJECTED_COLUMN, SEQ_COLUMN, SHEET_COLUMN, SOURCE_COLUMN,
+};
 
 /// Puts each key's rows in one partition, in survivor-first order.
 pub fn sort_for_dedup(

@@ -14,9 +14,10 @@ use datafusion::prelude::lit;
 use shuzhi_ingest::{FILE_COLUMN, INGEST_ERROR_COLUMN, LINE_COLUMN, RAW_COLUMN, SHEET_COLUMN};
 use shuzhi_rules::{LibraryRules, Pipeline, RuleTest, Severity};
 
-use crate::plan::{
-    DEPARTMENT_COLUMN, FLAGS_COLUMN, REASONS_COLUMN, REJECTED_COLUMN, SOURCE_COLUMN, fail_column,
-    plan_rules,
+use crate::plan::plan_rules;
+use crate::provenance::{
+    BATCH_COLUMN, DELETED_COLUMN, DEPARTMENT_COLUMN, FLAGS_COLUMN, REASONS_COLUMN, REJECTED_COLUMN,
+    SEQ_COLUMN, SOURCE_COLUMN,
 };
 use crate::source::source_schema;
 use crate::{EngineConfig, EngineError, session};
@@ -101,9 +102,9 @@ pub async fn evaluate(
         .collect();
     cols.push(lit("test").alias(SOURCE_COLUMN));
     cols.push(lit("test").alias(DEPARTMENT_COLUMN));
-    cols.push(lit("test").alias(crate::plan::BATCH_COLUMN));
-    cols.push(lit(1i64).alias(crate::plan::SEQ_COLUMN));
-    cols.push(lit(false).alias(crate::plan::DELETED_COLUMN));
+    cols.push(lit("test").alias(BATCH_COLUMN));
+    cols.push(lit(1i64).alias(SEQ_COLUMN));
+    cols.push(lit(false).alias(DELETED_COLUMN));
     let planned = plan_rules(pipeline, library, df.select(cols)?)?;
     let batches = planned
         .frame
@@ -133,13 +134,13 @@ pub async fn evaluate(
                 .as_boolean_opt()
                 .is_some_and(|r| r.is_valid(row) && r.value(row));
             let mut failed = Vec::new();
-            for (i, (id, severity, field)) in planned.checks.iter().enumerate() {
-                let fail = column(&fail_column(i))?;
+            for check in &planned.checks {
+                let fail = column(&check.failed)?;
                 if fail
                     .as_boolean_opt()
                     .is_some_and(|f| f.is_valid(row) && f.value(row))
                 {
-                    failed.push((id.clone(), *severity, field.clone()));
+                    failed.push((check.id.clone(), check.severity, check.field.clone()));
                 }
             }
             out.push(Evaluated {

@@ -3,11 +3,13 @@
 //! It plans and executes; the run around it (deliveries, audit, commit, publish) is
 //! `shuzhi-job`'s.
 
+mod arrays;
 pub mod dedup;
 pub mod dirs;
 pub mod evaluate;
 pub mod execute;
 pub mod plan;
+pub mod provenance;
 pub mod session;
 pub mod sink;
 pub mod source;

@@ -3,27 +3,27 @@
 
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArray, new_null_array};
+use arrow::array::{ArrayRef, AsArray, BooleanArray, StringArray, new_null_array};
 use arrow::compute::kernels::cmp::eq;
-use arrow::compute::{filter, filter_record_batch, not, or, prep_null_mask_filter};
+use arrow::compute::{filter, filter_record_batch, not, or};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use shuzhi_functions::mask::{MaskKind, mask_array};
-use shuzhi_ingest::{
-    FILE_COLUMN, INGEST_ERROR_COLUMN, LINE_COLUMN, RAW_COLUMN, SHEET_COLUMN, reason,
-};
-use shuzhi_library::{PartitionedWriter, WriteOptions, WrittenFile};
+use shuzhi_ingest::reason;
+use shuzhi_library::{PartitionedWriter, WriteOptions, Writer, WrittenFile};
 use shuzhi_report::RunCounts;
 use shuzhi_rules::{FieldType, Severity};
 
 use crate::EngineError;
+use crate::arrays::null_as_false;
 use crate::dedup::{DuplicateMarker, replace_where};
-use crate::plan::*;
-
-/// Partition column of quarantine and verdict tables.
-pub const PARTITION_COLUMN: &str = "_department";
-/// Run id column.
-pub const RUN_ID_COLUMN: &str = "_run_id";
+use crate::dirs::OutputDirs;
+use crate::plan::{PlannedCheck, PlannedLibrary, dedup_rule, deleted_rule, superseded_rule};
+use crate::provenance::{
+    BATCH_COLUMN, DELETED_COLUMN, DEPARTMENT_COLUMN, FILE_COLUMN, FLAGS_COLUMN,
+    INGEST_ERROR_COLUMN, LINE_COLUMN, RAW_COLUMN, REASONS_COLUMN, REJECTED_COLUMN, RUN_ID_COLUMN,
+    SHEET_COLUMN, SOURCE_COLUMN, department_field, stored_fields,
+};
 
 /// Schemas of the three outputs of a library.
 #[derive(Debug, Clone)]
@@ -40,21 +40,10 @@ fn text(name: &str) -> Field {
     Field::new(name, DataType::Utf8, true)
 }
 
-fn provenance() -> [Field; 6] {
-    [
-        Field::new(SOURCE_COLUMN, DataType::Utf8, false),
-        Field::new(BATCH_COLUMN, DataType::Utf8, false),
-        Field::new(FILE_COLUMN, DataType::Utf8, false),
-        Field::new(SHEET_COLUMN, DataType::Utf8, true),
-        Field::new(LINE_COLUMN, DataType::Int64, false),
-        Field::new(RUN_ID_COLUMN, DataType::Utf8, false),
-    ]
-}
-
 /// Adds the partition column back, for the table's logical schema.
 pub fn with_partition(schema: &SchemaRef) -> SchemaRef {
     let mut fields: Vec<Field> = schema.fields().iter().map(|f| f.as_ref().clone()).collect();
-    fields.push(Field::new(PARTITION_COLUMN, DataType::Utf8, false));
+    fields.push(department_field());
     Arc::new(Schema::new(fields))
 }
 
@@ -67,13 +56,13 @@ impl OutputSchemas {
         });
         let mut library: Vec<Field> = typed.collect();
         library.push(text(FLAGS_COLUMN));
-        library.push(Field::new(DEPARTMENT_COLUMN, DataType::Utf8, false));
-        library.extend(provenance());
+        library.push(department_field());
+        library.extend(stored_fields());
         let mut quarantine: Vec<Field> =
             planned.rules.fields.iter().map(|f| text(&f.name)).collect();
         quarantine.push(Field::new(REASONS_COLUMN, DataType::Utf8, false));
         quarantine.push(text(RAW_COLUMN));
-        quarantine.extend(provenance());
+        quarantine.extend(stored_fields());
         let mut verdicts = vec![
             Field::new("library", DataType::Utf8, false),
             Field::new("rule", DataType::Utf8, false),
@@ -83,7 +72,7 @@ impl OutputSchemas {
             text("cleaned"),
             text("fixed"),
         ];
-        verdicts.extend(provenance());
+        verdicts.extend(stored_fields());
         Self {
             library: Arc::new(Schema::new(library)),
             quarantine: Arc::new(Schema::new(quarantine)),
@@ -135,15 +124,6 @@ fn mask(batch: &RecordBatch, name: &str) -> Result<BooleanArray, EngineError> {
     Ok(null_as_false(b))
 }
 
-/// A filter mask with nulls read as false.
-pub(crate) fn null_as_false(b: &BooleanArray) -> BooleanArray {
-    if b.null_count() > 0 {
-        prep_null_mask_filter(b)
-    } else {
-        b.clone()
-    }
-}
-
 /// The distinct values of a low-cardinality text column (sources, departments), each with the
 /// mask of its rows.
 fn distinct_masks(values: &ArrayRef) -> Result<Vec<(String, BooleanArray)>, EngineError> {
@@ -168,12 +148,12 @@ fn distinct_masks(values: &ArrayRef) -> Result<Vec<(String, BooleanArray)>, Engi
         .collect()
 }
 
-/// The value check `i` saw, as text: its own column when a fix may have changed the field since.
-fn checked_value(batch: &RecordBatch, i: usize, field: &str) -> Result<ArrayRef, EngineError> {
-    match batch.column_by_name(&value_column(i)) {
-        Some(v) => Ok(v.clone()),
+/// The value a check saw, as text: its own column when a fix may have changed the field since.
+fn checked_value(batch: &RecordBatch, check: &PlannedCheck) -> Result<ArrayRef, EngineError> {
+    match &check.seen {
+        Some(seen) => column(batch, seen),
         None => Ok(arrow::compute::cast(
-            &column(batch, field)?,
+            &column(batch, &check.field)?,
             &DataType::Utf8,
         )?),
     }
@@ -209,7 +189,7 @@ impl SplitSink {
     /// A sink for output partition `stream`; `collect_keys` keeps the winning keys.
     pub fn new(
         planned: Arc<PlannedLibrary>,
-        dirs: &crate::OutputDirs,
+        dirs: &OutputDirs,
         stream: usize,
         options: &WriteOptions,
         collect_keys: bool,
@@ -221,22 +201,25 @@ impl SplitSink {
                 &dirs.library(lib),
                 schemas.library.clone(),
                 None,
-                stream,
+                Writer::Stream(stream),
                 options.clone(),
             ),
             quarantine: PartitionedWriter::new(
                 &dirs.quarantine(lib),
                 schemas.quarantine.clone(),
-                Some(PARTITION_COLUMN),
-                stream,
+                Some(DEPARTMENT_COLUMN),
+                Writer::Stream(stream),
                 options.clone(),
             ),
             verdicts: PartitionedWriter::new(
                 &dirs.verdicts(),
                 schemas.verdicts.clone(),
-                Some(PARTITION_COLUMN),
+                Some(DEPARTMENT_COLUMN),
                 // Libraries share the verdict table: keep their file names apart.
-                stream + 10_000 * dirs.library_index(lib),
+                Writer::LibraryStream {
+                    library: dirs.library_index(lib),
+                    stream,
+                },
                 options.clone(),
             ),
             run_id: options.run_id.clone(),
@@ -312,7 +295,7 @@ impl SplitSink {
         let any_superseded = superseded.true_count() > 0;
         let mut cols: Vec<ArrayRef> = Vec::new();
         for f in self.planned.rules.fields.iter() {
-            let delivered = column(batch, &original_column(&f.name))?;
+            let delivered = column(batch, self.planned.original(&f.name)?)?;
             cols.push(match any_superseded {
                 false => delivered,
                 true if f.name == self.planned.rules.key => {
@@ -382,17 +365,17 @@ impl SplitSink {
 
     fn count_changes(&mut self, batch: &RecordBatch) -> Result<(), EngineError> {
         let lib = &self.planned.rules.name;
-        for (field, bit, step) in &self.planned.steps {
-            let word = column(batch, &change_bits_column(field))?;
+        for step in &self.planned.steps {
+            let word = column(batch, &step.changes)?;
             let word = word
                 .as_primitive_opt::<arrow::datatypes::Int64Type>()
                 .ok_or_else(|| EngineError::Internal("change bits are not Int64".into()))?;
-            let bit = 1i64 << bit;
+            let bit = 1i64 << step.bit;
             let changed = word.values().iter().filter(|v| *v & bit != 0).count() as u64;
             *self
                 .counts
                 .step_changes
-                .entry(format!("{lib}.{field}.{step}"))
+                .entry(format!("{lib}.{}.{}", step.field, step.name))
                 .or_default() += changed;
         }
         Ok(())
@@ -467,8 +450,9 @@ impl SplitSink {
         let null_text = new_null_array(&DataType::Utf8, n);
         let mut emitted: Vec<(RecordBatch, BooleanArray)> = Vec::new();
         let ingest_failed = arrow::compute::is_not_null(&column(batch, INGEST_ERROR_COLUMN)?)?;
-        for (i, (id, severity, field)) in self.planned.checks.iter().enumerate() {
-            let failed = mask(batch, &fail_column(i))?;
+        for check in &self.planned.checks {
+            let (id, severity, field) = (&check.id, &check.severity, &check.field);
+            let failed = mask(batch, &check.failed)?;
             let count = failed.true_count() as u64;
             *self.counts.rule_failures.entry(id.clone()).or_default() += count;
             if count == 0 {
@@ -484,14 +468,13 @@ impl SplitSink {
                     .entry((id.clone(), department.to_owned()))
                     .or_default() += 1;
             }
-            let fixed = if *severity == Severity::Fix {
-                column(batch, &fix_column(i))?
-            } else {
-                null_text.clone()
+            let fixed = match &check.fix {
+                Some(fix) => column(batch, fix)?,
+                None => null_text.clone(),
             };
             let values = [
-                column(batch, &original_column(field))?,
-                checked_value(batch, i, field)?,
+                column(batch, self.planned.original(field)?)?,
+                checked_value(batch, check)?,
                 fixed,
             ];
             emitted.push((
@@ -526,7 +509,7 @@ impl SplitSink {
             if dup.true_count() > 0 {
                 let key = &self.planned.rules.key;
                 let values = [
-                    column(batch, &original_column(key))?,
+                    column(batch, self.planned.original(key)?)?,
                     column(batch, key)?,
                     null_text,
                 ];

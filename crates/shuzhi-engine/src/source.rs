@@ -5,7 +5,6 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use arrow::array::{ArrayRef, new_null_array};
-use arrow::compute::cast;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::record_batch::RecordBatch;
 use datafusion::error::DataFusionError;
@@ -13,10 +12,7 @@ use datafusion::execution::TaskContext;
 use datafusion::physical_plan::SendableRecordBatchStream;
 use datafusion::physical_plan::stream::RecordBatchStreamAdapter;
 use datafusion::physical_plan::streaming::PartitionStream;
-use shuzhi_ingest::{
-    FILE_COLUMN, FileSummary, Format, INGEST_ERROR_COLUMN, LINE_COLUMN, RAW_COLUMN, ReadOptions,
-    SHEET_COLUMN, SheetSelection, TextEncoding,
-};
+use shuzhi_ingest::{FileSummary, Format, ReadOptions, SheetSelection, TextEncoding};
 use shuzhi_rules::{Encoding, FileFormat, LibraryRules, SheetChoice, Source};
 
 /// What ingest found in one file, and how its columns met the source's mapping.
@@ -134,14 +130,8 @@ pub fn source_schema(library: &LibraryRules) -> SchemaRef {
         .fields
         .iter()
         .map(|f| Field::new(&f.name, DataType::Utf8, true))
-        .chain([
-            Field::new(FILE_COLUMN, DataType::Utf8, false),
-            Field::new(SHEET_COLUMN, DataType::Utf8, true),
-            Field::new(LINE_COLUMN, DataType::Int64, false),
-            Field::new(INGEST_ERROR_COLUMN, DataType::Utf8, true),
-            Field::new(RAW_COLUMN, DataType::Utf8, true),
-            Field::new(OP_COLUMN, DataType::Utf8, true),
-        ])
+        .chain(shuzhi_ingest::batch::provenance_fields())
+        .chain([Field::new(OP_COLUMN, DataType::Utf8, true)])
         .collect();
     Arc::new(Schema::new(fields))
 }
@@ -248,11 +238,9 @@ fn map_batch(
             .cloned()
             .ok_or_else(|| arrow::error::ArrowError::SchemaError(format!("ingest lost {name}")))
     };
-    columns.push(by_name(FILE_COLUMN)?);
-    columns.push(by_name(SHEET_COLUMN)?);
-    columns.push(cast(&by_name(LINE_COLUMN)?, &DataType::Int64)?);
-    columns.push(by_name(INGEST_ERROR_COLUMN)?);
-    columns.push(by_name(RAW_COLUMN)?);
+    for provenance in shuzhi_ingest::batch::provenance_fields() {
+        columns.push(by_name(provenance.name())?);
+    }
     columns.push(match op {
         Some(i) => batch.column(i).clone(),
         None => new_null_array(&DataType::Utf8, batch.num_rows()),

@@ -3,7 +3,7 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use arrow::array::{ArrayBuilder, ArrayRef, StringBuilder, UInt64Builder};
+use arrow::array::{ArrayBuilder, ArrayRef, Int64Builder, StringBuilder};
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use arrow::error::ArrowError;
 use arrow::record_batch::RecordBatch;
@@ -16,15 +16,22 @@ pub fn text_schema(columns: &[String]) -> SchemaRef {
     let fields: Vec<Field> = columns
         .iter()
         .map(|name| Field::new(name, DataType::Utf8, true))
-        .chain([
-            Field::new(FILE_COLUMN, DataType::Utf8, false),
-            Field::new(SHEET_COLUMN, DataType::Utf8, true),
-            Field::new(LINE_COLUMN, DataType::UInt64, false),
-            Field::new(INGEST_ERROR_COLUMN, DataType::Utf8, true),
-            Field::new(RAW_COLUMN, DataType::Utf8, true),
-        ])
+        .chain(provenance_fields())
         .collect();
     Arc::new(Schema::new(fields))
+}
+
+/// The provenance columns ingest adds to every batch, in order: `_file`, `_sheet`, `_line`
+/// (`Int64`, as stored in every table), `_ingest_error`, `_raw`. The one definition of their
+/// types.
+pub fn provenance_fields() -> [Field; 5] {
+    [
+        Field::new(FILE_COLUMN, DataType::Utf8, false),
+        Field::new(SHEET_COLUMN, DataType::Utf8, true),
+        Field::new(LINE_COLUMN, DataType::Int64, false),
+        Field::new(INGEST_ERROR_COLUMN, DataType::Utf8, true),
+        Field::new(RAW_COLUMN, DataType::Utf8, true),
+    ]
 }
 
 /// Header names made usable: normalised (full-width, spaces), empty ones named after their
@@ -64,7 +71,7 @@ pub struct TextBatchBuilder {
     file: Arc<str>,
     files: StringBuilder,
     sheets: StringBuilder,
-    lines: UInt64Builder,
+    lines: Int64Builder,
     errors: StringBuilder,
     raws: StringBuilder,
     len: usize,
@@ -80,7 +87,7 @@ impl TextBatchBuilder {
             file,
             files: StringBuilder::with_capacity(capacity, 0),
             sheets: StringBuilder::new(),
-            lines: UInt64Builder::with_capacity(capacity),
+            lines: Int64Builder::with_capacity(capacity),
             errors: StringBuilder::new(),
             raws: StringBuilder::new(),
             len: 0,
@@ -142,7 +149,8 @@ impl TextBatchBuilder {
         }
         self.files.append_value(&self.file);
         self.sheets.append_option(origin.sheet);
-        self.lines.append_value(origin.line);
+        self.lines
+            .append_value(i64::try_from(origin.line).unwrap_or(i64::MAX));
         self.errors.append_option(error);
         self.raws.append_option(raw);
         self.len = len;

@@ -430,7 +430,7 @@ fn parse_chunk(
 mod tests {
     use super::*;
     use crate::{LINE_COLUMN, RAW_COLUMN};
-    use arrow::array::{Array, AsArray, UInt64Array};
+    use arrow::array::{Array, AsArray, Int64Array};
     use std::io::Write;
     use std::path::PathBuf;
 
@@ -454,12 +454,12 @@ mod tests {
         (s, batches)
     }
 
-    fn lines(batches: &[RecordBatch]) -> Vec<u64> {
+    fn lines(batches: &[RecordBatch]) -> Vec<i64> {
         batches
             .iter()
             .flat_map(|b| {
                 b.column_by_name(LINE_COLUMN)
-                    .and_then(|c| c.as_any().downcast_ref::<UInt64Array>())
+                    .and_then(|c| c.as_any().downcast_ref::<Int64Array>())
                     .map(|a| a.values().to_vec())
                     .unwrap_or_default()
             })

@@ -167,7 +167,7 @@ mod tests {
     use super::*;
     use crate::{INGEST_ERROR_COLUMN, LINE_COLUMN, RAW_COLUMN};
     use arrow::array::{Array, AsArray};
-    use arrow::datatypes::UInt64Type;
+    use arrow::datatypes::Int64Type;
 
     #[test]
     fn objects_numbers_drift_and_bad_lines() {
@@ -200,7 +200,7 @@ mod tests {
                 lines.extend(
                     b.column_by_name(LINE_COLUMN)
                         .expect("line")
-                        .as_primitive::<UInt64Type>()
+                        .as_primitive::<Int64Type>()
                         .values()
                         .iter()
                         .copied(),

@@ -7,7 +7,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{Array, ArrayRef, StringArray, StringBuilder, UInt64Array, new_null_array};
+use arrow::array::{Array, ArrayRef, Int64Array, StringArray, StringBuilder, new_null_array};
 use arrow::compute::{CastOptions, cast_with_options};
 use arrow::datatypes::DataType;
 use arrow::record_batch::{RecordBatch, RecordBatchReader};
@@ -58,8 +58,9 @@ where
             std::iter::repeat_n(&*file, n),
         )));
         columns.push(new_null_array(&DataType::Utf8, n));
-        columns.push(Arc::new(UInt64Array::from_iter_values(
-            (rows + 1)..=(rows + n as u64),
+        let first = i64::try_from(rows).unwrap_or(i64::MAX);
+        columns.push(Arc::new(Int64Array::from_iter_values(
+            (first + 1)..=(first + n as i64),
         )));
         columns.push(new_null_array(&DataType::Utf8, n));
         columns.push(new_null_array(&DataType::Utf8, n));

@@ -14,15 +14,16 @@ use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 use sha2::{Digest, Sha256};
 use shuzhi_ingest::{FILE_COLUMN, LINE_COLUMN, RAW_COLUMN, SHEET_COLUMN};
-use shuzhi_library::{PartitionedWriter, Published, WriteOptions, WrittenFile};
+use shuzhi_library::{PartitionedWriter, Published, WriteOptions, Writer, WrittenFile};
 use shuzhi_rules::Pipeline;
 
 use crate::JobError;
 use crate::delivery::DeliveryPlan;
-use shuzhi_engine::plan::{
-    BATCH_COLUMN, DEPARTMENT_COLUMN, PlannedLibrary, REASONS_COLUMN, SOURCE_COLUMN, superseded_rule,
+use shuzhi_engine::plan::{PlannedLibrary, superseded_rule};
+use shuzhi_engine::provenance::{
+    BATCH_COLUMN, DEPARTMENT_COLUMN, REASONS_COLUMN, RUN_ID_COLUMN, SOURCE_COLUMN,
 };
-use shuzhi_engine::sink::{OutputSchemas, RUN_ID_COLUMN, column, constant, write_by_department};
+use shuzhi_engine::sink::{OutputSchemas, column, constant, write_by_department};
 use shuzhi_engine::source::LiveBatch;
 
 /// What a run's tables are made from: a fingerprint of everything that decides how a
@@ -143,13 +144,11 @@ pub async fn supersede(
     )
     .await?;
     let schemas = OutputSchemas::of(planned);
-    // Stream numbers of sinks are small; this writer's files must not collide with theirs.
-    const SUPERSEDED_STREAM: usize = 90_000;
     let mut writer = PartitionedWriter::new(
         quarantine_dir,
         schemas.quarantine.clone(),
-        Some(shuzhi_engine::sink::PARTITION_COLUMN),
-        SUPERSEDED_STREAM,
+        Some(DEPARTMENT_COLUMN),
+        Writer::Named("superseded"),
         write.clone(),
     );
     for rows in &found.rows {

@@ -8,7 +8,8 @@ use std::sync::Arc;
 use arrow::datatypes::SchemaRef;
 use datafusion::prelude::SessionContext;
 use shuzhi_engine::plan::{PlannedLibrary, superseded_rule};
-use shuzhi_engine::sink::{OutputSchemas, PARTITION_COLUMN, SinkFiles, with_partition};
+use shuzhi_engine::provenance::DEPARTMENT_COLUMN;
+use shuzhi_engine::sink::{OutputSchemas, SinkFiles, with_partition};
 use shuzhi_engine::source::{FileReport, FileReports, LiveBatch};
 use shuzhi_engine::{OutputDirs, execute, plan_libraries};
 use shuzhi_ingest::ReadOptions;
@@ -293,7 +294,7 @@ fn pending_commits(
         };
         let quarantine = PendingCommit {
             schema: with_partition(&schemas.quarantine),
-            partition: Some(PARTITION_COLUMN),
+            partition: Some(DEPARTMENT_COLUMN),
             files: output.files.quarantine,
             change: change(Vec::new()),
         };
@@ -305,7 +306,7 @@ fn pending_commits(
     if let Some(schema) = verdict_schema {
         let verdicts = PendingCommit {
             schema,
-            partition: Some(PARTITION_COLUMN),
+            partition: Some(DEPARTMENT_COLUMN),
             files: verdict_files,
             change: change(Vec::new()),
         };

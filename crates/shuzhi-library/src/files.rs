@@ -44,12 +44,41 @@ struct OpenFile {
     rows: u64,
 }
 
-/// Writes one stream's share of a table: a file per partition value.
+/// Which writer of a run a table's file comes from: distinct writers of one table in one run
+/// never share a file name (`part-<tag>-<run id>.zstd.parquet`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Writer {
+    /// Output partition `n` of a library's plan.
+    Stream(usize),
+    /// Output partition `stream` of the library at `library` (its position in the pipeline),
+    /// for tables that libraries share (verdicts).
+    LibraryStream {
+        /// Position of the library in the pipeline.
+        library: usize,
+        /// Output partition.
+        stream: usize,
+    },
+    /// Records made outside the plan, e.g. `superseded` rows of an incremental run.
+    Named(&'static str),
+}
+
+impl Writer {
+    /// The part of the file name that tells writers apart.
+    fn tag(&self) -> String {
+        match self {
+            Writer::Stream(n) => format!("{n:05}"),
+            Writer::LibraryStream { library, stream } => format!("{library:03}-{stream:05}"),
+            Writer::Named(name) => (*name).to_owned(),
+        }
+    }
+}
+
+/// Writes one writer's share of a table: a file per partition value.
 pub struct PartitionedWriter {
     table_dir: PathBuf,
     schema: SchemaRef,
     partition_column: Option<String>,
-    stream: usize,
+    writer: Writer,
     options: WriteOptions,
     files: BTreeMap<Option<String>, OpenFile>,
 }
@@ -58,7 +87,7 @@ impl std::fmt::Debug for PartitionedWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("PartitionedWriter")
             .field("table_dir", &self.table_dir)
-            .field("stream", &self.stream)
+            .field("writer", &self.writer)
             .finish_non_exhaustive()
     }
 }
@@ -87,19 +116,19 @@ pub fn escape_partition_value(value: &str) -> String {
 }
 
 impl PartitionedWriter {
-    /// A writer for stream number `stream` of a run; `schema` excludes the partition column.
+    /// A writer of a run's files of a table; `schema` excludes the partition column.
     pub fn new(
         table_dir: &Path,
         schema: SchemaRef,
         partition_column: Option<&str>,
-        stream: usize,
+        writer: Writer,
         options: WriteOptions,
     ) -> Self {
         Self {
             table_dir: table_dir.to_path_buf(),
             schema,
             partition_column: partition_column.map(String::from),
-            stream,
+            writer,
             options,
             files: BTreeMap::new(),
         }
@@ -133,8 +162,9 @@ impl PartitionedWriter {
                 _ => String::new(),
             };
             let relative_path = format!(
-                "{dir_rel}part-{:05}-{}.zstd.parquet",
-                self.stream, self.options.run_id
+                "{dir_rel}part-{}-{}.zstd.parquet",
+                self.writer.tag(),
+                self.options.run_id
             );
             let path = self.table_dir.join(&relative_path);
             if let Some(parent) = path.parent() {

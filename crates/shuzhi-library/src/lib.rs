@@ -15,7 +15,7 @@ pub mod table;
 
 /// A Delta log action (deletion vectors attached by [`supersede`]).
 pub use deltalake::kernel::Action;
-pub use files::{PartitionedWriter, WriteOptions, WrittenFile};
+pub use files::{PartitionedWriter, WriteOptions, Writer, WrittenFile};
 pub use manifest::Manifest;
 pub use publish::{
     BatchFile, BatchRecord, Published, PublishedTable, publish, read_published, register_published,
