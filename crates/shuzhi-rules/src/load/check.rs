@@ -56,148 +56,7 @@ pub(super) fn compile_check(
         );
         return None;
     }
-    let (kind, label) = if let Some(rule) = &raw.rule {
-        let kind = match rule.get_ref().as_str() {
-            "required" => CheckKind::Required,
-            "gb11643" => CheckKind::Gb11643,
-            "gb11643_region" => {
-                if !code_tables.contains_key("gb2260") {
-                    cx.error(
-                        "E0105",
-                        cx.origin(rule),
-                        "`gb11643_region` needs the code table `gb2260`".into(),
-                        Some("add rules/codes/gb2260.csv (see rules/codes/build_gb2260.py)".into()),
-                    );
-                    return None;
-                }
-                CheckKind::IdRegion
-            }
-            "phone" => CheckKind::Phone,
-            "uscc" => CheckKind::Uscc,
-            "org_code" => CheckKind::OrgCode,
-            "elicence_id" => CheckKind::ElicenceId,
-            "postal_code" => CheckKind::Regex(POSTAL_CODE.into()),
-            "email" => CheckKind::Regex(EMAIL.into()),
-            "person_id" => CheckKind::PersonId,
-            "unique" => CheckKind::Unique,
-            other => {
-                let help = did_you_mean(other, CHECK_RULES.iter().copied())
-                    .map(|n| format!("did you mean `{n}`?"))
-                    .unwrap_or_else(|| format!("built-in rules: {}", CHECK_RULES.join(", ")));
-                cx.error(
-                    "E0103",
-                    cx.origin(rule),
-                    format!("unknown check rule `{other}`"),
-                    Some(help),
-                );
-                return None;
-            }
-        };
-        (kind, rule.get_ref().clone())
-    } else if let Some(pattern) = &raw.regex {
-        if let Err(e) = regex::Regex::new(pattern.get_ref()) {
-            cx.error(
-                "E0120",
-                cx.origin(pattern),
-                "the regex does not compile".into(),
-                Some(e.to_string().lines().last().unwrap_or("").trim().to_owned()),
-            );
-            return None;
-        }
-        (
-            CheckKind::Regex(pattern.get_ref().clone()),
-            "regex".to_owned(),
-        )
-    } else if let Some(values) = &raw.one_of {
-        (CheckKind::OneOf(values.clone()), "one_of".to_owned())
-    } else if let Some(bounds) = &raw.length {
-        let [min, max] = bounds.get_ref()[..] else {
-            cx.error(
-                "E0120",
-                cx.origin(bounds),
-                "`length` takes [min, max]".into(),
-                Some("e.g. length = [2, 30] (characters, inclusive)".into()),
-            );
-            return None;
-        };
-        if min < 0 || max < min {
-            cx.error(
-                "E0120",
-                cx.origin(bounds),
-                format!("length [{min}, {max}] is empty or negative"),
-                Some("write [min, max] with 0 <= min <= max".into()),
-            );
-            return None;
-        }
-        (CheckKind::Length { min, max }, "length".to_owned())
-    } else if let Some(bounds) = &raw.range {
-        let [min, max] = bounds.get_ref()[..] else {
-            cx.error(
-                "E0120",
-                cx.origin(bounds),
-                "`range` takes [min, max]".into(),
-                Some("e.g. range = [0, 150] (inclusive)".into()),
-            );
-            return None;
-        };
-        if max < min {
-            cx.error(
-                "E0120",
-                cx.origin(bounds),
-                format!("range [{min}, {max}] is empty"),
-                Some("write [min, max] with min <= max".into()),
-            );
-            return None;
-        }
-        (
-            CheckKind::Range {
-                min: Number(min),
-                max: Number(max),
-            },
-            "range".to_owned(),
-        )
-    } else if let Some(ty) = &raw.ty {
-        let ty = cx.keyword(
-            "value type",
-            ty,
-            &[
-                ("integer", ValueType::Integer),
-                ("decimal", ValueType::Decimal),
-                ("date", ValueType::Date),
-            ],
-        )?;
-        (CheckKind::Type(ty), "type".to_owned())
-    } else if let Some(other) = &raw.not_before {
-        (
-            CheckKind::NotBefore(other.get_ref().clone()),
-            format!("not_before_{}", other.get_ref()),
-        )
-    } else if let Some(table) = &raw.code_table {
-        if !code_tables.contains_key(table.get_ref()) {
-            let help = did_you_mean(table.get_ref(), code_tables.keys().map(String::as_str))
-                .map(|n| format!("did you mean `{n}`?"));
-            cx.error(
-                "E0105",
-                cx.origin(table),
-                format!("unknown code table `{}`", table.get_ref()),
-                help,
-            );
-            return None;
-        }
-        (
-            CheckKind::CodeTable(table.get_ref().clone()),
-            format!("code_table_{}", table.get_ref()),
-        )
-    } else {
-        let expr = raw.expr.as_ref()?;
-        (
-            CheckKind::Expr(SqlExpr {
-                sql: expr.get_ref().clone(),
-                origin: cx.origin(expr),
-            }),
-            format!("expr{}", index + 1),
-        )
-    };
+    let (kind, label) = kind_of(cx, raw, index, code_tables)?;
     let severity = severity?;
     let fix = match (&raw.fix, severity) {
         (Some(fix), Severity::Fix) => Some(SqlExpr {
@@ -261,5 +120,173 @@ pub(super) fn compile_check(
         severity,
         fix,
         origin,
+    })
+}
+
+/// What a check tests, and the label of its default id.
+fn kind_of(
+    cx: &mut FileCx,
+    raw: &RawCheck,
+    index: usize,
+    code_tables: &BTreeMap<String, CodeTable>,
+) -> Option<(CheckKind, String)> {
+    Some(if let Some(rule) = &raw.rule {
+        let kind = builtin_rule(cx, rule, code_tables)?;
+        (kind, rule.get_ref().clone())
+    } else if let Some(pattern) = &raw.regex {
+        if let Err(e) = regex::Regex::new(pattern.get_ref()) {
+            cx.error(
+                "E0120",
+                cx.origin(pattern),
+                "the regex does not compile".into(),
+                Some(e.to_string().lines().last().unwrap_or("").trim().to_owned()),
+            );
+            return None;
+        }
+        (
+            CheckKind::Regex(pattern.get_ref().clone()),
+            "regex".to_owned(),
+        )
+    } else if let Some(values) = &raw.one_of {
+        (CheckKind::OneOf(values.clone()), "one_of".to_owned())
+    } else if let Some(bounds) = &raw.length {
+        (length_check(cx, bounds)?, "length".to_owned())
+    } else if let Some(bounds) = &raw.range {
+        (range_check(cx, bounds)?, "range".to_owned())
+    } else if let Some(ty) = &raw.ty {
+        let ty = cx.keyword(
+            "value type",
+            ty,
+            &[
+                ("integer", ValueType::Integer),
+                ("decimal", ValueType::Decimal),
+                ("date", ValueType::Date),
+            ],
+        )?;
+        (CheckKind::Type(ty), "type".to_owned())
+    } else if let Some(other) = &raw.not_before {
+        (
+            CheckKind::NotBefore(other.get_ref().clone()),
+            format!("not_before_{}", other.get_ref()),
+        )
+    } else if let Some(table) = &raw.code_table {
+        if !code_tables.contains_key(table.get_ref()) {
+            let help = did_you_mean(table.get_ref(), code_tables.keys().map(String::as_str))
+                .map(|n| format!("did you mean `{n}`?"));
+            cx.error(
+                "E0105",
+                cx.origin(table),
+                format!("unknown code table `{}`", table.get_ref()),
+                help,
+            );
+            return None;
+        }
+        (
+            CheckKind::CodeTable(table.get_ref().clone()),
+            format!("code_table_{}", table.get_ref()),
+        )
+    } else {
+        let expr = raw.expr.as_ref()?;
+        (
+            CheckKind::Expr(SqlExpr {
+                sql: expr.get_ref().clone(),
+                origin: cx.origin(expr),
+            }),
+            format!("expr{}", index + 1),
+        )
+    })
+}
+
+/// A built-in rule: `{ rule = "gb11643" }`.
+fn builtin_rule(
+    cx: &mut FileCx,
+    rule: &Spanned<String>,
+    code_tables: &BTreeMap<String, CodeTable>,
+) -> Option<CheckKind> {
+    let kind = match rule.get_ref().as_str() {
+        "required" => CheckKind::Required,
+        "gb11643" => CheckKind::Gb11643,
+        "gb11643_region" => {
+            if !code_tables.contains_key("gb2260") {
+                cx.error(
+                    "E0105",
+                    cx.origin(rule),
+                    "`gb11643_region` needs the code table `gb2260`".into(),
+                    Some("add rules/codes/gb2260.csv (see rules/codes/build_gb2260.py)".into()),
+                );
+                return None;
+            }
+            CheckKind::IdRegion
+        }
+        "phone" => CheckKind::Phone,
+        "uscc" => CheckKind::Uscc,
+        "org_code" => CheckKind::OrgCode,
+        "elicence_id" => CheckKind::ElicenceId,
+        "postal_code" => CheckKind::Regex(POSTAL_CODE.into()),
+        "email" => CheckKind::Regex(EMAIL.into()),
+        "person_id" => CheckKind::PersonId,
+        "unique" => CheckKind::Unique,
+        other => {
+            let help = did_you_mean(other, CHECK_RULES.iter().copied())
+                .map(|n| format!("did you mean `{n}`?"))
+                .unwrap_or_else(|| format!("built-in rules: {}", CHECK_RULES.join(", ")));
+            cx.error(
+                "E0103",
+                cx.origin(rule),
+                format!("unknown check rule `{other}`"),
+                Some(help),
+            );
+            return None;
+        }
+    };
+    Some(kind)
+}
+
+/// `{ length = [min, max] }` (characters, inclusive).
+fn length_check(cx: &mut FileCx, bounds: &Spanned<Vec<i64>>) -> Option<CheckKind> {
+    let [min, max] = bounds.get_ref()[..] else {
+        cx.error(
+            "E0120",
+            cx.origin(bounds),
+            "`length` takes [min, max]".into(),
+            Some("e.g. length = [2, 30] (characters, inclusive)".into()),
+        );
+        return None;
+    };
+    if min < 0 || max < min {
+        cx.error(
+            "E0120",
+            cx.origin(bounds),
+            format!("length [{min}, {max}] is empty or negative"),
+            Some("write [min, max] with 0 <= min <= max".into()),
+        );
+        return None;
+    }
+    Some(CheckKind::Length { min, max })
+}
+
+/// `{ range = [min, max] }` (inclusive).
+fn range_check(cx: &mut FileCx, bounds: &Spanned<Vec<f64>>) -> Option<CheckKind> {
+    let [min, max] = bounds.get_ref()[..] else {
+        cx.error(
+            "E0120",
+            cx.origin(bounds),
+            "`range` takes [min, max]".into(),
+            Some("e.g. range = [0, 150] (inclusive)".into()),
+        );
+        return None;
+    };
+    if max < min {
+        cx.error(
+            "E0120",
+            cx.origin(bounds),
+            format!("range [{min}, {max}] is empty"),
+            Some("write [min, max] with min <= max".into()),
+        );
+        return None;
+    }
+    Some(CheckKind::Range {
+        min: Number(min),
+        max: Number(max),
     })
 }

@@ -60,27 +60,7 @@ pub(super) fn load_rule_file(
         }
     };
     field_ref(&mut cx, &raw.library.key, "key");
-    for check in fields.iter().flat_map(|f| &f.checks) {
-        if let CheckKind::NotBefore(other) = &check.kind {
-            let date = |name: &str| {
-                fields
-                    .iter()
-                    .any(|f| f.name == name && f.ty == FieldType::Date)
-            };
-            if !date(other) || !date(&check.field) {
-                cx.error(
-                    "E0121",
-                    check.origin.clone(),
-                    format!(
-                        "`not_before` compares two date fields; `{}` and `{other}` are not both declared with type = \"date\"",
-                        check.field
-                    ),
-                    did_you_mean(other, fields.iter().filter(|f| f.ty == FieldType::Date).map(|f| f.name.as_str()))
-                        .map(|n| format!("did you mean `{n}`?")),
-                );
-            }
-        }
-    }
+    check_time_orders(&mut cx, &fields);
     let dedup = raw.library.dedup.as_ref().and_then(|d| {
         field_ref(&mut cx, &d.order_by, "dedup order_by");
         let keep = d.keep.as_ref().map_or(Some(Keep::Latest), |k| {
@@ -109,6 +89,53 @@ pub(super) fn load_rule_file(
             None
         }
     });
+    let tests = compile_tests(&mut cx, &raw, &fields, &lib_name);
+    let expected = compile_expected(&mut cx, &raw, &known, code_tables);
+    let library = LibraryRules {
+        expected,
+        name: lib_name,
+        key: raw.library.key.into_inner(),
+        dedup,
+        max_reject_ratio,
+        fields,
+        tests,
+        file: file.path.clone(),
+    };
+    (Some(library), cx.problems)
+}
+
+/// `not_before` compares two date fields (E0121).
+fn check_time_orders(cx: &mut FileCx, fields: &[Field]) {
+    for check in fields.iter().flat_map(|f| &f.checks) {
+        if let CheckKind::NotBefore(other) = &check.kind {
+            let date = |name: &str| {
+                fields
+                    .iter()
+                    .any(|f| f.name == name && f.ty == FieldType::Date)
+            };
+            if !date(other) || !date(&check.field) {
+                cx.error(
+                    "E0121",
+                    check.origin.clone(),
+                    format!(
+                        "`not_before` compares two date fields; `{}` and `{other}` are not both declared with type = \"date\"",
+                        check.field
+                    ),
+                    did_you_mean(other, fields.iter().filter(|f| f.ty == FieldType::Date).map(|f| f.name.as_str()))
+                        .map(|n| format!("did you mean `{n}`?")),
+                );
+            }
+        }
+    }
+}
+
+/// The `[[test]]` blocks, each naming fields of this file only (E0118).
+fn compile_tests(
+    cx: &mut FileCx,
+    raw: &RawRuleFile,
+    fields: &[Field],
+    lib_name: &str,
+) -> Vec<RuleTest> {
     let mut tests = Vec::new();
     for (i, t) in raw.test.iter().enumerate() {
         let origin = cx.origin(t);
@@ -155,7 +182,17 @@ pub(super) fn load_rule_file(
             origin,
         });
     }
-    let expected = raw.library.expected.as_ref().and_then(|e| {
+    tests
+}
+
+/// `expected = { library | code_table, field }`: the population the library must cover.
+fn compile_expected(
+    cx: &mut FileCx,
+    raw: &RawRuleFile,
+    known: &[&str],
+    code_tables: &BTreeMap<String, CodeTable>,
+) -> Option<Expected> {
+    raw.library.expected.as_ref().and_then(|e| {
         let at = cx.origin(e);
         let e = e.get_ref();
         let field = e
@@ -204,16 +241,5 @@ pub(super) fn load_rule_file(
             field,
             origin: cx.origin(raw.library.expected.as_ref()?),
         })
-    });
-    let library = LibraryRules {
-        expected,
-        name: lib_name,
-        key: raw.library.key.into_inner(),
-        dedup,
-        max_reject_ratio,
-        fields,
-        tests,
-        file: file.path.clone(),
-    };
-    (Some(library), cx.problems)
+    })
 }
