@@ -45,47 +45,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Govern every source of a pipeline and publish the libraries.
-    Run {
-        /// Pipeline file.
-        #[arg(default_value = "pipeline.toml")]
-        pipeline: PathBuf,
-        /// Output root (default: the pipeline's `output`, relative to the pipeline file).
-        #[arg(long)]
-        out: Option<PathBuf>,
-        /// Run id (default: UTC time + fingerprint prefix).
-        #[arg(long)]
-        run_id: Option<String>,
-        /// Rows per batch (larger batches make the dedup sort's merge cheaper).
-        #[arg(long, default_value_t = 65_536)]
-        batch_size: usize,
-        /// Parallel streams (default: number of cores).
-        #[arg(long)]
-        target_partitions: Option<usize>,
-        /// Memory for dedup sorts before they spill to disk, in MiB (default: 60 % of RAM).
-        #[arg(long)]
-        memory_limit_mb: Option<usize>,
-        /// Maximum rows per Parquet row group.
-        #[arg(long, default_value_t = 1 << 20)]
-        row_group_rows: usize,
-        /// Print the manifest and the published pointer as JSON on stdout instead of the summary.
-        #[arg(long)]
-        json: bool,
-        /// Business date of the deliveries (YYYY-MM-DD), recorded in the manifest.
-        #[arg(long, value_parser = parse_as_of)]
-        as_of: Option<String>,
-        /// Plan every rule and list the files each source would read; write nothing.
-        #[arg(long)]
-        dry_run: bool,
-        /// Seconds to wait for another run's lock on the output before failing.
-        #[arg(long, default_value_t = 0)]
-        wait_lock: u64,
-        /// Govern every live batch again instead of only the new ones. By default a run that
-        /// only adds increment, cdc or first deliveries, with unchanged rules, source settings
-        /// and shuzhi version, governs the new batches and supersedes the published rows of
-        /// their keys in place (Delta deletion vectors); anything else rebuilds every table.
-        #[arg(long)]
-        full_rebuild: bool,
-    },
+    Run(RunArgs),
     /// Write the published libraries as plain Hive-partitioned Parquet (for Hive, StarRocks,
     /// 达梦 loaders): DIR/<table>/_department=<department>/*.parquet and DIR/_snapshot.json.
     Export {
@@ -169,6 +129,50 @@ enum Command {
         #[arg(long)]
         out: PathBuf,
     },
+}
+
+/// `shuzhi run`'s arguments.
+#[derive(clap::Args)]
+struct RunArgs {
+    /// Pipeline file.
+    #[arg(default_value = "pipeline.toml")]
+    pipeline: PathBuf,
+    /// Output root (default: the pipeline's `output`, relative to the pipeline file).
+    #[arg(long)]
+    out: Option<PathBuf>,
+    /// Run id (default: UTC time + fingerprint prefix).
+    #[arg(long)]
+    run_id: Option<String>,
+    /// Rows per batch (larger batches make the dedup sort's merge cheaper).
+    #[arg(long, default_value_t = 65_536)]
+    batch_size: usize,
+    /// Parallel streams (default: number of cores).
+    #[arg(long)]
+    target_partitions: Option<usize>,
+    /// Memory for dedup sorts before they spill to disk, in MiB (default: 60 % of RAM).
+    #[arg(long)]
+    memory_limit_mb: Option<usize>,
+    /// Maximum rows per Parquet row group.
+    #[arg(long, default_value_t = 1 << 20)]
+    row_group_rows: usize,
+    /// Print the manifest and the published pointer as JSON on stdout instead of the summary.
+    #[arg(long)]
+    json: bool,
+    /// Business date of the deliveries (YYYY-MM-DD), recorded in the manifest.
+    #[arg(long, value_parser = parse_as_of)]
+    as_of: Option<String>,
+    /// Plan every rule and list the files each source would read; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Seconds to wait for another run's lock on the output before failing.
+    #[arg(long, default_value_t = 0)]
+    wait_lock: u64,
+    /// Govern every live batch again instead of only the new ones. By default a run that
+    /// only adds increment, cdc or first deliveries, with unchanged rules, source settings
+    /// and shuzhi version, governs the new batches and supersedes the published rows of
+    /// their keys in place (Delta deletion vectors); anything else rebuilds every table.
+    #[arg(long)]
+    full_rebuild: bool,
 }
 
 #[derive(Subcommand)]
@@ -307,101 +311,8 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
             );
             Ok(())
         }
-        Command::Check { pipeline } => {
-            let p = shuzhi_rules::load_pipeline(&pipeline).map_err(rules_failure)?;
-            for w in &p.warnings {
-                eprintln!("{w}");
-            }
-            shuzhi_engine::check_pipeline(&p, &EngineConfig::default())
-                .await
-                .map_err(engine_failure)?;
-            println!(
-                "ok: {} — {} source(s), {} library rule file(s), {} code table(s); fingerprint {}",
-                pipeline.display(),
-                p.sources.len(),
-                p.libraries.len(),
-                p.code_tables.len(),
-                &p.fingerprint[..12]
-            );
-            Ok(())
-        }
-        Command::Run {
-            pipeline,
-            out,
-            run_id,
-            batch_size,
-            target_partitions,
-            memory_limit_mb,
-            row_group_rows,
-            json,
-            as_of,
-            dry_run,
-            wait_lock,
-            full_rebuild,
-        } => {
-            let p = shuzhi_rules::load_pipeline(&pipeline).map_err(rules_failure)?;
-            if dry_run {
-                shuzhi_engine::check_pipeline(&p, &EngineConfig::default())
-                    .await
-                    .map_err(engine_failure)?;
-                print!("{}", report::dry_run(&p));
-                return Ok(());
-            }
-            let root = out.unwrap_or_else(|| p.output.clone());
-            let run_id = run_id.unwrap_or_else(|| {
-                format!(
-                    "{}-{}",
-                    chrono::Utc::now().format("%Y%m%dT%H%M%S%3fZ"),
-                    &p.fingerprint[..8]
-                )
-            });
-            let mut engine = EngineConfig {
-                batch_size,
-                memory_limit: memory_limit_mb
-                    .map_or_else(shuzhi_engine::session::default_memory_limit, |mb| mb << 20),
-                spill_dir: None,
-                ..EngineConfig::default()
-            };
-            if let Some(n) = target_partitions {
-                engine.target_partitions = n;
-            }
-            let progress = Arc::new(AtomicU64::new(0));
-            let options = RunOptions {
-                engine,
-                run_id,
-                row_group_rows,
-                chunk_bytes: 4 << 20,
-                progress: progress.clone(),
-                lock_wait: std::time::Duration::from_secs(wait_lock),
-                as_of,
-                full_rebuild,
-            };
-            let bar = report::progress_bar(std::io::stderr().is_terminal(), progress);
-            let result = shuzhi_job::run_pipeline(&p, &root, &options).await;
-            bar.finish();
-            let run = result.map_err(job_failure)?;
-            if json {
-                let doc =
-                    serde_json::json!({ "manifest": run.manifest, "published": run.published });
-                println!("{doc:#}");
-            } else {
-                print!("{}", report::summary(&run, &root));
-            }
-            let breaches = &run.manifest.breaches;
-            if breaches.is_empty() {
-                return Ok(());
-            }
-            let lines: Vec<String> = breaches
-                .iter()
-                .map(|b| {
-                    format!(
-                        "error: quality threshold breached: {}; published anyway (publish_on_breach = true)",
-                        b.describe()
-                    )
-                })
-                .collect();
-            Err(Failure::new(exit::QUALITY, lines.join("\n")))
-        }
+        Command::Check { pipeline } => check(&pipeline).await,
+        Command::Run(args) => run(args).await,
         Command::Query { sql, out, format } => query(&sql, &out, format).await,
         Command::Export {
             snapshot,
@@ -424,58 +335,13 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
             }
             Ok(())
         }
-        Command::Test { path } => {
-            let p = load_rules_or_pipeline(&path)?;
-            let mut failed = 0;
-            let mut passed = 0;
-            for library in &p.libraries {
-                let outcomes = shuzhi_engine::evaluate::run_rule_tests(&p, library)
-                    .await
-                    .map_err(engine_failure)?;
-                print!("{}", report::rule_tests(library, &outcomes));
-                failed += outcomes
-                    .iter()
-                    .filter(|o| !o.differences.is_empty())
-                    .count();
-                passed += outcomes.iter().filter(|o| o.differences.is_empty()).count();
-            }
-            println!("{passed} passed, {failed} failed");
-            if failed > 0 {
-                return Err(Failure::new(
-                    exit::QUALITY,
-                    format!("error: {failed} rule test(s) failed"),
-                ));
-            }
-            Ok(())
-        }
+        Command::Test { path } => test(&path).await,
         Command::Explain {
             field,
             value,
             library,
             rules,
-        } => {
-            let p = load_rules_or_pipeline(&rules)?;
-            let lib = p
-                .libraries
-                .iter()
-                .find(|l| {
-                    library.as_ref().is_none_or(|n| &l.name == n) && l.field(&field).is_some()
-                })
-                .ok_or_else(|| {
-                    Failure::new(
-                        exit::CONFIG,
-                        format!(
-                            "error: no library in {} declares the field `{field}`",
-                            rules.display()
-                        ),
-                    )
-                })?;
-            let text = report::explain(&p, lib, &field, &value)
-                .await
-                .map_err(engine_failure)?;
-            print!("{text}");
-            Ok(())
-        }
+        } => explain(&field, &value, library.as_deref(), &rules).await,
         Command::History { out } => {
             let entries = shuzhi_library::ledger::read(&out)
                 .map_err(|e| Failure::new(exit::INPUT, format!("error: {e}")))?;
@@ -569,4 +435,157 @@ async fn query(sql: &str, root: &Path, format: Format) -> Result<(), Failure> {
         .map_err(sql_failure)?;
     report::print_batches(&batches, format)
         .map_err(|e| Failure::new(exit::INTERNAL, format!("error: {e}")))
+}
+
+/// `shuzhi check`: load, plan every rule without data, report.
+async fn check(pipeline: &Path) -> Result<(), Failure> {
+    let p = shuzhi_rules::load_pipeline(&pipeline).map_err(rules_failure)?;
+    for w in &p.warnings {
+        eprintln!("{w}");
+    }
+    shuzhi_engine::check_pipeline(&p, &EngineConfig::default())
+        .await
+        .map_err(engine_failure)?;
+    println!(
+        "ok: {} — {} source(s), {} library rule file(s), {} code table(s); fingerprint {}",
+        pipeline.display(),
+        p.sources.len(),
+        p.libraries.len(),
+        p.code_tables.len(),
+        &p.fingerprint[..12]
+    );
+    Ok(())
+}
+
+/// `shuzhi run`: govern and publish, then summarise (or print the manifest as JSON).
+async fn run(args: RunArgs) -> Result<(), Failure> {
+    let RunArgs {
+        pipeline,
+        out,
+        run_id,
+        batch_size,
+        target_partitions,
+        memory_limit_mb,
+        row_group_rows,
+        json,
+        as_of,
+        dry_run,
+        wait_lock,
+        full_rebuild,
+    } = args;
+    let p = shuzhi_rules::load_pipeline(&pipeline).map_err(rules_failure)?;
+    if dry_run {
+        shuzhi_engine::check_pipeline(&p, &EngineConfig::default())
+            .await
+            .map_err(engine_failure)?;
+        print!("{}", report::dry_run(&p));
+        return Ok(());
+    }
+    let root = out.unwrap_or_else(|| p.output.clone());
+    let run_id = run_id.unwrap_or_else(|| {
+        format!(
+            "{}-{}",
+            chrono::Utc::now().format("%Y%m%dT%H%M%S%3fZ"),
+            &p.fingerprint[..8]
+        )
+    });
+    let mut engine = EngineConfig {
+        batch_size,
+        memory_limit: memory_limit_mb
+            .map_or_else(shuzhi_engine::session::default_memory_limit, |mb| mb << 20),
+        spill_dir: None,
+        ..EngineConfig::default()
+    };
+    if let Some(n) = target_partitions {
+        engine.target_partitions = n;
+    }
+    let progress = Arc::new(AtomicU64::new(0));
+    let options = RunOptions {
+        engine,
+        run_id,
+        row_group_rows,
+        chunk_bytes: 4 << 20,
+        progress: progress.clone(),
+        lock_wait: std::time::Duration::from_secs(wait_lock),
+        as_of,
+        full_rebuild,
+    };
+    let bar = report::progress_bar(std::io::stderr().is_terminal(), progress);
+    let result = shuzhi_job::run_pipeline(&p, &root, &options).await;
+    bar.finish();
+    let run = result.map_err(job_failure)?;
+    if json {
+        let doc = serde_json::json!({ "manifest": run.manifest, "published": run.published });
+        println!("{doc:#}");
+    } else {
+        print!("{}", report::summary(&run, &root));
+    }
+    let breaches = &run.manifest.breaches;
+    if breaches.is_empty() {
+        return Ok(());
+    }
+    let lines: Vec<String> = breaches
+        .iter()
+        .map(|b| {
+            format!(
+                "error: quality threshold breached: {}; published anyway (publish_on_breach = true)",
+                b.describe()
+            )
+        })
+        .collect();
+    Err(Failure::new(exit::QUALITY, lines.join("\n")))
+}
+
+/// `shuzhi test`: run the rule files' `[[test]]` blocks.
+async fn test(path: &Path) -> Result<(), Failure> {
+    let p = load_rules_or_pipeline(&path)?;
+    let mut failed = 0;
+    let mut passed = 0;
+    for library in &p.libraries {
+        let outcomes = shuzhi_engine::evaluate::run_rule_tests(&p, library)
+            .await
+            .map_err(engine_failure)?;
+        print!("{}", report::rule_tests(library, &outcomes));
+        failed += outcomes
+            .iter()
+            .filter(|o| !o.differences.is_empty())
+            .count();
+        passed += outcomes.iter().filter(|o| o.differences.is_empty()).count();
+    }
+    println!("{passed} passed, {failed} failed");
+    if failed > 0 {
+        return Err(Failure::new(
+            exit::QUALITY,
+            format!("error: {failed} rule test(s) failed"),
+        ));
+    }
+    Ok(())
+}
+
+/// `shuzhi explain`: what each step and check makes of one value.
+async fn explain(
+    field: &str,
+    value: &str,
+    library: Option<&str>,
+    rules: &Path,
+) -> Result<(), Failure> {
+    let p = load_rules_or_pipeline(&rules)?;
+    let lib = p
+        .libraries
+        .iter()
+        .find(|l| library.as_ref().is_none_or(|n| &l.name == n) && l.field(&field).is_some())
+        .ok_or_else(|| {
+            Failure::new(
+                exit::CONFIG,
+                format!(
+                    "error: no library in {} declares the field `{field}`",
+                    rules.display()
+                ),
+            )
+        })?;
+    let text = report::explain(&p, lib, &field, &value)
+        .await
+        .map_err(engine_failure)?;
+    print!("{text}");
+    Ok(())
 }

@@ -61,9 +61,6 @@ pub fn plan_deliveries(
     previous: &[BatchRecord],
     run_id: &str,
 ) -> Result<DeliveryPlan, JobError> {
-    let io = |what: &str, p: &Path, e: std::io::Error| {
-        JobError::Internal(format!("cannot {what} {}: {e}", p.display()))
-    };
     let seq = previous.iter().map(|b| b.seq).max().unwrap_or(0) + 1;
     let mut registry: Vec<BatchRecord> = Vec::new();
     let mut log = Vec::new();
@@ -82,24 +79,10 @@ pub fn plan_deliveries(
         for path in &source.files {
             files.push((path.clone(), sha256_file(path)?));
         }
-        let batch = source.batch.clone().unwrap_or_else(|| {
-            let mut h = Sha256::new();
-            let mut named: Vec<(String, &String)> = files
-                .iter()
-                .map(|(p, sha)| {
-                    (
-                        p.file_name()
-                            .map_or(String::new(), |n| n.to_string_lossy().into_owned()),
-                        sha,
-                    )
-                })
-                .collect();
-            named.sort();
-            for (name, sha) in named {
-                h.update(format!("{name}\0{sha}\n").as_bytes());
-            }
-            format!("b{}", &format!("{:x}", h.finalize())[..15])
-        });
+        let batch = source
+            .batch
+            .clone()
+            .unwrap_or_else(|| derived_batch_id(&files));
         let same = |r: &BatchRecord| {
             r.source == source.id
                 && r.batch == batch
@@ -126,28 +109,7 @@ pub fn plan_deliveries(
                 format!("replaced batch {}/{batch}", source.id)
             });
         }
-        let dir = root.join("_deliveries").join(&source.id).join(&batch);
-        std::fs::create_dir_all(&dir).map_err(|e| io("create", &dir, e))?;
-        let mut archived = Vec::new();
-        for (i, (path, sha)) in files.iter().enumerate() {
-            let name = path
-                .file_name()
-                .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
-            let target = dir.join(format!("{i:03}-{name}"));
-            let _ = std::fs::remove_file(&target);
-            if std::fs::hard_link(path, &target).is_err() {
-                std::fs::copy(path, &target).map_err(|e| io("archive", path, e))?;
-            }
-            archived.push(BatchFile {
-                path: path.display().to_string(),
-                archived: target
-                    .strip_prefix(root)
-                    .unwrap_or(&target)
-                    .display()
-                    .to_string(),
-                sha256: sha.clone(),
-            });
-        }
+        let archived = archive(root, &source.id, &batch, &files)?;
         log.push(format!(
             "delivered {}/{batch} ({}, {} file(s))",
             source.id,
@@ -164,7 +126,73 @@ pub fn plan_deliveries(
         });
     }
     registry.sort_by(|a, b| (a.seq, &a.source, &a.batch).cmp(&(b.seq, &b.source, &b.batch)));
-    let live = registry
+    let live = live_batches(pipeline, root, &registry);
+    Ok(DeliveryPlan {
+        live,
+        registry,
+        log,
+    })
+}
+
+/// A batch id from the delivered files' names and checksums (order does not matter).
+fn derived_batch_id(files: &[(PathBuf, String)]) -> String {
+    let mut h = Sha256::new();
+    let mut named: Vec<(String, &String)> = files
+        .iter()
+        .map(|(p, sha)| {
+            (
+                p.file_name()
+                    .map_or(String::new(), |n| n.to_string_lossy().into_owned()),
+                sha,
+            )
+        })
+        .collect();
+    named.sort();
+    for (name, sha) in named {
+        h.update(format!("{name}\0{sha}\n").as_bytes());
+    }
+    format!("b{}", &format!("{:x}", h.finalize())[..15])
+}
+
+/// Archives a batch's files under `_deliveries/<source>/<batch>/` (hard links where the file
+/// system allows, copies otherwise).
+fn archive(
+    root: &Path,
+    source: &str,
+    batch: &str,
+    files: &[(PathBuf, String)],
+) -> Result<Vec<BatchFile>, JobError> {
+    let io = |what: &str, p: &Path, e: std::io::Error| {
+        JobError::Internal(format!("cannot {what} {}: {e}", p.display()))
+    };
+    let dir = root.join("_deliveries").join(source).join(batch);
+    std::fs::create_dir_all(&dir).map_err(|e| io("create", &dir, e))?;
+    let mut archived = Vec::new();
+    for (i, (path, sha)) in files.iter().enumerate() {
+        let name = path
+            .file_name()
+            .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
+        let target = dir.join(format!("{i:03}-{name}"));
+        let _ = std::fs::remove_file(&target);
+        if std::fs::hard_link(path, &target).is_err() {
+            std::fs::copy(path, &target).map_err(|e| io("archive", path, e))?;
+        }
+        archived.push(BatchFile {
+            path: path.display().to_string(),
+            archived: target
+                .strip_prefix(root)
+                .unwrap_or(&target)
+                .display()
+                .to_string(),
+            sha256: sha.clone(),
+        });
+    }
+    Ok(archived)
+}
+
+/// The registry's batches with their sources' current settings and archived files.
+fn live_batches(pipeline: &Pipeline, root: &Path, registry: &[BatchRecord]) -> Vec<LiveBatch> {
+    registry
         .iter()
         .filter_map(|r| {
             let config = pipeline.sources.iter().find(|s| s.id == r.source)?;
@@ -183,10 +211,5 @@ pub fn plan_deliveries(
                 delivery: mode_of(&r.delivery),
             })
         })
-        .collect();
-    Ok(DeliveryPlan {
-        live,
-        registry,
-        log,
-    })
+        .collect()
 }
