@@ -1,0 +1,220 @@
+//! Human resources and social security: the person copy, benefits, pensions, contributions
+//! and medical settlements.
+
+use super::*;
+use crate::dirt::{self, DateStyle, GenderStyle, Planted};
+use crate::rng::Rng;
+use crate::table::{Cell, FileFormat, Table};
+use crate::world::{World, as_of};
+use chrono::{Datelike, NaiveDate};
+
+pub(super) fn hrss(world: &World, rng: &Rng, d: &mut Deliveries) {
+    let mut r = rng.fork("hrss");
+    let mut copy = Table::new(
+        "hrss",
+        "person_copy",
+        FileFormat::Parquet,
+        vec!["公民身份号码", "姓名", "性别", "出生日期", "联系电话"],
+    );
+    let monthly = |name| {
+        Table::new(
+            "hrss",
+            name,
+            FileFormat::CsvUtf8Bom,
+            vec!["身份证号", "姓名", "发放月份", "金额"],
+        )
+    };
+    let mut unemployment = monthly("unemployment_benefit");
+    let mut pension = monthly("pension");
+    let mut contributions = Table::new(
+        "hrss",
+        "contributions",
+        FileFormat::CsvUtf8Bom,
+        vec![
+            "统一社会信用代码",
+            "单位名称",
+            "身份证号",
+            "缴费月份",
+            "缴费基数",
+        ],
+    );
+    let mut medical = Table::new(
+        "hrss",
+        "medical_settlements",
+        FileFormat::CsvUtf8Bom,
+        vec!["结算单号", "身份证号", "结算日期", "医疗费用总额"],
+    );
+    let months = months();
+    let pay = |t: &mut Table, p: &crate::world::Person, m: NaiveDate, amount: i64| {
+        t.push(
+            vec![
+                Cell::text(&p.id),
+                Cell::text(&p.name),
+                Cell::text(month_text(m)),
+                Cell::Int(amount),
+            ],
+            clean(&p.entity),
+        );
+    };
+    for person in &world.persons {
+        let age = as_of().year() - person.birth.year();
+        let unemployed = person.employer.is_none() && (18..60).contains(&age) && r.chance(0.06);
+        if person.employer.is_some() || person.pensioner || unemployed {
+            let mut p = Planted::default();
+            let row = vec![
+                dirt::id(&mut r, &person.id, person.birth, false, &mut p),
+                dirt::name(&mut r, &person.name, &mut p),
+                dirt::gender(&mut r, person.gender, GenderStyle::Code, &mut p),
+                dirt::birth(&mut r, person.birth, DateStyle::Typed, &mut p),
+                dirt::phone(&mut r, &person.phone, &mut p),
+            ];
+            note_disagreements(
+                &mut d.disagreements,
+                "hrss/person_copy",
+                &person.entity,
+                &p,
+                &row,
+                &[
+                    ("gender", 2, person.gender.to_string()),
+                    ("birth_date", 3, person.birth.to_string()),
+                ],
+            );
+            copy.push(row, truth(&person.entity, p));
+        }
+        let death_month = person.death.map(month_start);
+        if person.pensioner {
+            // Deceased pensioners are normally paid up to their death month (a decoy when that
+            // month is in the window); 20 % keep being paid after it (the finding).
+            let keeps_paying = death_month.is_some() && r.chance(0.2);
+            let mut after_death = false;
+            for &m in &months {
+                let past = death_month.is_some_and(|dm| m > dm);
+                if past && !keeps_paying {
+                    continue;
+                }
+                after_death |= past;
+                pay(&mut pension, person, m, 3000 + r.range(0, 2000));
+            }
+            if let Some(dm) = death_month
+                && (after_death || months.contains(&dm))
+            {
+                d.findings.push(Finding {
+                    kind: "pension_after_death",
+                    entity: person.entity.clone(),
+                    detail: format!(
+                        "died {}, pension paid for {}",
+                        person.death.map(|x| x.to_string()).unwrap_or_default(),
+                        if after_death {
+                            "months after death"
+                        } else {
+                            "the death month only"
+                        }
+                    ),
+                    decoy: !after_death,
+                });
+            }
+        }
+        if let Some(e) = person.employer {
+            let enterprise = &world.enterprises[e];
+            for &m in &months {
+                if death_month.is_some_and(|dm| m > dm) {
+                    continue;
+                }
+                contributions.push(
+                    vec![
+                        Cell::text(&enterprise.uscc),
+                        Cell::text(&enterprise.name),
+                        Cell::text(&person.id),
+                        Cell::text(month_text(m)),
+                        Cell::Int(5000 + r.range(0, 15000)),
+                    ],
+                    clean(&person.entity),
+                );
+            }
+        }
+        if unemployed {
+            // Benefit from 2026-07; 10 % also have contributions in benefit months (finding),
+            // 10 % only in the month before the benefit started (decoy).
+            let start = months[2];
+            for &m in months.iter().filter(|m| **m >= start) {
+                pay(&mut unemployment, person, m, 1800);
+            }
+            let overlap = r.below(10);
+            if overlap < 2 {
+                let decoy = overlap == 1;
+                let enterprise =
+                    &world.enterprises[r.below(world.enterprises.len() as u64) as usize];
+                let worked: Vec<NaiveDate> = if decoy {
+                    vec![months[1]]
+                } else {
+                    vec![months[3], months[4]]
+                };
+                for m in &worked {
+                    contributions.push(
+                        vec![
+                            Cell::text(&enterprise.uscc),
+                            Cell::text(&enterprise.name),
+                            Cell::text(&person.id),
+                            Cell::text(month_text(*m)),
+                            Cell::Int(4000),
+                        ],
+                        clean(&person.entity),
+                    );
+                }
+                d.findings.push(Finding {
+                    kind: "unemployment_while_employed",
+                    entity: person.entity.clone(),
+                    detail: format!(
+                        "benefit from {}, contributions in {}",
+                        month_text(start),
+                        worked
+                            .iter()
+                            .map(|m| month_text(*m))
+                            .collect::<Vec<_>>()
+                            .join(" ")
+                    ),
+                    decoy,
+                });
+            }
+        }
+        if r.chance(0.4) {
+            let when = match person.death {
+                // 5 % of the deceased have a settlement after death (finding); on the day of
+                // death is a decoy.
+                Some(death) if r.chance(0.1) => {
+                    let after = r.chance(0.5);
+                    let date = if after {
+                        death + chrono::Days::new(20)
+                    } else {
+                        death
+                    };
+                    d.findings.push(Finding {
+                        kind: "medical_after_death",
+                        entity: person.entity.clone(),
+                        detail: format!("died {death}, settlement {date}"),
+                        decoy: !after,
+                    });
+                    Some(date)
+                }
+                Some(death) => Some(death - chrono::Days::new(1 + r.below(300))),
+                None => Some(
+                    NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default()
+                        + chrono::Days::new(r.below(330)),
+                ),
+            };
+            if let Some(date) = when {
+                medical.push(
+                    vec![
+                        Cell::text(format!("JS{:012}", r.below(1_000_000_000_000))),
+                        Cell::text(&person.id),
+                        dirt::date(date, DateStyle::Iso),
+                        Cell::text(format!("{}.{:02}", r.range(50, 20000), r.below(100))),
+                    ],
+                    clean(&person.entity),
+                );
+            }
+        }
+    }
+    d.tables
+        .extend([copy, unemployment, pension, contributions, medical]);
+}
