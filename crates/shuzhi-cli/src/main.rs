@@ -439,7 +439,7 @@ async fn query(sql: &str, root: &Path, format: Format) -> Result<(), Failure> {
 
 /// `shuzhi check`: load, plan every rule without data, report.
 async fn check(pipeline: &Path) -> Result<(), Failure> {
-    let p = shuzhi_rules::load_pipeline(&pipeline).map_err(rules_failure)?;
+    let p = shuzhi_rules::load_pipeline(pipeline).map_err(rules_failure)?;
     for w in &p.warnings {
         eprintln!("{w}");
     }
@@ -538,7 +538,7 @@ async fn run(args: RunArgs) -> Result<(), Failure> {
 
 /// `shuzhi test`: run the rule files' `[[test]]` blocks.
 async fn test(path: &Path) -> Result<(), Failure> {
-    let p = load_rules_or_pipeline(&path)?;
+    let p = load_rules_or_pipeline(path)?;
     let mut failed = 0;
     let mut passed = 0;
     for library in &p.libraries {
@@ -569,11 +569,11 @@ async fn explain(
     library: Option<&str>,
     rules: &Path,
 ) -> Result<(), Failure> {
-    let p = load_rules_or_pipeline(&rules)?;
+    let p = load_rules_or_pipeline(rules)?;
     let lib = p
         .libraries
         .iter()
-        .find(|l| library.as_ref().is_none_or(|n| &l.name == n) && l.field(&field).is_some())
+        .find(|l| library.is_none_or(|n| l.name == n) && l.field(field).is_some())
         .ok_or_else(|| {
             Failure::new(
                 exit::CONFIG,
@@ -583,7 +583,7 @@ async fn explain(
                 ),
             )
         })?;
-    let text = report::explain(&p, lib, &field, &value)
+    let text = report::explain(&p, lib, field, value)
         .await
         .map_err(engine_failure)?;
     print!("{text}");

@@ -156,3 +156,139 @@ pub fn orphans_score(o: &Orphans) -> IndicatorScore {
         score: (o.values > 0).then(|| 1.0 - o.orphans as f64 / o.values as f64),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Breach;
+    use crate::counts::SourceCounts;
+
+    /// A library with two checks on one indicator and one on another, fed by two departments.
+    fn pipeline(test: &str) -> Pipeline {
+        let dir = std::env::temp_dir().join(format!("shuzhi-report-{}-{test}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temp dir");
+        let file = dir.join("people.toml");
+        std::fs::write(
+            &file,
+            r#"
+[library]
+name = "people"
+key = "id"
+max_reject_ratio = 0.1
+
+[[field]]
+name = "id"
+check = [{ rule = "required", severity = "reject" }, { rule = "gb11643", severity = "reject" }]
+
+[[field]]
+name = "phone"
+check = [{ rule = "phone", severity = "warn", max_fail_ratio = 0.5 }]
+"#,
+        )
+        .expect("rule file");
+        let mut p = shuzhi_rules::load_rules(&file).expect("rules load");
+        for (id, department) in [("a", "public_security"), ("b", "hrss")] {
+            p.sources.push(shuzhi_rules::Source {
+                id: id.into(),
+                department: department.into(),
+                library: "people".into(),
+                ..test_source()
+            });
+        }
+        p
+    }
+
+    fn test_source() -> shuzhi_rules::Source {
+        shuzhi_rules::Source {
+            id: String::new(),
+            department: String::new(),
+            files: Vec::new(),
+            format: shuzhi_rules::FileFormat::Csv,
+            encoding: shuzhi_rules::Encoding::Utf8,
+            delimiter: b',',
+            sheet: shuzhi_rules::SheetChoice::All,
+            hidden_sheets: false,
+            header_row: None,
+            library: String::new(),
+            delivery: shuzhi_rules::Delivery::Full,
+            batch: None,
+            operation: None,
+            columns: Vec::new(),
+            origin: shuzhi_rules::Origin {
+                file: std::sync::Arc::new(shuzhi_rules::SourceFile {
+                    path: "pipeline.toml".into(),
+                    text: String::new(),
+                }),
+                span: 0..0,
+            },
+        }
+    }
+
+    fn counts() -> RunCounts {
+        let mut c = RunCounts::default();
+        for (source, read, rejected) in [("a", 80, 2), ("b", 20, 9)] {
+            c.sources.insert(
+                source.into(),
+                SourceCounts {
+                    read,
+                    kept: read - rejected,
+                    quarantined: rejected,
+                    rejected,
+                },
+            );
+        }
+        for (rule, department, n) in [
+            ("people.id.required", "public_security", 1),
+            ("people.id.required", "hrss", 4),
+            ("people.id.gb11643", "public_security", 1),
+            ("people.id.gb11643", "hrss", 5),
+            ("people.phone.phone", "hrss", 12),
+        ] {
+            *c.rule_failures.entry(rule.into()).or_default() += n;
+            *c.rule_failures_by_department
+                .entry((rule.into(), department.into()))
+                .or_default() += n;
+        }
+        c
+    }
+
+    #[test]
+    fn departments_add_up_to_their_library() {
+        let scores = quality(&pipeline("departments"), &counts());
+        let label = |i: Indicator| i.label();
+        let of = |department: Option<&str>, indicator: &str| {
+            scores
+                .iter()
+                .find(|s| s.department.as_deref() == department && s.indicator == indicator)
+                .cloned()
+                .expect("score")
+        };
+        let completeness = label(Indicator::ElementCompleteness);
+        let library = of(None, &completeness);
+        let ps = of(Some("public_security"), &completeness);
+        let hrss = of(Some("hrss"), &completeness);
+        assert_eq!(library.evaluated, ps.evaluated + hrss.evaluated);
+        assert_eq!(library.failed, ps.failed + hrss.failed);
+        assert_eq!((library.evaluated, library.failed), (100, 5));
+        assert_eq!(library.score, Some(0.95));
+        assert_eq!(hrss.score, Some(0.8));
+    }
+
+    #[test]
+    fn nothing_evaluated_is_not_assessable() {
+        let scores = quality(&pipeline("nothing"), &RunCounts::default());
+        assert!(!scores.is_empty());
+        assert!(scores.iter().all(|s| s.score.is_none()));
+    }
+
+    #[test]
+    fn the_gate_names_the_library_and_the_check_over_their_thresholds() {
+        let breaches = crate::breaches(&pipeline("gate"), &counts());
+        let described: Vec<String> = breaches.iter().map(Breach::describe).collect();
+        assert_eq!(
+            described,
+            vec!["people rejected 11 of 100 rows (max 10.0 %)".to_owned()],
+            "12 phone failures in 100 rows stay under 50 %"
+        );
+    }
+}

@@ -130,17 +130,3 @@ fn entity_person<'a>(world: &'a World, entity: &str) -> Option<&'a crate::world:
     let i: usize = entity.strip_prefix('P')?.parse().ok()?;
     world.persons.get(i.checked_sub(1)?)
 }
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn gcj02_offset_is_a_few_hundred_metres() {
-        let (lon, lat) = gcj02(116.397_128, 39.916_527);
-        assert!(
-            (lon - 116.403_4).abs() < 0.001 && (lat - 39.917_9).abs() < 0.001,
-            "{lon} {lat}"
-        );
-    }
-}

@@ -66,3 +66,17 @@ pub(super) fn natural_resources(world: &World, rng: &Rng, d: &mut Deliveries) {
     }
     d.tables.extend([properties, addresses]);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gcj02_offset_is_a_few_hundred_metres() {
+        let (lon, lat) = gcj02(116.397_128, 39.916_527);
+        assert!(
+            (lon - 116.403_4).abs() < 0.001 && (lat - 39.917_9).abs() < 0.001,
+            "{lon} {lat}"
+        );
+    }
+}
