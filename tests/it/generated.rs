@@ -358,3 +358,43 @@ fn generator_is_deterministic_and_independent_of_shuzhi() {
         "cargo tree listed the dependencies:\n{deps}"
     );
 }
+
+/// The pure crates build without DataFusion (and delta-rs): their tests build in seconds, and
+/// the report and rules can be used without a query engine.
+#[test]
+fn pure_crates_do_not_depend_on_datafusion() {
+    for krate in [
+        "shuzhi-functions",
+        "shuzhi-rules",
+        "shuzhi-ingest",
+        "shuzhi-report",
+        "shuzhi-sample",
+    ] {
+        let tree = std::process::Command::new(env!("CARGO"))
+            .args([
+                "tree",
+                "-p",
+                krate,
+                "--edges",
+                "normal,build",
+                "--prefix",
+                "none",
+                "--offline",
+            ])
+            .current_dir(repo())
+            .output()
+            .expect("cargo tree runs");
+        assert!(
+            tree.status.success(),
+            "{}",
+            String::from_utf8_lossy(&tree.stderr)
+        );
+        let deps = String::from_utf8_lossy(&tree.stdout);
+        assert!(deps.lines().count() > 1, "{krate}: {deps}");
+        let engines: Vec<&str> = deps
+            .lines()
+            .filter(|l| l.starts_with("datafusion") || l.starts_with("deltalake"))
+            .collect();
+        assert!(engines.is_empty(), "{krate} depends on {engines:?}");
+    }
+}

@@ -6,11 +6,13 @@ pub mod completeness;
 pub mod delivery;
 pub mod incremental;
 pub mod lineage;
+mod options;
 mod run;
 mod stages;
 pub mod tables;
 
-pub use run::{RunOptions, RunReport, run_pipeline};
+pub use options::{RunOptions, RunReport};
+pub use run::run_pipeline;
 pub use tables::{failpoints, output_tables};
 
 use shuzhi_engine::EngineError;

@@ -21,7 +21,7 @@ use shuzhi_report::{Breach, ExpectedPopulation, IndicatorScore, Orphans, RunCoun
 use shuzhi_rules::Pipeline;
 
 use crate::delivery::DeliveryPlan;
-use crate::run::RunOptions;
+use crate::options::RunOptions;
 use crate::tables::output_tables;
 use crate::{JobError, incremental};
 
