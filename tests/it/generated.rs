@@ -325,26 +325,7 @@ fn generator_is_deterministic_and_independent_of_shuzhi() {
         std::fs::read_to_string(repo().join("sample-data/truth/rows.csv"))
             .expect("committed truth")
     );
-    let tree = std::process::Command::new(env!("CARGO"))
-        .args([
-            "tree",
-            "-p",
-            "shuzhi-sample",
-            "--edges",
-            "normal,build",
-            "--prefix",
-            "none",
-            "--offline",
-        ])
-        .current_dir(repo())
-        .output()
-        .expect("cargo tree runs");
-    assert!(
-        tree.status.success(),
-        "{}",
-        String::from_utf8_lossy(&tree.stderr)
-    );
-    let deps = String::from_utf8_lossy(&tree.stdout);
+    let deps = dependencies("shuzhi-sample");
     let shuzhi_deps: Vec<&str> = deps
         .lines()
         .filter(|l| l.starts_with("shuzhi-") && !l.starts_with("shuzhi-sample "))
@@ -370,26 +351,7 @@ fn pure_crates_do_not_depend_on_datafusion() {
         "shuzhi-report",
         "shuzhi-sample",
     ] {
-        let tree = std::process::Command::new(env!("CARGO"))
-            .args([
-                "tree",
-                "-p",
-                krate,
-                "--edges",
-                "normal,build",
-                "--prefix",
-                "none",
-                "--offline",
-            ])
-            .current_dir(repo())
-            .output()
-            .expect("cargo tree runs");
-        assert!(
-            tree.status.success(),
-            "{}",
-            String::from_utf8_lossy(&tree.stderr)
-        );
-        let deps = String::from_utf8_lossy(&tree.stdout);
+        let deps = dependencies(krate);
         assert!(deps.lines().count() > 1, "{krate}: {deps}");
         let engines: Vec<&str> = deps
             .lines()
@@ -397,4 +359,28 @@ fn pure_crates_do_not_depend_on_datafusion() {
             .collect();
         assert!(engines.is_empty(), "{krate} depends on {engines:?}");
     }
+}
+
+/// `cargo tree` of a crate's normal and build dependencies, one package per line.
+fn dependencies(krate: &str) -> String {
+    let tree = std::process::Command::new(env!("CARGO"))
+        .args([
+            "tree",
+            "-p",
+            krate,
+            "--edges",
+            "normal,build",
+            "--prefix",
+            "none",
+            "--offline",
+        ])
+        .current_dir(repo())
+        .output()
+        .expect("cargo tree runs");
+    assert!(
+        tree.status.success(),
+        "{}",
+        String::from_utf8_lossy(&tree.stderr)
+    );
+    String::from_utf8_lossy(&tree.stdout).into_owned()
 }

@@ -242,49 +242,67 @@ fn builtin_rule(
     Some(kind)
 }
 
-/// `{ length = [min, max] }` (characters, inclusive).
-fn length_check(cx: &mut FileCx, bounds: &Spanned<Vec<i64>>) -> Option<CheckKind> {
+/// What a `[min, max]` check accepts, for its messages.
+struct Bounds {
+    key: &'static str,
+    example: &'static str,
+    /// Whether a negative minimum is meaningful (not for lengths).
+    signed: bool,
+}
+
+/// The `[min, max]` pair of a `length` or `range` check, or E0120.
+fn min_max<T: Copy + PartialOrd + Default + std::fmt::Display>(
+    cx: &mut FileCx,
+    bounds: &Spanned<Vec<T>>,
+    what: Bounds,
+) -> Option<(T, T)> {
     let [min, max] = bounds.get_ref()[..] else {
         cx.error(
             "E0120",
             cx.origin(bounds),
-            "`length` takes [min, max]".into(),
-            Some("e.g. length = [2, 30] (characters, inclusive)".into()),
+            format!("`{}` takes [min, max]", what.key),
+            Some(format!("e.g. {}", what.example)),
         );
         return None;
     };
-    if min < 0 || max < min {
+    let (problem, help) = match what.signed {
+        true => ("is empty", "write [min, max] with min <= max"),
+        false => (
+            "is empty or negative",
+            "write [min, max] with 0 <= min <= max",
+        ),
+    };
+    if max < min || (!what.signed && min < T::default()) {
         cx.error(
             "E0120",
             cx.origin(bounds),
-            format!("length [{min}, {max}] is empty or negative"),
-            Some("write [min, max] with 0 <= min <= max".into()),
+            format!("{} [{min}, {max}] {problem}", what.key),
+            Some(help.into()),
         );
         return None;
     }
+    Some((min, max))
+}
+
+/// `{ length = [min, max] }` (characters, inclusive).
+fn length_check(cx: &mut FileCx, bounds: &Spanned<Vec<i64>>) -> Option<CheckKind> {
+    let what = Bounds {
+        key: "length",
+        example: "length = [2, 30] (characters, inclusive)",
+        signed: false,
+    };
+    let (min, max) = min_max(cx, bounds, what)?;
     Some(CheckKind::Length { min, max })
 }
 
 /// `{ range = [min, max] }` (inclusive).
 fn range_check(cx: &mut FileCx, bounds: &Spanned<Vec<f64>>) -> Option<CheckKind> {
-    let [min, max] = bounds.get_ref()[..] else {
-        cx.error(
-            "E0120",
-            cx.origin(bounds),
-            "`range` takes [min, max]".into(),
-            Some("e.g. range = [0, 150] (inclusive)".into()),
-        );
-        return None;
+    let what = Bounds {
+        key: "range",
+        example: "range = [0, 150] (inclusive)",
+        signed: true,
     };
-    if max < min {
-        cx.error(
-            "E0120",
-            cx.origin(bounds),
-            format!("range [{min}, {max}] is empty"),
-            Some("write [min, max] with min <= max".into()),
-        );
-        return None;
-    }
+    let (min, max) = min_max(cx, bounds, what)?;
     Some(CheckKind::Range {
         min: Number(min),
         max: Number(max),
