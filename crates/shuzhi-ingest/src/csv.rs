@@ -122,48 +122,16 @@ where
         path: path.to_path_buf(),
         source,
     };
-    let mut file = File::open(path).map_err(io)?;
-    let bytes_total = file.metadata().map_err(io)?.len();
-    let mut head = [0u8; 4];
-    let n = read_full(&mut file, &mut head).map_err(io)?;
     let mut hasher = Sha256::new();
-    hasher.update(&head[..n]);
-    // `input` yields the bytes after the BOM; UTF-16 files (small "Unicode text" exports) are
-    // transcoded to UTF-8 up front so the chunker only ever sees ASCII-compatible bytes.
-    let (mut input, reported, encoding, detected, mut pending): (Box<dyn Read>, _, _, _, Vec<u8>) =
-        match sniff_bom(&head[..n]) {
-            Bom::Utf16(utf16) => {
-                let mut bytes = head[..n].to_vec();
-                file.read_to_end(&mut bytes).map_err(io)?;
-                hasher.update(&bytes[n..]);
-                let text = decode_utf16(&bytes[2..], utf16).map_err(|at| IngestError::Decode {
-                    path: path.to_path_buf(),
-                    encoding: utf16.name(),
-                    offset: 2 + at as u64,
-                    line: 1 + bytes[2..2 + at]
-                        .chunks(2)
-                        .filter(|c| c.contains(&b'\n'))
-                        .count() as u64,
-                })?;
-                let utf8 = std::io::Cursor::new(text.into_bytes());
-                (Box::new(utf8), utf16, TextEncoding::Utf8, false, Vec::new())
-            }
-            Bom::Utf8 => (
-                Box::new(file),
-                TextEncoding::Utf8,
-                TextEncoding::Utf8,
-                false,
-                head[3.min(n)..n].to_vec(),
-            ),
-            Bom::None => {
-                let (e, detected) = match options.encoding {
-                    Some(e) => (e, false),
-                    None => (detect(path)?, true),
-                };
-                (Box::new(file), e, e, detected, head[..n].to_vec())
-            }
-        };
-    let bom_len = n - pending.len();
+    let Opened {
+        mut input,
+        bytes_total,
+        reported,
+        encoding,
+        detected,
+        mut pending,
+        bom_len,
+    } = open_text(path, options, &mut hasher)?;
     let mut scanner = Scanner {
         delimiter: options.delimiter,
         state: ScanState::FieldStart,
@@ -255,6 +223,82 @@ where
                 .clone()
                 .unwrap_or_else(|| format!("{:x}", hasher.finalize())),
         )
+    })
+}
+
+/// A text file opened for chunking: its bytes after the BOM (UTF-16 transcoded to UTF-8), the
+/// encoding it is reported as and decoded with, and the bytes already read.
+struct Opened {
+    input: Box<dyn Read>,
+    bytes_total: u64,
+    /// The file's own encoding (UTF-16 files are reported as such).
+    reported: TextEncoding,
+    /// The encoding of `input`.
+    encoding: TextEncoding,
+    detected: bool,
+    pending: Vec<u8>,
+    bom_len: usize,
+}
+
+/// Opens `path`, sniffs its BOM and encoding, and feeds what it reads to `hasher`.
+fn open_text(
+    path: &Path,
+    options: &ReadOptions,
+    hasher: &mut Sha256,
+) -> Result<Opened, IngestError> {
+    let io = |source| IngestError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    let mut file = File::open(path).map_err(io)?;
+    let bytes_total = file.metadata().map_err(io)?.len();
+    let mut head = [0u8; 4];
+    let n = read_full(&mut file, &mut head).map_err(io)?;
+    hasher.update(&head[..n]);
+    // `input` yields the bytes after the BOM; UTF-16 files (small "Unicode text" exports) are
+    // transcoded to UTF-8 up front so the chunker only ever sees ASCII-compatible bytes.
+    let (input, reported, encoding, detected, pending): (Box<dyn Read>, _, _, _, Vec<u8>) =
+        match sniff_bom(&head[..n]) {
+            Bom::Utf16(utf16) => {
+                let mut bytes = head[..n].to_vec();
+                file.read_to_end(&mut bytes).map_err(io)?;
+                hasher.update(&bytes[n..]);
+                let text = decode_utf16(&bytes[2..], utf16).map_err(|at| IngestError::Decode {
+                    path: path.to_path_buf(),
+                    encoding: utf16.name(),
+                    offset: 2 + at as u64,
+                    line: 1 + bytes[2..2 + at]
+                        .chunks(2)
+                        .filter(|c| c.contains(&b'\n'))
+                        .count() as u64,
+                })?;
+                let utf8 = std::io::Cursor::new(text.into_bytes());
+                (Box::new(utf8), utf16, TextEncoding::Utf8, false, Vec::new())
+            }
+            Bom::Utf8 => (
+                Box::new(file),
+                TextEncoding::Utf8,
+                TextEncoding::Utf8,
+                false,
+                head[3.min(n)..n].to_vec(),
+            ),
+            Bom::None => {
+                let (e, detected) = match options.encoding {
+                    Some(e) => (e, false),
+                    None => (detect(path)?, true),
+                };
+                (Box::new(file), e, e, detected, head[..n].to_vec())
+            }
+        };
+    let bom_len = n - pending.len();
+    Ok(Opened {
+        input,
+        bytes_total,
+        reported,
+        encoding,
+        detected,
+        pending,
+        bom_len,
     })
 }
 

@@ -216,75 +216,86 @@ impl World {
                 id,
             });
         }
-        let mut r = rng.fork("enterprises");
-        const TRADES: [&str; 8] = [
-            "科技",
-            "商贸",
-            "建设",
-            "餐饮",
-            "物流",
-            "医药",
-            "文化传媒",
-            "农业",
-        ];
-        let adults: Vec<usize> = out
-            .iter()
-            .enumerate()
-            .filter(|(_, p)| as_of().year() - p.birth.year() >= 22)
-            .map(|(i, _)| i)
-            .collect();
-        let enterprises = (0..enterprise_count)
-            .map(|i| {
-                let region = r.below(REGIONS.len() as u64) as usize;
-                let org: String = (0..8)
-                    .map(|_| *r.pick(b"0123456789ABCDEFGHJKLMNPQRTUWXY") as char)
-                    .collect();
-                let city = &REGIONS[region].1[..REGIONS[region].1.find('市').map_or(0, |p| p + 3)];
-                let registered = date_between(&mut r, ymd(1995, 1, 1), ymd(2025, 12, 31));
-                Enterprise {
-                    entity: format!("E{:06}", i + 1),
-                    uscc: ident::uscc(REGIONS[region].0, &org),
-                    name: format!("{city}{}{}有限公司", name(&mut r), r.pick(&TRADES)),
-                    representative: adults
-                        .get(r.below(adults.len().max(1) as u64) as usize)
-                        .copied()
-                        .unwrap_or(0),
-                    registered,
-                    region,
-                    cancelled: r
-                        .chance(0.05)
-                        .then(|| date_between(&mut r, registered, ymd(2026, 10, 31))),
-                }
-            })
-            .collect();
-        let mut r = rng.fork("properties");
-        let mut properties = Vec::new();
-        for (i, p) in out.iter().enumerate() {
-            if !r.chance(0.3) {
-                continue;
-            }
-            properties.push(Property {
-                unit: format!(
-                    "{}{:06}GB{:05}F{:08}",
-                    REGIONS[p.region].0,
-                    r.below(1_000_000),
-                    r.below(100_000),
-                    r.below(100_000_000)
-                ),
-                owner: i,
-                address: p.address.clone(),
-                wgs84: (
-                    116.0 + r.below(1_000_000) as f64 / 1e6,
-                    39.5 + r.below(1_000_000) as f64 / 1e6,
-                ),
-            });
-        }
+        let enterprises = enterprises(&out, enterprise_count, rng);
+        let properties = properties(&out, rng);
         World {
             persons: out,
             enterprises,
             properties,
         }
     }
+}
+
+/// About one enterprise per 20 persons, each represented by an adult.
+fn enterprises(persons: &[Person], enterprise_count: usize, rng: &Rng) -> Vec<Enterprise> {
+    let mut r = rng.fork("enterprises");
+    const TRADES: [&str; 8] = [
+        "科技",
+        "商贸",
+        "建设",
+        "餐饮",
+        "物流",
+        "医药",
+        "文化传媒",
+        "农业",
+    ];
+    let adults: Vec<usize> = persons
+        .iter()
+        .enumerate()
+        .filter(|(_, p)| as_of().year() - p.birth.year() >= 22)
+        .map(|(i, _)| i)
+        .collect();
+    (0..enterprise_count)
+        .map(|i| {
+            let region = r.below(REGIONS.len() as u64) as usize;
+            let org: String = (0..8)
+                .map(|_| *r.pick(b"0123456789ABCDEFGHJKLMNPQRTUWXY") as char)
+                .collect();
+            let city = &REGIONS[region].1[..REGIONS[region].1.find('市').map_or(0, |p| p + 3)];
+            let registered = date_between(&mut r, ymd(1995, 1, 1), ymd(2025, 12, 31));
+            Enterprise {
+                entity: format!("E{:06}", i + 1),
+                uscc: ident::uscc(REGIONS[region].0, &org),
+                name: format!("{city}{}{}有限公司", name(&mut r), r.pick(&TRADES)),
+                representative: adults
+                    .get(r.below(adults.len().max(1) as u64) as usize)
+                    .copied()
+                    .unwrap_or(0),
+                registered,
+                region,
+                cancelled: r
+                    .chance(0.05)
+                    .then(|| date_between(&mut r, registered, ymd(2026, 10, 31))),
+            }
+        })
+        .collect()
+}
+
+/// Properties of about 30 % of the persons, at their address.
+fn properties(persons: &[Person], rng: &Rng) -> Vec<Property> {
+    let mut r = rng.fork("properties");
+    let mut properties = Vec::new();
+    for (i, p) in persons.iter().enumerate() {
+        if !r.chance(0.3) {
+            continue;
+        }
+        properties.push(Property {
+            unit: format!(
+                "{}{:06}GB{:05}F{:08}",
+                REGIONS[p.region].0,
+                r.below(1_000_000),
+                r.below(100_000),
+                r.below(100_000_000)
+            ),
+            owner: i,
+            address: p.address.clone(),
+            wgs84: (
+                116.0 + r.below(1_000_000) as f64 / 1e6,
+                39.5 + r.below(1_000_000) as f64 / 1e6,
+            ),
+        });
+    }
+    properties
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use super::*;
 use crate::dirt::{self, DateStyle, GenderStyle, Planted};
 use crate::rng::Rng;
 use crate::table::{Cell, FileFormat, Table};
-use crate::world::{World, as_of};
+use crate::world::{Enterprise, Person, World, as_of};
 use chrono::{Datelike, NaiveDate};
 
 pub(super) fn hrss(world: &World, rng: &Rng, d: &mut Deliveries) {
@@ -45,17 +45,6 @@ pub(super) fn hrss(world: &World, rng: &Rng, d: &mut Deliveries) {
         vec!["结算单号", "身份证号", "结算日期", "医疗费用总额"],
     );
     let months = months();
-    let pay = |t: &mut Table, p: &crate::world::Person, m: NaiveDate, amount: i64| {
-        t.push(
-            vec![
-                Cell::text(&p.id),
-                Cell::text(&p.name),
-                Cell::text(month_text(m)),
-                Cell::Int(amount),
-            ],
-            clean(&p.entity),
-        );
-    };
     for person in &world.persons {
         let age = as_of().year() - person.birth.year();
         let unemployed = person.employer.is_none() && (18..60).contains(&age) && r.chance(0.06);
@@ -81,140 +70,209 @@ pub(super) fn hrss(world: &World, rng: &Rng, d: &mut Deliveries) {
             );
             copy.push(row, truth(&person.entity, p));
         }
-        let death_month = person.death.map(month_start);
         if person.pensioner {
-            // Deceased pensioners are normally paid up to their death month (a decoy when that
-            // month is in the window); 20 % keep being paid after it (the finding).
-            let keeps_paying = death_month.is_some() && r.chance(0.2);
-            let mut after_death = false;
-            for &m in &months {
-                let past = death_month.is_some_and(|dm| m > dm);
-                if past && !keeps_paying {
-                    continue;
-                }
-                after_death |= past;
-                pay(&mut pension, person, m, 3000 + r.range(0, 2000));
-            }
-            if let Some(dm) = death_month
-                && (after_death || months.contains(&dm))
-            {
-                d.findings.push(Finding {
-                    kind: "pension_after_death",
-                    entity: person.entity.clone(),
-                    detail: format!(
-                        "died {}, pension paid for {}",
-                        person.death.map(|x| x.to_string()).unwrap_or_default(),
-                        if after_death {
-                            "months after death"
-                        } else {
-                            "the death month only"
-                        }
-                    ),
-                    decoy: !after_death,
-                });
-            }
+            pension_payments(&mut r, person, &months, &mut pension, d);
         }
         if let Some(e) = person.employer {
-            let enterprise = &world.enterprises[e];
-            for &m in &months {
-                if death_month.is_some_and(|dm| m > dm) {
-                    continue;
-                }
-                contributions.push(
-                    vec![
-                        Cell::text(&enterprise.uscc),
-                        Cell::text(&enterprise.name),
-                        Cell::text(&person.id),
-                        Cell::text(month_text(m)),
-                        Cell::Int(5000 + r.range(0, 15000)),
-                    ],
-                    clean(&person.entity),
-                );
-            }
+            employer_contributions(
+                &mut r,
+                person,
+                &world.enterprises[e],
+                &months,
+                &mut contributions,
+            );
         }
         if unemployed {
-            // Benefit from 2026-07; 10 % also have contributions in benefit months (finding),
-            // 10 % only in the month before the benefit started (decoy).
-            let start = months[2];
-            for &m in months.iter().filter(|m| **m >= start) {
-                pay(&mut unemployment, person, m, 1800);
-            }
-            let overlap = r.below(10);
-            if overlap < 2 {
-                let decoy = overlap == 1;
-                let enterprise =
-                    &world.enterprises[r.below(world.enterprises.len() as u64) as usize];
-                let worked: Vec<NaiveDate> = if decoy {
-                    vec![months[1]]
-                } else {
-                    vec![months[3], months[4]]
-                };
-                for m in &worked {
-                    contributions.push(
-                        vec![
-                            Cell::text(&enterprise.uscc),
-                            Cell::text(&enterprise.name),
-                            Cell::text(&person.id),
-                            Cell::text(month_text(*m)),
-                            Cell::Int(4000),
-                        ],
-                        clean(&person.entity),
-                    );
-                }
-                d.findings.push(Finding {
-                    kind: "unemployment_while_employed",
-                    entity: person.entity.clone(),
-                    detail: format!(
-                        "benefit from {}, contributions in {}",
-                        month_text(start),
-                        worked
-                            .iter()
-                            .map(|m| month_text(*m))
-                            .collect::<Vec<_>>()
-                            .join(" ")
-                    ),
-                    decoy,
-                });
-            }
+            unemployment_benefit(
+                &mut r,
+                world,
+                person,
+                &months,
+                &mut unemployment,
+                &mut contributions,
+                d,
+            );
         }
         if r.chance(0.4) {
-            let when = match person.death {
-                // 5 % of the deceased have a settlement after death (finding); on the day of
-                // death is a decoy.
-                Some(death) if r.chance(0.1) => {
-                    let after = r.chance(0.5);
-                    let date = if after {
-                        death + chrono::Days::new(20)
-                    } else {
-                        death
-                    };
-                    d.findings.push(Finding {
-                        kind: "medical_after_death",
-                        entity: person.entity.clone(),
-                        detail: format!("died {death}, settlement {date}"),
-                        decoy: !after,
-                    });
-                    Some(date)
-                }
-                Some(death) => Some(death - chrono::Days::new(1 + r.below(300))),
-                None => Some(
-                    NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default()
-                        + chrono::Days::new(r.below(330)),
-                ),
-            };
-            if let Some(date) = when {
-                medical.push(
-                    vec![
-                        Cell::text(format!("JS{:012}", r.below(1_000_000_000_000))),
-                        Cell::text(&person.id),
-                        dirt::date(date, DateStyle::Iso),
-                        Cell::text(format!("{}.{:02}", r.range(50, 20000), r.below(100))),
-                    ],
-                    clean(&person.entity),
-                );
-            }
+            medical_settlement(&mut r, person, &mut medical, d);
         }
     }
     d.tables
         .extend([copy, unemployment, pension, contributions, medical]);
+}
+
+/// One monthly payment row.
+fn pay(t: &mut Table, p: &Person, m: NaiveDate, amount: i64) {
+    t.push(
+        vec![
+            Cell::text(&p.id),
+            Cell::text(&p.name),
+            Cell::text(month_text(m)),
+            Cell::Int(amount),
+        ],
+        clean(&p.entity),
+    );
+}
+
+/// A pensioner's monthly pension; deceased pensioners are paid up to their death month (a
+/// decoy when that month is in the window), 20 % after it (the finding).
+fn pension_payments(
+    r: &mut Rng,
+    person: &Person,
+    months: &[NaiveDate],
+    pension: &mut Table,
+    d: &mut Deliveries,
+) {
+    let death_month = person.death.map(month_start);
+    // Deceased pensioners are normally paid up to their death month (a decoy when that
+    // month is in the window); 20 % keep being paid after it (the finding).
+    let keeps_paying = death_month.is_some() && r.chance(0.2);
+    let mut after_death = false;
+    for &m in months {
+        let past = death_month.is_some_and(|dm| m > dm);
+        if past && !keeps_paying {
+            continue;
+        }
+        after_death |= past;
+        pay(pension, person, m, 3000 + r.range(0, 2000));
+    }
+    if let Some(dm) = death_month
+        && (after_death || months.contains(&dm))
+    {
+        d.findings.push(Finding {
+            kind: "pension_after_death",
+            entity: person.entity.clone(),
+            detail: format!(
+                "died {}, pension paid for {}",
+                person.death.map(|x| x.to_string()).unwrap_or_default(),
+                if after_death {
+                    "months after death"
+                } else {
+                    "the death month only"
+                }
+            ),
+            decoy: !after_death,
+        });
+    }
+}
+
+/// An employee's monthly contributions until death.
+fn employer_contributions(
+    r: &mut Rng,
+    person: &Person,
+    enterprise: &Enterprise,
+    months: &[NaiveDate],
+    contributions: &mut Table,
+) {
+    let death_month = person.death.map(month_start);
+    for &m in months {
+        if death_month.is_some_and(|dm| m > dm) {
+            continue;
+        }
+        contributions.push(
+            vec![
+                Cell::text(&enterprise.uscc),
+                Cell::text(&enterprise.name),
+                Cell::text(&person.id),
+                Cell::text(month_text(m)),
+                Cell::Int(5000 + r.range(0, 15000)),
+            ],
+            clean(&person.entity),
+        );
+    }
+}
+
+/// Unemployment benefit from 2026-07; 10 % also have contributions in benefit months
+/// (finding), 10 % only in the month before the benefit started (decoy).
+fn unemployment_benefit(
+    r: &mut Rng,
+    world: &World,
+    person: &Person,
+    months: &[NaiveDate],
+    unemployment: &mut Table,
+    contributions: &mut Table,
+    d: &mut Deliveries,
+) {
+    // Benefit from 2026-07; 10 % also have contributions in benefit months (finding),
+    // 10 % only in the month before the benefit started (decoy).
+    let start = months[2];
+    for &m in months.iter().filter(|m| **m >= start) {
+        pay(unemployment, person, m, 1800);
+    }
+    let overlap = r.below(10);
+    if overlap < 2 {
+        let decoy = overlap == 1;
+        let enterprise = &world.enterprises[r.below(world.enterprises.len() as u64) as usize];
+        let worked: Vec<NaiveDate> = if decoy {
+            vec![months[1]]
+        } else {
+            vec![months[3], months[4]]
+        };
+        for m in &worked {
+            contributions.push(
+                vec![
+                    Cell::text(&enterprise.uscc),
+                    Cell::text(&enterprise.name),
+                    Cell::text(&person.id),
+                    Cell::text(month_text(*m)),
+                    Cell::Int(4000),
+                ],
+                clean(&person.entity),
+            );
+        }
+        d.findings.push(Finding {
+            kind: "unemployment_while_employed",
+            entity: person.entity.clone(),
+            detail: format!(
+                "benefit from {}, contributions in {}",
+                month_text(start),
+                worked
+                    .iter()
+                    .map(|m| month_text(*m))
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            ),
+            decoy,
+        });
+    }
+}
+
+/// A medical settlement: 5 % of the deceased have one after death (finding); on the day of
+/// death is a decoy.
+fn medical_settlement(r: &mut Rng, person: &Person, medical: &mut Table, d: &mut Deliveries) {
+    let when = match person.death {
+        // 5 % of the deceased have a settlement after death (finding); on the day of
+        // death is a decoy.
+        Some(death) if r.chance(0.1) => {
+            let after = r.chance(0.5);
+            let date = if after {
+                death + chrono::Days::new(20)
+            } else {
+                death
+            };
+            d.findings.push(Finding {
+                kind: "medical_after_death",
+                entity: person.entity.clone(),
+                detail: format!("died {death}, settlement {date}"),
+                decoy: !after,
+            });
+            Some(date)
+        }
+        Some(death) => Some(death - chrono::Days::new(1 + r.below(300))),
+        None => Some(
+            NaiveDate::from_ymd_opt(2026, 1, 1).unwrap_or_default()
+                + chrono::Days::new(r.below(330)),
+        ),
+    };
+    if let Some(date) = when {
+        medical.push(
+            vec![
+                Cell::text(format!("JS{:012}", r.below(1_000_000_000_000))),
+                Cell::text(&person.id),
+                dirt::date(date, DateStyle::Iso),
+                Cell::text(format!("{}.{:02}", r.range(50, 20000), r.below(100))),
+            ],
+            clean(&person.entity),
+        );
+    }
 }

@@ -11,45 +11,7 @@ use chrono::{Datelike, NaiveDate};
 
 pub(super) fn market_and_credit(world: &World, rng: &Rng, d: &mut Deliveries) {
     let mut r = rng.fork("market_regulation");
-    let mut legal = Table::new(
-        "market_regulation",
-        "legal_persons",
-        FileFormat::Xlsx,
-        vec![
-            "统一社会信用代码",
-            "企业名称",
-            "法定代表人",
-            "法定代表人身份证号",
-            "成立日期",
-            "登记状态",
-        ],
-    );
-    legal.title = Some("市场主体登记信息（市场监管局）".into());
-    legal.sheet = "市场主体";
-    let mut reps = Table::new(
-        "market_regulation",
-        "legal_representatives",
-        FileFormat::CsvUtf8Bom,
-        vec!["统一社会信用代码", "法定代表人姓名", "证件类型", "证件号码"],
-    );
-    let mut licences = Table::new(
-        "licences",
-        "licences",
-        FileFormat::Jsonl,
-        vec!["zzbs", "zzmc", "chrdm", "chrmc", "yxqq", "yxqz"],
-    );
-    let mut credit = Table::new(
-        "credit",
-        "permits_penalties",
-        FileFormat::CsvGb18030,
-        vec![
-            "行政相对人名称",
-            "统一社会信用代码",
-            "决定类别",
-            "决定文书号",
-            "决定日期",
-        ],
-    );
+    let [mut legal, mut reps, mut licences, mut credit] = empty_tables();
     // 住建部's USCC defines the licence type (domain.md §1.5).
     let type_code = "11100000000013338W032";
     for e in &world.enterprises {
@@ -148,4 +110,49 @@ pub(super) fn market_and_credit(world: &World, rng: &Rng, d: &mut Deliveries) {
         }
     }
     d.tables.extend([legal, reps, licences, credit]);
+}
+
+/// The four tables, empty: legal persons (xlsx with a title row), representatives, e-licences
+/// (JSON Lines with pinyin keys) and credit disclosures (GBK).
+fn empty_tables() -> [Table; 4] {
+    let mut legal = Table::new(
+        "market_regulation",
+        "legal_persons",
+        FileFormat::Xlsx,
+        vec![
+            "统一社会信用代码",
+            "企业名称",
+            "法定代表人",
+            "法定代表人身份证号",
+            "成立日期",
+            "登记状态",
+        ],
+    );
+    legal.title = Some("市场主体登记信息（市场监管局）".into());
+    legal.sheet = "市场主体";
+    let reps = Table::new(
+        "market_regulation",
+        "legal_representatives",
+        FileFormat::CsvUtf8Bom,
+        vec!["统一社会信用代码", "法定代表人姓名", "证件类型", "证件号码"],
+    );
+    let licences = Table::new(
+        "licences",
+        "licences",
+        FileFormat::Jsonl,
+        vec!["zzbs", "zzmc", "chrdm", "chrmc", "yxqq", "yxqz"],
+    );
+    let credit = Table::new(
+        "credit",
+        "permits_penalties",
+        FileFormat::CsvGb18030,
+        vec![
+            "行政相对人名称",
+            "统一社会信用代码",
+            "决定类别",
+            "决定文书号",
+            "决定日期",
+        ],
+    );
+    [legal, reps, licences, credit]
 }

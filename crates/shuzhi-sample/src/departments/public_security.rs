@@ -95,6 +95,15 @@ pub(super) fn public_security(world: &World, rng: &Rng, d: &mut Deliveries) {
             legacy.push(row, truth(&person.entity, p));
         }
     }
+    let households = households(world);
+    let cancellations = cancellations(world, &mut r);
+    note_register_disagreements(world, &register, d);
+    d.tables
+        .extend([register, legacy, households, cancellations]);
+}
+
+/// Household relations (户成员), clean.
+fn households(world: &World) -> Table {
     let mut households = Table::new(
         "public_security",
         "household_relations",
@@ -112,6 +121,11 @@ pub(super) fn public_security(world: &World, rng: &Rng, d: &mut Deliveries) {
             clean(&person.entity),
         );
     }
+    households
+}
+
+/// Cancellations (户籍注销) as JSON Lines: most deaths, some moves away.
+fn cancellations(world: &World, r: &mut Rng) -> Table {
     let mut cancellations = Table::new(
         "public_security",
         "cancellations",
@@ -139,6 +153,11 @@ pub(super) fn public_security(world: &World, rng: &Rng, d: &mut Deliveries) {
             );
         }
     }
+    cancellations
+}
+
+/// The register's gender and birth date where the generator made them disagree with the truth.
+fn note_register_disagreements(world: &World, register: &Table, d: &mut Deliveries) {
     for (row, t) in register.rows.iter().zip(&register.truth) {
         if let Some(person) = entity_person(world, &t.entity) {
             let p = Planted {
@@ -158,6 +177,4 @@ pub(super) fn public_security(world: &World, rng: &Rng, d: &mut Deliveries) {
             );
         }
     }
-    d.tables
-        .extend([register, legacy, households, cancellations]);
 }
