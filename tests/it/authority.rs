@@ -123,6 +123,76 @@ async fn window_checks_do_not_depend_on_batches_or_partitions() {
     assert_eq!(results[0], results[2]);
 }
 
+/// A fill (补全: the other department delivered nothing) and a correction (纠错: it delivered
+/// another value) are different findings; a row that ingest or a reject check rejected lends
+/// no value, even for the same key.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fills_and_corrections_are_different_findings_and_rejected_rows_lend_nothing() {
+    let dir = temp_dir("authority-fill");
+    let a = format!("1101051949123100{}", "2X");
+    let c = {
+        let body = "31011219850409522";
+        format!("{body}{}", check(body))
+    };
+    // The same ID with a wrong check character, delivered by both: rejected everywhere.
+    let x = format!("{}{}", &c[..17], if c.ends_with('0') { '1' } else { '0' });
+    let p = two_department_job(
+        &dir,
+        |rules| {
+            rules.replacen(
+                "name = \"phone\"\nclass = \"sensitive\"\n",
+                "name = \"phone\"\nclass = \"sensitive\"\nauthority = \"public_security\"\n",
+                1,
+            )
+        },
+        &format!(
+            "{a},张三,13912345678,2020-01-01\n{c},赵六,13987654321,2020-01-01\n{x},甲,,2020-01-01\n"
+        ),
+        &format!("{a},张叁,,2023-01-01\n{c},赵六,13812345678,2023-01-01\n{x},乙,,2023-01-01\n"),
+    );
+    let out = dir.join("out");
+    let run = shuzhi_job::run_pipeline(&p, &out, &shuzhi_job::RunOptions::new("fill"))
+        .await
+        .expect("runs");
+    let kept = rows(
+        &query(
+            &out,
+            "SELECT id_number, name, phone FROM population ORDER BY id_number",
+        )
+        .await,
+    );
+    assert_eq!(
+        kept,
+        vec![
+            format!("{a}|张三|13912345678"),
+            format!("{c}|赵六|13987654321"),
+        ]
+    );
+    let verdicts = rows(
+        &query(
+            &out,
+            "SELECT rule, _source, _line FROM verdicts WHERE rule LIKE '%authority%' ORDER BY rule",
+        )
+        .await,
+    );
+    assert_eq!(
+        verdicts,
+        vec![
+            // 张叁 → 张三: a correction.
+            "population.name.authority|ca|2",
+            // 13812345678 → 13987654321: a correction.
+            "population.phone.authority|ca|3",
+            // No phone from civil affairs: public security's fills it.
+            "population.phone.authority_fill|ca|2",
+        ],
+        "the rejected ID lends nothing and receives nothing"
+    );
+    let failures = &run.manifest.rule_failures;
+    assert_eq!(failures["population.phone.authority_fill"], 1);
+    assert_eq!(failures["population.phone.authority"], 1);
+    assert_eq!(failures["population.name.authority_fill"], 0);
+}
+
 /// A population job with `authority = "public_security"` on the name (and `edit` applied to
 /// the rules) over two deliveries of `公民身份号码,姓名,联系电话,登记日期` rows: public security's
 /// and civil affairs'.

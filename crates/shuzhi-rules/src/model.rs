@@ -631,15 +631,18 @@ pub enum CheckKind {
     /// A date not before another date field of the row (per-entity time order).
     NotBefore(String),
     /// From `authority = "<department>"`: the value differs from the one that department
-    /// delivered for the same key, which replaces it (severity `fix`).
+    /// delivered for the same key, which replaces it (a correction, 纠错; severity `fix`).
     Authority(String),
+    /// From `authority = "<department>"`: the value is missing and that department delivered
+    /// one for the same key, which fills it (a fill, 补全; severity `fix`).
+    AuthorityFill(String),
 }
 
 impl CheckKind {
     /// The GB/T 36344 indicator a failure of this kind counts against by default.
     pub fn default_indicator(&self) -> Indicator {
         match self {
-            CheckKind::Required => Indicator::ElementCompleteness,
+            CheckKind::Required | CheckKind::AuthorityFill(_) => Indicator::ElementCompleteness,
             CheckKind::IdRegion | CheckKind::CodeTable(_) | CheckKind::OneOf(_) => {
                 Indicator::ReferenceData
             }

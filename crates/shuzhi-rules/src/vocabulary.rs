@@ -365,6 +365,7 @@ fn documented_kinds() -> Vec<(&'static str, CheckKind)> {
         ("unique", CheckKind::Unique),
         ("not_before", CheckKind::NotBefore(String::new())),
         ("authority", CheckKind::Authority(String::new())),
+        ("authority (fill)", CheckKind::AuthorityFill(String::new())),
     ]
 }
 
@@ -463,9 +464,12 @@ pub fn rules_markdown() -> String {
          recorded in the manifest (`fields`).\n\
          - `authority = \"<department>\"` — the department whose value is authoritative (一数一源): where\n  \
          it delivered a value for the same key in the run, that value replaces the other\n  \
-         departments' (a fix, rule `<library>.<field>.authority`, original kept in the verdict;\n  \
-         counted as 一致性 / 相同数据一致性; the maximum when it delivered several). Recorded in the\n  \
-         manifest too. It costs a window over the key, like `unique`.\n",
+         departments' — a correction (纠错) where they delivered another value (rule\n  \
+         `<library>.<field>.authority`, counted as 一致性 / 相同数据一致性), a fill (补全) where\n  \
+         they delivered none (rule `<library>.<field>.authority_fill`, counted as 完整性 /\n  \
+         数据元素完整性); both are fixes with the original kept in the verdict; the maximum when it\n  \
+         delivered several. Only rows with a key that no check or ingest rejected lend their\n  \
+         value. Recorded in the manifest too. It costs a window over the key, like `unique`.\n",
     );
     s
 }

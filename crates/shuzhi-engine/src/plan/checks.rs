@@ -46,9 +46,19 @@ fn authority_column(field: &str) -> String {
 }
 
 /// The value `department` delivered for the row's key: the largest, when it delivered several
-/// (a window over the key).
-fn authority_value(key: &str, field: &str, department: &str) -> Result<Expr, EngineError> {
-    let theirs = when(ident(DEPARTMENT_COLUMN).eq(lit(department)), ident(field)).end()?;
+/// (a window over the key). Only rows that have a key and that no check or ingest rejected
+/// (`lends`) lend their value.
+fn authority_value(
+    key: &str,
+    field: &str,
+    department: &str,
+    lends: Expr,
+) -> Result<Expr, EngineError> {
+    let theirs = ident(DEPARTMENT_COLUMN)
+        .eq(lit(department))
+        .and(ident(key).is_not_null())
+        .and(lends);
+    let theirs = when(theirs, ident(field)).end()?;
     let max = WindowFunction::new(
         WindowFunctionDefinition::AggregateUDF(max_udaf()),
         vec![theirs],
@@ -158,33 +168,38 @@ fn failure(
             present.and(rows.gt(lit(1i64)))
         }
         CheckKind::NotBefore(other) => value.lt(ident(other)).is_true(),
+        // A correction: both delivered a value and they differ.
         CheckKind::Authority(_) => {
             let theirs = ident(authority_column(&check.field));
             let differs = binary_expr(value, Operator::IsDistinctFrom, theirs.clone());
-            theirs.is_not_null().and(differs)
+            theirs.is_not_null().and(present).and(differs)
+        }
+        // A fill: only the authority delivered one.
+        CheckKind::AuthorityFill(_) => {
+            let theirs = ident(authority_column(&check.field));
+            theirs.is_not_null().and(value.is_null())
         }
     })
 }
 
+/// Whether a check reads the authority's value (and so runs after the authority windows).
+fn is_authority(check: &Check) -> bool {
+    matches!(
+        check.kind,
+        CheckKind::Authority(_) | CheckKind::AuthorityFill(_)
+    )
+}
+
 /// Every check's failure flag, the value each fixed field's check saw and each fix's value.
-/// The authoritative departments' values come first, one window each, so a check and its fix
-/// read the same column.
+/// Checks that do not read an authority come first; then the authoritative departments'
+/// values, one window each over the rows those checks and ingest kept, so that a rejected row
+/// or a missing key lends no value; then the authority checks, which read the same column as
+/// their fix.
 pub(super) fn check(
     pipeline: &Pipeline,
     library: &LibraryRules,
     df: DataFrame,
 ) -> Result<(DataFrame, Vec<PlannedCheck>), EngineError> {
-    let authorities = library
-        .checks()
-        .filter_map(|c| match &c.kind {
-            CheckKind::Authority(department) => Some(
-                authority_value(&library.key, &c.field, department)
-                    .map(|v| (authority_column(&c.field), v)),
-            ),
-            _ => None,
-        })
-        .collect::<Result<Vec<_>, _>>()?;
-    let df = project(df, authorities)?;
     let fixed_fields: Vec<&str> = library
         .checks()
         .filter(|c| c.severity == Severity::Fix)
@@ -192,6 +207,7 @@ pub(super) fn check(
         .collect();
     let mut checks = Vec::new();
     let mut flags = Vec::new();
+    let mut authority_flags = Vec::new();
     let mut fixes = Vec::new();
     for (i, check) in library.checks().enumerate() {
         let failed = match &check.when {
@@ -215,14 +231,18 @@ pub(super) fn check(
                 .then(|| seen_column(i)),
             fix: None,
         };
-        flags.push((planned.failed.clone(), failed));
+        let group = match is_authority(check) {
+            true => &mut authority_flags,
+            false => &mut flags,
+        };
+        group.push((planned.failed.clone(), failed));
         if let Some(seen) = &planned.seen {
             let value = as_text(ident(&check.field), field_type(library, &check.field));
-            flags.push((seen.clone(), value));
+            group.push((seen.clone(), value));
         }
-        let fix = match (&check.kind, &check.fix, check.severity) {
-            (CheckKind::Authority(_), _, _) => Some(ident(authority_column(&check.field))),
-            (_, Some(fix), Severity::Fix) => Some(parse(&df, fix)?),
+        let fix = match (&check.fix, check.severity) {
+            _ if is_authority(check) => Some(ident(authority_column(&check.field))),
+            (Some(fix), Severity::Fix) => Some(parse(&df, fix)?),
             _ => None,
         };
         let planned = match fix {
@@ -238,9 +258,37 @@ pub(super) fn check(
         };
         checks.push(planned);
     }
-    // Fix values read the failure flags, so the flags are projected first.
     let df = project(df, flags)?;
+    let df = project(df, authority_values(library, &checks)?)?;
+    // Fix values read the failure flags, so the flags are projected first.
+    let df = project(df, authority_flags)?;
     Ok((project(df, fixes)?, checks))
+}
+
+/// One window per field with an authority: the value its department delivered for the key,
+/// lent only by rows that ingest and the reject checks (all planned before it) kept.
+fn authority_values(
+    library: &LibraryRules,
+    checks: &[PlannedCheck],
+) -> Result<Vec<(String, Expr)>, EngineError> {
+    let kept = checks
+        .iter()
+        .filter(|c| c.severity == Severity::Reject)
+        .map(|c| ident(&c.failed).is_not_true())
+        .fold(ident(INGEST_ERROR_COLUMN).is_null(), Expr::and);
+    let mut windows: Vec<(String, Expr)> = Vec::new();
+    for check in library.checks() {
+        let CheckKind::Authority(department) = &check.kind else {
+            continue;
+        };
+        let column = authority_column(&check.field);
+        if windows.iter().any(|(c, _)| *c == column) {
+            continue;
+        }
+        let value = authority_value(&library.key, &check.field, department, kept.clone())?;
+        windows.push((column, value));
+    }
+    Ok(windows)
 }
 
 /// Applies the fixes in check order: a later fix of a field sees the earlier one's result.

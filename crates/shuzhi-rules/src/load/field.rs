@@ -84,19 +84,26 @@ pub(super) fn compile_field(
         .filter_map(|(i, c)| compile_check(cx, library, &name, i, c, code_tables))
         .collect();
     // `authority`: the authoritative department's value for the same key replaces the others'
-    // (a fix, so the original stays in the verdict). The key itself needs no authority.
+    // (a fix, so the original stays in the verdict): a correction where they differ, a fill
+    // where the value is missing. The key itself needs no authority.
     if let Some(department) = f.authority.as_ref().filter(|_| name != key) {
-        checks.push(Check {
-            id: format!("{library}.{name}.authority"),
-            field: name.clone(),
-            kind: CheckKind::Authority(department.get_ref().clone()),
-            severity: Severity::Fix,
-            fix: None,
-            when: None,
-            indicator: Indicator::SameDataConsistency,
-            max_fail_ratio: None,
-            origin: cx.origin(department),
-        });
+        let d = department.get_ref();
+        for (label, kind) in [
+            ("authority", CheckKind::Authority(d.clone())),
+            ("authority_fill", CheckKind::AuthorityFill(d.clone())),
+        ] {
+            checks.push(Check {
+                id: format!("{library}.{name}.{label}"),
+                field: name.clone(),
+                indicator: kind.default_indicator(),
+                kind,
+                severity: Severity::Fix,
+                fix: None,
+                when: None,
+                max_fail_ratio: None,
+                origin: cx.origin(department),
+            });
+        }
     }
     Field {
         name,
