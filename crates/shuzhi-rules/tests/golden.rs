@@ -27,8 +27,16 @@ fn outcome(case: &Path) -> String {
         }
         Err(other) => format!("{other}\n"),
     };
+    // Paths are shown relative to the cases folder, however the checkout is reached.
+    let real = cases_dir()
+        .canonicalize()
+        .expect("cases folder")
+        .display()
+        .to_string();
     let dir = cases_dir().display().to_string();
-    rendered.replace(&format!("{dir}/"), "cases/")
+    rendered
+        .replace(&format!("{dir}/"), "cases/")
+        .replace(&format!("{real}/"), "cases/")
 }
 
 fn cases() -> Vec<PathBuf> {
