@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::common::{query, repo, rows, temp_dir};
+use crate::common::{handworked_copy, query, repo, rows, temp_dir};
 
 const HEADER: &str = "公民身份号码,姓名,性别,出生日期,联系电话,户籍地区划,登记日期,住址";
 
@@ -365,4 +365,44 @@ async fn incremental_runs_give_the_tables_of_a_full_rebuild() {
             "population.superseded|4",
         ]
     );
+}
+
+/// A rule change that adds a field rebuilds every table, and the published table shows the new
+/// column: the table's schema follows its content.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_field_added_to_the_rules_appears_in_the_published_table() {
+    let dir = temp_dir("deliveries-new-field");
+    let repo_path = repo().canonicalize().expect("repo");
+    let rules = std::fs::read_to_string(repo().join("rules/population.toml")).expect("rules");
+    std::fs::write(dir.join("population.toml"), &rules).expect("rules copy");
+    let shared = format!("\"{}/rules/population.toml\"", repo_path.display());
+    let pipeline = handworked_copy(&dir, "pipeline.toml", |t| {
+        t.replace(&shared, "\"population.toml\"")
+    });
+    let out = dir.join("out");
+    let load = || shuzhi_rules::load_pipeline(&pipeline).expect("loads");
+    shuzhi_job::run_pipeline(&load(), &out, &shuzhi_job::RunOptions::new("before"))
+        .await
+        .expect("first run");
+    let added = "\n[[field]]\nname = \"source_system\"\nclean = [{ default = \"'ps'\" }]\n";
+    std::fs::write(dir.join("population.toml"), format!("{rules}{added}")).expect("edit");
+    let run = shuzhi_job::run_pipeline(&load(), &out, &shuzhi_job::RunOptions::new("after"))
+        .await
+        .expect("second run");
+    assert!(
+        run.manifest
+            .deliveries
+            .iter()
+            .any(|l| l.contains("governed every live batch")),
+        "{:?}",
+        run.manifest.deliveries
+    );
+    let values = rows(
+        &query(
+            &out,
+            "SELECT source_system, count(*) FROM population GROUP BY 1",
+        )
+        .await,
+    );
+    assert_eq!(values, vec!["ps|12"]);
 }

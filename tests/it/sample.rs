@@ -185,6 +185,57 @@ async fn verdicts_keep_original_cleaned_and_fixed_values() {
     assert_eq!(per_department, vec!["public_security|16"]);
 }
 
+/// Every verdict names its entity (the library key, masked like the key field); a dedup
+/// verdict also names the row that was kept and why.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dedup_verdicts_name_their_entity_and_the_row_they_lost_to() {
+    let out = temp_dir("sample-dedup-against");
+    run_sample(&out, 3, 2).await;
+    let v = rows(
+        &query(
+            &out,
+            "SELECT _source, _line, entity, against FROM verdicts \
+             WHERE rule = 'population.dedup' ORDER BY _source, _line",
+        )
+        .await,
+    );
+    // File labels differ by checkout: keep what follows the folder.
+    let v: Vec<String> = v
+        .iter()
+        .map(|line| line.replace('\\', "/"))
+        .map(|line| match line.split_once("|kept ") {
+            Some((head, tail)) => {
+                let (source, rest) = tail.split_once(' ').unwrap_or((tail, ""));
+                let file = rest.rsplit_once('/').map_or(rest, |(_, f)| f);
+                format!("{head}|kept {source} {file}")
+            }
+            None => line,
+        })
+        .collect();
+    assert_eq!(
+        v,
+        vec![
+            "ps_population_new|2|110105********002X|kept ps_population_new population_new.csv:3 (later registered_on)",
+            "ps_population_old|2|310112********5227|kept ps_population_new population_new.csv:4 (later registered_on)",
+            "ps_population_old|3|110106********0046|kept ps_population_new population_new.csv:16 (same registered_on, first in delivery order)",
+            "ps_population_old|6|110105********002X|kept ps_population_new population_new.csv:3 (later registered_on)",
+        ]
+    );
+    let entities = rows(
+        &query(
+            &out,
+            "SELECT count(*) FROM verdicts WHERE entity IS NULL AND rule NOT LIKE 'ingest.%' \
+             AND rule <> 'population.id_number.required'",
+        )
+        .await,
+    );
+    assert_eq!(
+        entities,
+        vec!["0"],
+        "every verdict of a row with a key names it"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn read_back_types_dates_are_dates_and_identifiers_are_text() {
     let out = temp_dir("sample-types");

@@ -70,6 +70,9 @@ pub struct Marks {
     /// Passing rows that won their key in an older delivery (lower `_seq`) than the key's
     /// winner: a newer delivery supersedes them.
     pub older: BooleanArray,
+    /// Rows that begin a run of one key and one delivery: each duplicate lost to the last such
+    /// row before it (possibly in an earlier batch).
+    pub starts: BooleanArray,
 }
 
 /// Marks duplicates in one sorted partition, batch after batch.
@@ -126,7 +129,8 @@ impl DuplicateMarker {
             let none = BooleanArray::from(Vec::<bool>::new());
             return Ok(Marks {
                 duplicate: none.clone(),
-                older: none,
+                older: none.clone(),
+                starts: none,
             });
         }
         let keys = key.as_string::<i32>();
@@ -145,7 +149,120 @@ impl DuplicateMarker {
         Ok(Marks {
             duplicate: and(&passing, &in_group)?,
             older: and(&and(&passing, &same_key)?, &not(&same_seq)?)?,
+            starts: not(&in_group)?,
         })
+    }
+}
+
+/// The row a duplicate lost to.
+#[derive(Debug, Clone)]
+struct Survivor {
+    source: String,
+    file: String,
+    line: i64,
+    order: Option<String>,
+}
+
+/// Names, for each duplicate, the row it lost to and why (`kept ps_register a.csv:12 (later
+/// registered_on)`), batch after batch of one sorted partition.
+#[derive(Debug)]
+pub struct Survivors {
+    order_by: String,
+    keep: Keep,
+    last: Option<Survivor>,
+}
+
+/// A column of `batch` as text.
+fn text_column(batch: &RecordBatch, name: &str) -> Result<StringArray, EngineError> {
+    let column = batch
+        .column_by_name(name)
+        .ok_or_else(|| EngineError::Internal(format!("plan output lacks {name}")))?;
+    Ok(cast(column, &DataType::Utf8)?.as_string::<i32>().clone())
+}
+
+impl Survivors {
+    /// For a library deduplicated by `dedup`.
+    pub fn new(dedup: &Dedup) -> Self {
+        Self {
+            order_by: dedup.order_by.clone(),
+            keep: dedup.keep,
+            last: None,
+        }
+    }
+
+    /// Why `winner` beat a row whose order value is `loser`.
+    fn reason(&self, winner: &Survivor, loser: Option<&str>) -> String {
+        let order = &self.order_by;
+        let why = if winner.order.as_deref() == loser {
+            format!("same {order}, first in delivery order")
+        } else {
+            match self.keep {
+                Keep::Latest => format!("later {order}"),
+                Keep::Earliest => format!("earlier {order}"),
+            }
+        };
+        format!(
+            "kept {} {}:{} ({why})",
+            winner.source, winner.file, winner.line
+        )
+    }
+
+    /// Text per row: the survivor and reason for duplicates, null for every other row.
+    pub fn describe(
+        &mut self,
+        batch: &RecordBatch,
+        marks: &Marks,
+    ) -> Result<ArrayRef, EngineError> {
+        let n = batch.num_rows();
+        if marks.duplicate.true_count() == 0 && marks.starts.true_count() == 0 {
+            return Ok(arrow::array::new_null_array(&DataType::Utf8, n));
+        }
+        let sources = text_column(batch, SOURCE_COLUMN)?;
+        let files = text_column(batch, FILE_COLUMN)?;
+        let orders = text_column(batch, &self.order_by)?;
+        let lines = batch
+            .column_by_name(LINE_COLUMN)
+            .and_then(|c| c.as_primitive_opt::<Int64Type>().cloned())
+            .ok_or_else(|| EngineError::Internal("_line is not Int64".into()))?;
+        let text = |a: &StringArray, row: usize| a.is_valid(row).then(|| a.value(row).to_owned());
+        let survivor = |row: usize| Survivor {
+            source: text(&sources, row).unwrap_or_default(),
+            file: text(&files, row).unwrap_or_default(),
+            line: lines.value(row),
+            order: text(&orders, row),
+        };
+        let mut out = arrow::array::StringBuilder::with_capacity(n, 0);
+        // The run's survivor: carried from an earlier batch, or a row of this one (made into
+        // text only when a duplicate needs it or the run may go on in the next batch).
+        let mut carried: Option<Survivor> = self.last.take();
+        let mut start: Option<usize> = None;
+        for row in 0..n {
+            if marks.starts.value(row) {
+                start = Some(row);
+                carried = None;
+            }
+            if !marks.duplicate.value(row) {
+                out.append_null();
+                continue;
+            }
+            if carried.is_none()
+                && let Some(start) = start
+            {
+                carried = Some(survivor(start));
+            }
+            let loser = orders.is_valid(row).then(|| orders.value(row));
+            match &carried {
+                Some(winner) => out.append_value(self.reason(winner, loser)),
+                None => out.append_null(),
+            }
+        }
+        // The last run may go on in the next batch.
+        self.last = match (carried, start) {
+            (Some(winner), _) => Some(winner),
+            (None, Some(start)) => Some(survivor(start)),
+            (None, None) => None,
+        };
+        Ok(Arc::new(out.finish()))
     }
 }
 

@@ -16,7 +16,7 @@ use shuzhi_rules::{FieldType, Severity};
 
 use crate::EngineError;
 use crate::arrays::null_as_false;
-use crate::dedup::{DuplicateMarker, replace_where};
+use crate::dedup::{DuplicateMarker, Survivors, replace_where};
 use crate::dirs::OutputDirs;
 use crate::plan::{PlannedCheck, PlannedLibrary, dedup_rule, deleted_rule, superseded_rule};
 use crate::provenance::{
@@ -24,6 +24,22 @@ use crate::provenance::{
     INGEST_ERROR_COLUMN, LINE_COLUMN, RAW_COLUMN, REASONS_COLUMN, REJECTED_COLUMN, RUN_ID_COLUMN,
     SHEET_COLUMN, SOURCE_COLUMN, department_field, stored_fields,
 };
+
+/// Verdict column: the row's library key (its entity), masked like the key field.
+pub const ENTITY_COLUMN: &str = "entity";
+/// Verdict column: for a dedup verdict, the row it lost to and why.
+pub const AGAINST_COLUMN: &str = "against";
+
+/// One kind of verdict for the rows that failed it.
+struct Verdict<'a> {
+    rule: &'a str,
+    severity: Severity,
+    field: Option<&'a str>,
+    /// Original, cleaned and fixed values.
+    values: [ArrayRef; 3],
+    /// What the row lost to (dedup), per row of the batch.
+    against: Option<&'a ArrayRef>,
+}
 
 /// Schemas of the three outputs of a library.
 #[derive(Debug, Clone)]
@@ -68,9 +84,11 @@ impl OutputSchemas {
             Field::new("rule", DataType::Utf8, false),
             Field::new("severity", DataType::Utf8, false),
             text("field"),
+            text(ENTITY_COLUMN),
             text("original"),
             text("cleaned"),
             text("fixed"),
+            text(AGAINST_COLUMN),
         ];
         verdicts.extend(stored_fields());
         Self {
@@ -103,7 +121,7 @@ pub struct SplitSink {
     library: PartitionedWriter,
     quarantine: PartitionedWriter,
     verdicts: PartitionedWriter,
-    duplicates: Option<DuplicateMarker>,
+    duplicates: Option<(DuplicateMarker, Survivors)>,
     winning_keys: Option<Vec<ArrayRef>>,
     counts: RunCounts,
 }
@@ -226,7 +244,7 @@ impl SplitSink {
             duplicates: planned
                 .dedup
                 .as_ref()
-                .map(|_| DuplicateMarker::new(&planned.rules.key)),
+                .map(|d| (DuplicateMarker::new(&planned.rules.key), Survivors::new(d))),
             winning_keys: collect_keys.then(Vec::new),
             planned,
             schemas,
@@ -241,9 +259,13 @@ impl SplitSink {
             return Ok(());
         }
         let rejected = mask(batch, REJECTED_COLUMN)?;
-        let marks = match &mut self.duplicates {
-            Some(marker) => Some(marker.mark(batch, &rejected)?),
-            None => None,
+        let (marks, survivors) = match &mut self.duplicates {
+            Some((marker, survivors)) => {
+                let marks = marker.mark(batch, &rejected)?;
+                let described = survivors.describe(batch, &marks)?;
+                (Some(marks), Some(described))
+            }
+            None => (None, None),
         };
         let duplicate = marks.as_ref().map(|m| m.duplicate.clone());
         let dropped = match &duplicate {
@@ -340,7 +362,8 @@ impl SplitSink {
             Some(&quarantined),
         )?;
 
-        self.write_verdicts(batch, &departments, duplicate.as_ref())
+        let lost = duplicate.as_ref().zip(survivors.as_ref());
+        self.write_verdicts(batch, &departments, lost)
     }
 
     fn count_sources(
@@ -387,13 +410,11 @@ impl SplitSink {
         &self,
         batch: &RecordBatch,
         selected: &BooleanArray,
-        rule: &str,
-        severity: Severity,
-        field: Option<&str>,
-        values: [ArrayRef; 3],
+        verdict: Verdict,
     ) -> Result<RecordBatch, EngineError> {
         let n = selected.true_count();
         let picked = |a: &ArrayRef| filter(a.as_ref(), selected);
+        let field = verdict.field;
         let field_col = match field {
             Some(f) => constant(f, n),
             None => new_null_array(&DataType::Utf8, n),
@@ -401,35 +422,45 @@ impl SplitSink {
         // Sensitive values are shown masked; a raw line (no field) is masked when the library
         // has any sensitive field, since it holds them all.
         let rules = &self.planned.rules;
-        let display = match field {
-            Some(f) => rules
+        let mask_of = |f: &str| {
+            rules
                 .fields
                 .iter()
                 .find(|x| x.name == f)
-                .and_then(|x| x.display_mask()),
+                .and_then(|x| x.display_mask())
+        };
+        let display = match field {
+            Some(f) => mask_of(f),
             None => rules
                 .fields
                 .iter()
                 .any(|x| x.display_mask().is_some())
                 .then_some(MaskKind::Partial),
         };
-        let shown = |a: &ArrayRef| -> Result<ArrayRef, EngineError> {
+        let shown = |a: &ArrayRef, display: Option<MaskKind>| -> Result<ArrayRef, EngineError> {
             let a = picked(a)?;
             Ok(match display {
                 Some(kind) => mask_array(kind, arrow::compute::cast(&a, &DataType::Utf8)?.as_ref())
                     .map_err(|e| EngineError::Internal(e.to_string()))?,
-                None => a,
+                None => arrow::compute::cast(&a, &DataType::Utf8)?,
             })
         };
-        let [original, cleaned, fixed] = values;
+        let [original, cleaned, fixed] = verdict.values;
+        let entity = column(batch, &rules.key)?;
+        let against = match verdict.against {
+            Some(a) => picked(a)?,
+            None => new_null_array(&DataType::Utf8, n),
+        };
         let cols: Vec<ArrayRef> = vec![
             constant(&self.planned.rules.name, n),
-            constant(rule, n),
-            constant(severity.as_str(), n),
+            constant(verdict.rule, n),
+            constant(verdict.severity.as_str(), n),
             field_col,
-            shown(&original)?,
-            shown(&cleaned)?,
-            shown(&fixed)?,
+            shown(&entity, mask_of(&rules.key))?,
+            shown(&original, display)?,
+            shown(&cleaned, display)?,
+            shown(&fixed, display)?,
+            against,
             picked(&column(batch, SOURCE_COLUMN)?)?,
             picked(&column(batch, BATCH_COLUMN)?)?,
             picked(&column(batch, FILE_COLUMN)?)?,
@@ -444,7 +475,7 @@ impl SplitSink {
         &mut self,
         batch: &RecordBatch,
         departments: &ArrayRef,
-        duplicate: Option<&BooleanArray>,
+        lost: Option<(&BooleanArray, &ArrayRef)>,
     ) -> Result<(), EngineError> {
         let n = batch.num_rows();
         let null_text = new_null_array(&DataType::Utf8, n);
@@ -478,7 +509,17 @@ impl SplitSink {
                 fixed,
             ];
             emitted.push((
-                self.verdict_rows(batch, &failed, id, *severity, Some(field), values)?,
+                self.verdict_rows(
+                    batch,
+                    &failed,
+                    Verdict {
+                        rule: id,
+                        severity: *severity,
+                        field: Some(field),
+                        values,
+                        against: None,
+                    },
+                )?,
                 failed,
             ));
         }
@@ -497,12 +538,22 @@ impl SplitSink {
                     null_text.clone(),
                 ];
                 emitted.push((
-                    self.verdict_rows(batch, &failed, code, Severity::Reject, None, values)?,
+                    self.verdict_rows(
+                        batch,
+                        &failed,
+                        Verdict {
+                            rule: code,
+                            severity: Severity::Reject,
+                            field: None,
+                            values,
+                            against: None,
+                        },
+                    )?,
                     failed,
                 ));
             }
         }
-        if let Some(dup) = duplicate {
+        if let Some((dup, survivors)) = lost {
             let dup = dup.clone();
             let rule = dedup_rule(&self.planned.rules.name);
             *self.counts.rule_failures.entry(rule.clone()).or_default() += dup.true_count() as u64;
@@ -514,7 +565,17 @@ impl SplitSink {
                     null_text,
                 ];
                 emitted.push((
-                    self.verdict_rows(batch, &dup, &rule, Severity::Reject, Some(key), values)?,
+                    self.verdict_rows(
+                        batch,
+                        &dup,
+                        Verdict {
+                            rule: &rule,
+                            severity: Severity::Reject,
+                            field: Some(key),
+                            values,
+                            against: Some(survivors),
+                        },
+                    )?,
                     dup,
                 ));
             }

@@ -26,14 +26,19 @@ use shuzhi_engine::provenance::{
 use shuzhi_engine::sink::{OutputSchemas, column, constant, write_by_department};
 use shuzhi_engine::source::LiveBatch;
 
+/// Version of the output tables' shape (2: verdicts name their `entity` and what a duplicate
+/// lost `against`): a lakehouse written with another one is rebuilt, never appended to.
+const TABLE_LAYOUT: u32 = 2;
+
 /// What a run's tables are made from: a fingerprint of everything that decides how a
 /// delivered row is governed — the rule set (with code tables), every source's reading and
 /// mapping settings (not its paths, delivery mode or batch id: those belong to one delivery,
-/// recorded per batch), and the shuzhi version. A published run with another one is rebuilt.
+/// recorded per batch), the shuzhi version and the layout of its tables. A published run with
+/// another one is rebuilt.
 pub fn plan_fingerprint(pipeline: &Pipeline) -> String {
     let mut h = Sha256::new();
     h.update(env!("CARGO_PKG_VERSION").as_bytes());
-    h.update(b"\0");
+    h.update(format!("\0{TABLE_LAYOUT}\0").as_bytes());
     h.update(pipeline.fingerprint.as_bytes());
     for s in &pipeline.sources {
         let settings = format!(

@@ -5,7 +5,7 @@ use std::path::Path;
 use arrow::datatypes::{DataType as ArrowType, SchemaRef};
 use deltalake::DeltaTable;
 use deltalake::kernel::transaction::CommitBuilder;
-use deltalake::kernel::{Action, Add, DataType, StructField};
+use deltalake::kernel::{Action, Add, DataType, MetadataExt, StructField, StructType};
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use futures::TryStreamExt;
 
@@ -100,15 +100,15 @@ pub async fn commit(
     };
     let adds: Vec<Action> = files.iter().map(|f| Action::Add(add_action(f))).collect();
     let partition_by: Vec<String> = partition_column.into_iter().map(String::from).collect();
+    let mut columns = Vec::with_capacity(schema.fields().len());
+    for f in schema.fields() {
+        columns.push(StructField::new(
+            f.name().clone(),
+            delta_type(f.name(), f.data_type())?,
+            f.is_nullable(),
+        ));
+    }
     if !dir.join("_delta_log").is_dir() {
-        let mut columns = Vec::with_capacity(schema.fields().len());
-        for f in schema.fields() {
-            columns.push(StructField::new(
-                f.name().clone(),
-                delta_type(f.name(), f.data_type())?,
-                f.is_nullable(),
-            ));
-        }
         let table = deltalake::operations::create::CreateBuilder::new()
             .with_location(url.as_str())
             .with_table_name(name)
@@ -133,12 +133,24 @@ pub async fn commit(
                 .try_collect()
                 .await
                 .map_err(delta)?;
+            let mut actions = removes;
+            // New content may have a new shape (a field added to the rules, a new verdict
+            // column): the table's schema follows, or readers would not see the new columns.
+            let new_schema = StructType::try_new(columns).map_err(|e| delta(e.into()))?;
+            if snapshot.schema().as_ref() != &new_schema {
+                let metadata = snapshot
+                    .metadata()
+                    .clone()
+                    .with_schema(&new_schema)
+                    .map_err(|e| delta(e.into()))?;
+                actions.push(Action::Metadata(metadata));
+            }
             let op = DeltaOperation::Write {
                 mode: SaveMode::Overwrite,
                 partition_by,
                 predicate: None,
             };
-            (removes, op)
+            (actions, op)
         }
         Change::Append { actions } if actions.is_empty() => (
             actions,
