@@ -214,9 +214,28 @@ impl Survivors {
         marks: &Marks,
     ) -> Result<ArrayRef, EngineError> {
         let n = batch.num_rows();
-        if marks.duplicate.true_count() == 0 && marks.starts.true_count() == 0 {
+        if marks.duplicate.true_count() == 0 {
+            // Nothing to name here: only carry the last run's survivor, read from its one row.
+            let last_start = (0..n).rev().find(|&row| marks.starts.value(row));
+            if let Some(row) = last_start {
+                let one = batch.slice(row, 1);
+                let starts = BooleanArray::from(vec![true]);
+                let single = Marks {
+                    duplicate: BooleanArray::from(vec![false]),
+                    older: BooleanArray::from(vec![false]),
+                    starts,
+                };
+                self.last = None;
+                self.read_runs(&one, &single)?;
+            }
             return Ok(arrow::array::new_null_array(&DataType::Utf8, n));
         }
+        self.read_runs(batch, marks)
+    }
+
+    /// `describe` over a batch with duplicates (or one row that starts a run).
+    fn read_runs(&mut self, batch: &RecordBatch, marks: &Marks) -> Result<ArrayRef, EngineError> {
+        let n = batch.num_rows();
         let sources = text_column(batch, SOURCE_COLUMN)?;
         let files = text_column(batch, FILE_COLUMN)?;
         let orders = text_column(batch, &self.order_by)?;
@@ -360,5 +379,78 @@ mod tests {
             .expect("marks");
         assert_eq!(marks.duplicate, BooleanArray::from(vec![true, false]));
         assert_eq!(marks.older, BooleanArray::from(vec![false, false]));
+    }
+
+    /// Rows of (key, seq, line, order) from source `s`, file `f.csv`.
+    fn provenanced(rows: Vec<(&str, i64, i64, &str)>) -> RecordBatch {
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Utf8, true),
+            Field::new(SEQ_COLUMN, DataType::Int64, false),
+            Field::new(SOURCE_COLUMN, DataType::Utf8, false),
+            Field::new(FILE_COLUMN, DataType::Utf8, false),
+            Field::new(LINE_COLUMN, DataType::Int64, false),
+            Field::new("on", DataType::Utf8, true),
+        ]));
+        let n = rows.len();
+        let col = |f: &dyn Fn(&(&str, i64, i64, &str)) -> String| -> ArrayRef {
+            Arc::new(StringArray::from_iter_values(rows.iter().map(f)))
+        };
+        RecordBatch::try_new(
+            schema,
+            vec![
+                col(&|r| r.0.to_owned()),
+                Arc::new(arrow::array::Int64Array::from_iter_values(
+                    rows.iter().map(|r| r.1),
+                )),
+                Arc::new(StringArray::from_iter_values(std::iter::repeat_n("s", n))),
+                Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
+                    "f.csv", n,
+                ))),
+                Arc::new(arrow::array::Int64Array::from_iter_values(
+                    rows.iter().map(|r| r.2),
+                )),
+                col(&|r| r.3.to_owned()),
+            ],
+        )
+        .expect("batch")
+    }
+
+    #[test]
+    fn each_duplicate_names_its_survivor_across_batches() {
+        let dedup = Dedup {
+            order_by: "on".into(),
+            keep: Keep::Latest,
+        };
+        let (mut marker, mut survivors) = (DuplicateMarker::new("k"), Survivors::new(&dedup));
+        let mut describe = |b: &RecordBatch| {
+            let marks = marker
+                .mark(b, &BooleanArray::from(vec![false; b.num_rows()]))
+                .expect("marks");
+            let text = survivors.describe(b, &marks).expect("describes");
+            let text = text.as_string::<i32>();
+            (0..text.len())
+                .map(|i| text.is_valid(i).then(|| text.value(i).to_owned()))
+                .collect::<Vec<_>>()
+        };
+        let first = describe(&provenanced(vec![
+            ("a", 1, 7, "2024"),
+            ("a", 1, 2, "2020"),
+            ("b", 1, 9, "2021"),
+        ]));
+        assert_eq!(
+            first,
+            vec![None, Some("kept s f.csv:7 (later on)".to_owned()), None]
+        );
+        // No duplicate in this batch; its last run (c) goes on in the next one.
+        assert_eq!(
+            describe(&provenanced(vec![("c", 1, 3, "2022")])),
+            vec![None]
+        );
+        assert_eq!(
+            describe(&provenanced(vec![("c", 1, 4, "2022")])),
+            vec![Some(
+                "kept s f.csv:3 (same on, first in delivery order)".to_owned()
+            )]
+        );
     }
 }
