@@ -392,13 +392,12 @@ mod tests {
             Field::new("on", DataType::Utf8, true),
         ]));
         let n = rows.len();
-        let col = |f: &dyn Fn(&(&str, i64, i64, &str)) -> String| -> ArrayRef {
-            Arc::new(StringArray::from_iter_values(rows.iter().map(f)))
-        };
+        let keys = StringArray::from_iter_values(rows.iter().map(|r| r.0));
+        let orders = StringArray::from_iter_values(rows.iter().map(|r| r.3));
         RecordBatch::try_new(
             schema,
             vec![
-                col(&|r| r.0.to_owned()),
+                Arc::new(keys),
                 Arc::new(arrow::array::Int64Array::from_iter_values(
                     rows.iter().map(|r| r.1),
                 )),
@@ -409,7 +408,7 @@ mod tests {
                 Arc::new(arrow::array::Int64Array::from_iter_values(
                     rows.iter().map(|r| r.2),
                 )),
-                col(&|r| r.3.to_owned()),
+                Arc::new(orders),
             ],
         )
         .expect("batch")
