@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use arrow::array::{Array, ArrayRef, AsArray, BooleanArray, StringArray};
-use arrow::compute::kernels::cmp::eq;
+use arrow::compute::kernels::cmp::{eq, not_distinct};
 use arrow::compute::{SortOptions, and, cast, concat, not};
 use arrow::datatypes::{DataType, Int64Type};
 use arrow::record_batch::RecordBatch;
@@ -154,30 +154,58 @@ impl DuplicateMarker {
     }
 }
 
-/// The row a duplicate lost to.
+/// Where the row a duplicate lost to came from.
 #[derive(Debug, Clone)]
 struct Survivor {
     source: String,
     file: String,
     line: i64,
-    order: Option<String>,
+}
+
+/// The end of the previous batch, for a run that goes on in the next one.
+#[derive(Debug)]
+struct RunTail {
+    /// The run's survivor.
+    survivor: Survivor,
+    /// The last row's `order_by` value (one row).
+    order: ArrayRef,
+    /// Whether that value equals the survivor's.
+    tie: bool,
 }
 
 /// Names, for each duplicate, the row it lost to and why (`kept ps_register a.csv:12 (later
-/// registered_on)`), batch after batch of one sorted partition.
+/// registered_on)`), batch after batch of one sorted partition. Within a run of one key and one
+/// delivery rows are sorted by `order_by`, so a row ties with its survivor exactly when it
+/// equals every row before it: the comparison is one kernel over the column, and text is made
+/// only for duplicates.
 #[derive(Debug)]
 pub struct Survivors {
     order_by: String,
     keep: Keep,
-    last: Option<Survivor>,
+    tail: Option<RunTail>,
 }
 
-/// A column of `batch` as text.
-fn text_column(batch: &RecordBatch, name: &str) -> Result<StringArray, EngineError> {
-    let column = batch
+/// A text column of `batch`.
+fn text_column<'a>(batch: &'a RecordBatch, name: &str) -> Result<&'a StringArray, EngineError> {
+    batch
         .column_by_name(name)
-        .ok_or_else(|| EngineError::Internal(format!("plan output lacks {name}")))?;
-    Ok(cast(column, &DataType::Utf8)?.as_string::<i32>().clone())
+        .and_then(|c| c.as_string_opt::<i32>())
+        .ok_or_else(|| EngineError::Internal(format!("plan output lacks text column {name}")))
+}
+
+/// `column[i]` not distinct from `column[i - 1]` (nulls equal) for every row; the first row is
+/// compared with `before`, or with null without it (the first row of a partition starts a run,
+/// so what it is compared with does not matter).
+fn same_as_previous(
+    column: &ArrayRef,
+    before: Option<&ArrayRef>,
+) -> Result<BooleanArray, EngineError> {
+    let none = arrow::array::new_null_array(column.data_type(), 1);
+    let first = before
+        .filter(|b| b.data_type() == column.data_type())
+        .unwrap_or(&none);
+    let previous = concat(&[first.as_ref(), column.as_ref()])?;
+    Ok(not_distinct(column, &previous.slice(0, column.len()))?)
 }
 
 impl Survivors {
@@ -186,20 +214,17 @@ impl Survivors {
         Self {
             order_by: dedup.order_by.clone(),
             keep: dedup.keep,
-            last: None,
+            tail: None,
         }
     }
 
-    /// Why `winner` beat a row whose order value is `loser`.
-    fn reason(&self, winner: &Survivor, loser: Option<&str>) -> String {
+    /// Why a survivor beat a row (`tie`: their `order_by` values are equal).
+    fn reason(&self, winner: &Survivor, tie: bool) -> String {
         let order = &self.order_by;
-        let why = if winner.order.as_deref() == loser {
-            format!("same {order}, first in delivery order")
-        } else {
-            match self.keep {
-                Keep::Latest => format!("later {order}"),
-                Keep::Earliest => format!("earlier {order}"),
-            }
+        let why = match (tie, self.keep) {
+            (true, _) => format!("same {order}, first in delivery order"),
+            (false, Keep::Latest) => format!("later {order}"),
+            (false, Keep::Earliest) => format!("earlier {order}"),
         };
         format!(
             "kept {} {}:{} ({why})",
@@ -214,73 +239,60 @@ impl Survivors {
         marks: &Marks,
     ) -> Result<ArrayRef, EngineError> {
         let n = batch.num_rows();
-        if marks.duplicate.true_count() == 0 {
-            // Nothing to name here: only carry the last run's survivor, read from its one row.
-            let last_start = (0..n).rev().find(|&row| marks.starts.value(row));
-            if let Some(row) = last_start {
-                let one = batch.slice(row, 1);
-                let starts = BooleanArray::from(vec![true]);
-                let single = Marks {
-                    duplicate: BooleanArray::from(vec![false]),
-                    older: BooleanArray::from(vec![false]),
-                    starts,
-                };
-                self.last = None;
-                self.read_runs(&one, &single)?;
-            }
-            return Ok(arrow::array::new_null_array(&DataType::Utf8, n));
+        if n == 0 {
+            return Ok(arrow::array::new_null_array(&DataType::Utf8, 0));
         }
-        self.read_runs(batch, marks)
-    }
-
-    /// `describe` over a batch with duplicates (or one row that starts a run).
-    fn read_runs(&mut self, batch: &RecordBatch, marks: &Marks) -> Result<ArrayRef, EngineError> {
-        let n = batch.num_rows();
-        let sources = text_column(batch, SOURCE_COLUMN)?;
-        let files = text_column(batch, FILE_COLUMN)?;
-        let orders = text_column(batch, &self.order_by)?;
+        let orders = batch
+            .column_by_name(&self.order_by)
+            .ok_or_else(|| EngineError::Internal(format!("plan output lacks {}", self.order_by)))?;
+        let tail = self.tail.take();
+        let same = same_as_previous(orders, tail.as_ref().map(|t| &t.order))?;
+        let (sources, files) = (
+            text_column(batch, SOURCE_COLUMN)?,
+            text_column(batch, FILE_COLUMN)?,
+        );
         let lines = batch
             .column_by_name(LINE_COLUMN)
-            .and_then(|c| c.as_primitive_opt::<Int64Type>().cloned())
+            .and_then(|c| c.as_primitive_opt::<Int64Type>())
             .ok_or_else(|| EngineError::Internal("_line is not Int64".into()))?;
-        let text = |a: &StringArray, row: usize| a.is_valid(row).then(|| a.value(row).to_owned());
         let survivor = |row: usize| Survivor {
-            source: text(&sources, row).unwrap_or_default(),
-            file: text(&files, row).unwrap_or_default(),
+            source: sources.value(row).to_owned(),
+            file: files.value(row).to_owned(),
             line: lines.value(row),
-            order: text(&orders, row),
         };
-        let mut out = arrow::array::StringBuilder::with_capacity(n, 0);
-        // The run's survivor: carried from an earlier batch, or a row of this one (made into
-        // text only when a duplicate needs it or the run may go on in the next batch).
-        let mut carried: Option<Survivor> = self.last.take();
-        let mut start: Option<usize> = None;
+        let mut out = arrow::array::StringBuilder::new();
+        // The run's survivor: carried from the previous batch, or a row of this one, made into
+        // text only when a duplicate names it or the run may go on in the next batch.
+        let (mut winner, mut tie) = match tail {
+            Some(t) => (Some(t.survivor), t.tie),
+            None => (None, false),
+        };
+        let mut start = None;
         for row in 0..n {
             if marks.starts.value(row) {
-                start = Some(row);
-                carried = None;
+                (start, winner, tie) = (Some(row), None, true);
+            } else {
+                tie &= same.value(row);
             }
             if !marks.duplicate.value(row) {
                 out.append_null();
                 continue;
             }
-            if carried.is_none()
-                && let Some(start) = start
-            {
-                carried = Some(survivor(start));
+            if winner.is_none() {
+                winner = start.map(survivor);
             }
-            let loser = orders.is_valid(row).then(|| orders.value(row));
-            match &carried {
-                Some(winner) => out.append_value(self.reason(winner, loser)),
+            match &winner {
+                Some(w) => out.append_value(self.reason(w, tie)),
                 None => out.append_null(),
             }
         }
-        // The last run may go on in the next batch.
-        self.last = match (carried, start) {
-            (Some(winner), _) => Some(winner),
-            (None, Some(start)) => Some(survivor(start)),
-            (None, None) => None,
-        };
+        self.tail = winner
+            .or_else(|| start.map(survivor))
+            .map(|survivor| RunTail {
+                survivor,
+                order: orders.slice(n - 1, 1),
+                tie,
+            });
         Ok(Arc::new(out.finish()))
     }
 }
@@ -446,10 +458,11 @@ mod tests {
             vec![None]
         );
         assert_eq!(
-            describe(&provenanced(vec![("c", 1, 4, "2022")])),
-            vec![Some(
-                "kept s f.csv:3 (same on, first in delivery order)".to_owned()
-            )]
+            describe(&provenanced(vec![("c", 1, 4, "2022"), ("c", 1, 5, "2019")])),
+            vec![
+                Some("kept s f.csv:3 (same on, first in delivery order)".to_owned()),
+                Some("kept s f.csv:3 (later on)".to_owned()),
+            ]
         );
     }
 }

@@ -11,14 +11,11 @@ use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 use datafusion::datasource::MemTable;
 use datafusion::prelude::lit;
-use shuzhi_ingest::{FILE_COLUMN, INGEST_ERROR_COLUMN, LINE_COLUMN, RAW_COLUMN, SHEET_COLUMN};
+use shuzhi_ingest::{FILE_COLUMN, LINE_COLUMN};
 use shuzhi_rules::{LibraryRules, Pipeline, RuleTest, Severity};
 
-use crate::plan::plan_rules;
-use crate::provenance::{
-    BATCH_COLUMN, DELETED_COLUMN, DEPARTMENT_COLUMN, FLAGS_COLUMN, REASONS_COLUMN, REJECTED_COLUMN,
-    SEQ_COLUMN, SOURCE_COLUMN,
-};
+use crate::plan::{Delivered, plan_rules};
+use crate::provenance::{FLAGS_COLUMN, REASONS_COLUMN, REJECTED_COLUMN};
 use crate::source::source_schema;
 use crate::{EngineConfig, EngineError, session};
 
@@ -75,37 +72,26 @@ pub async fn evaluate(
             )) as ArrayRef
         })
         .collect();
-    for name in [
-        FILE_COLUMN,
-        SHEET_COLUMN,
-        LINE_COLUMN,
-        INGEST_ERROR_COLUMN,
-        RAW_COLUMN,
-        crate::source::OP_COLUMN,
-    ] {
-        columns.push(match name {
+    for field in &schema.fields()[library.fields.len()..] {
+        columns.push(match field.name().as_str() {
             FILE_COLUMN => Arc::new(StringArray::from_iter_values(std::iter::repeat_n(
                 "test", n,
             ))),
             LINE_COLUMN => Arc::new(Int64Array::from_iter_values(1..=n as i64)),
-            _ => new_null_array(&DataType::Utf8, n),
+            _ => new_null_array(field.data_type(), n),
         });
     }
     let batch = RecordBatch::try_new(schema.clone(), columns)?;
     let table = MemTable::try_new(schema, vec![vec![batch]])?;
-    let df = ctx.read_table(Arc::new(table))?;
-    let mut cols: Vec<_> = df
-        .schema()
-        .fields()
-        .iter()
-        .map(|f| datafusion::prelude::ident(f.name()))
-        .collect();
-    cols.push(lit("test").alias(SOURCE_COLUMN));
-    cols.push(lit("test").alias(DEPARTMENT_COLUMN));
-    cols.push(lit("test").alias(BATCH_COLUMN));
-    cols.push(lit(1i64).alias(SEQ_COLUMN));
-    cols.push(lit(false).alias(DELETED_COLUMN));
-    let planned = plan_rules(pipeline, library, df.select(cols)?)?;
+    let delivered = Delivered {
+        source: "test",
+        department: "test",
+        batch: "test",
+        seq: 1,
+        deleted: lit(false),
+    };
+    let df = delivered.frame(ctx.read_table(Arc::new(table))?)?;
+    let planned = plan_rules(pipeline, library, df)?;
     let batches = planned
         .frame
         .sort_by(vec![datafusion::prelude::ident(LINE_COLUMN)])?

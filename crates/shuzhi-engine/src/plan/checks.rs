@@ -218,6 +218,19 @@ pub(super) fn check(
         };
         // A ragged row has no field values: its only verdict is the ingest one.
         let failed = ident(INGEST_ERROR_COLUMN).is_null().and(failed);
+        let fix = match (&check.fix, check.severity) {
+            _ if is_authority(check) => Some(ident(authority_column(&check.field))),
+            (Some(fix), Severity::Fix) => Some(parse(&df, fix)?),
+            _ => None,
+        };
+        let fix = match fix {
+            Some(fix) => {
+                let fixed = cast(when(ident(fail_column(i)), fix).end()?, DataType::Utf8);
+                fixes.push((fix_column(i), fixed));
+                Some(fix_column(i))
+            }
+            None => None,
+        };
         let planned = PlannedCheck {
             id: check.id.clone(),
             severity: check.severity,
@@ -229,7 +242,7 @@ pub(super) fn check(
             seen: fixed_fields
                 .contains(&check.field.as_str())
                 .then(|| seen_column(i)),
-            fix: None,
+            fix,
         };
         let group = match is_authority(check) {
             true => &mut authority_flags,
@@ -240,22 +253,6 @@ pub(super) fn check(
             let value = as_text(ident(&check.field), field_type(library, &check.field));
             group.push((seen.clone(), value));
         }
-        let fix = match (&check.fix, check.severity) {
-            _ if is_authority(check) => Some(ident(authority_column(&check.field))),
-            (Some(fix), Severity::Fix) => Some(parse(&df, fix)?),
-            _ => None,
-        };
-        let planned = match fix {
-            Some(fix) => {
-                let fixed = cast(when(ident(&planned.failed), fix).end()?, DataType::Utf8);
-                fixes.push((fix_column(i), fixed));
-                PlannedCheck {
-                    fix: Some(fix_column(i)),
-                    ..planned
-                }
-            }
-            None => planned,
-        };
         checks.push(planned);
     }
     let df = project(df, flags)?;

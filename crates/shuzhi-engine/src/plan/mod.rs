@@ -140,6 +140,38 @@ fn project(df: DataFrame, replace: Vec<(String, Expr)>) -> Result<DataFrame, Eng
     Ok(df.select(exprs)?)
 }
 
+/// Where a frame of delivered rows comes from: the columns every row carries into the plan
+/// besides its fields and ingest's provenance.
+pub(crate) struct Delivered<'a> {
+    /// Source id.
+    pub source: &'a str,
+    /// Delivering department.
+    pub department: &'a str,
+    /// Delivery batch.
+    pub batch: &'a str,
+    /// Delivery order (later wins).
+    pub seq: i64,
+    /// Whether a row deletes its key (cdc).
+    pub deleted: Expr,
+}
+
+impl Delivered<'_> {
+    /// `df` with `_source`, `_department`, `_batch`, `_seq` and `_deleted`; the delivered
+    /// operation (`_op`) only decides `_deleted` and does not travel further.
+    pub(crate) fn frame(self, df: DataFrame) -> Result<DataFrame, EngineError> {
+        let mut cols: Vec<Expr> = all_columns(&df)
+            .into_iter()
+            .filter(|e| *e != ident(crate::source::OP_COLUMN))
+            .collect();
+        cols.push(lit(self.source).alias(SOURCE_COLUMN));
+        cols.push(lit(self.department).alias(DEPARTMENT_COLUMN));
+        cols.push(lit(self.batch).alias(BATCH_COLUMN));
+        cols.push(lit(self.seq).alias(SEQ_COLUMN));
+        cols.push(self.deleted.alias(DELETED_COLUMN));
+        Ok(df.select(cols)?)
+    }
+}
+
 /// Builds the plan of one library. No data is read until the frame executes.
 pub fn plan_library(
     ctx: &SessionContext,
@@ -166,23 +198,20 @@ pub fn plan_library(
             vec![Arc::new(stream)],
         )?;
         let df = ctx.read_table(Arc::new(table))?;
-        // `_op` only decides `_deleted`: it does not travel through the plan.
-        let mut cols: Vec<Expr> = all_columns(&df)
-            .into_iter()
-            .filter(|e| *e != ident(crate::source::OP_COLUMN))
-            .collect();
-        cols.push(lit(source.id.as_str()).alias(SOURCE_COLUMN));
-        cols.push(lit(source.department.as_str()).alias(DEPARTMENT_COLUMN));
-        cols.push(lit(live.batch.as_str()).alias(BATCH_COLUMN));
-        cols.push(lit(live.seq as i64).alias(SEQ_COLUMN));
         let deleted = match (&source.operation, live.delivery) {
             (Some(op), shuzhi_rules::Delivery::Cdc) => ident(crate::source::OP_COLUMN)
                 .in_list(op.delete.iter().map(|v| lit(v.as_str())).collect(), false)
                 .is_true(),
             _ => lit(false),
         };
-        cols.push(deleted.alias(DELETED_COLUMN));
-        frames.push(df.select(cols)?);
+        let delivery = Delivered {
+            source: &source.id,
+            department: &source.department,
+            batch: &live.batch,
+            seq: live.seq as i64,
+            deleted,
+        };
+        frames.push(delivery.frame(df)?);
     }
     let mut frames = frames.into_iter();
     let Some(mut df) = frames.next() else {

@@ -75,16 +75,7 @@ fn load_code_tables(
     if !dir.is_dir() {
         return Ok(code_tables);
     }
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .map_err(|source| RulesError::Read {
-            path: dir.to_path_buf(),
-            source,
-        })?
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|e| e == "csv"))
-        .collect();
-    entries.sort();
-    for p in entries {
+    for p in files_with_extension(dir, "csv")? {
         let name = p
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -105,6 +96,20 @@ fn load_code_tables(
     Ok(code_tables)
 }
 
+/// The files of `dir` ending in `.<extension>`, sorted.
+fn files_with_extension(dir: &Path, extension: &str) -> Result<Vec<PathBuf>, RulesError> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .map_err(|source| RulesError::Read {
+            path: dir.to_path_buf(),
+            source,
+        })?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|e| e == extension))
+        .collect();
+    files.sort();
+    Ok(files)
+}
+
 /// The default null tokens as owned strings.
 fn default_null_tokens() -> Vec<String> {
     shuzhi_functions::text::DEFAULT_NULL_TOKENS
@@ -118,16 +123,7 @@ fn default_null_tokens() -> Vec<String> {
 /// `shuzhi explain`).
 pub fn load_rules(path: &Path) -> Result<Pipeline, RulesError> {
     let (folder, files) = if path.is_dir() {
-        let mut files: Vec<PathBuf> = std::fs::read_dir(path)
-            .map_err(|source| RulesError::Read {
-                path: path.to_path_buf(),
-                source,
-            })?
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|e| e == "toml"))
-            .collect();
-        files.sort();
-        (path.to_path_buf(), files)
+        (path.to_path_buf(), files_with_extension(path, "toml")?)
     } else {
         let folder = path.parent().map(Path::to_path_buf).unwrap_or_default();
         (folder, vec![path.to_path_buf()])
