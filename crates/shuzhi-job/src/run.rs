@@ -89,7 +89,7 @@ async fn run_stages(
     let previous = shuzhi_library::read_published(root)?;
 
     let mut scope = stages::deliveries(pipeline, root, options, previous.as_ref())?;
-    clock.lap("plan");
+    clock.lap("deliveries");
     let mut governed = stages::govern(&ctx, pipeline, root, options, &mut scope).await?;
     clock.lap("govern");
     shuzhi_library::failpoint::hit("after_govern");
@@ -101,6 +101,7 @@ async fn run_stages(
     let committed = stages::commit_tables(pipeline, root, &scope, governed.outputs).await?;
     clock.lap("commit");
     let assessment = stages::assess(&ctx, root, pipeline, &governed.counts, &committed).await?;
+    clock.lap("assess");
 
     let manifest = stages::manifest(
         pipeline,
