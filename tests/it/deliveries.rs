@@ -116,7 +116,7 @@ async fn library(out: &Path) -> Vec<String> {
     rows(
         &query(
             out,
-            "SELECT id_number, name, phone, address, _batch FROM population ORDER BY id_number",
+            "SELECT id_number, name, phone, address, _batch FROM population_source ORDER BY id_number",
         )
         .await,
     )
@@ -225,12 +225,18 @@ async fn replaying_deliveries_gives_the_tables_of_a_single_pass() {
     assert_eq!(published.batches.len(), 1, "{:?}", published.batches);
 }
 
-/// Every row of the three tables (without the run id), sorted.
+/// Every row of the governed and golden tables (without the run id), sorted.
 async fn tables(out: &Path) -> Vec<Vec<String>> {
     let mut all = Vec::new();
-    for table in ["population", "quarantine_population", "verdicts"] {
-        let sql = format!("SELECT * EXCLUDE (_run_id) FROM {table}");
-        let mut r = rows(&query(out, &sql).await);
+    for sql in [
+        "SELECT * EXCLUDE (_run_id) FROM population_source",
+        "SELECT * EXCLUDE (_run_id) FROM quarantine_population",
+        "SELECT * EXCLUDE (_run_id) FROM verdicts",
+        "SELECT * FROM population",
+        "SELECT * FROM population_link",
+        "SELECT * FROM population_attributes",
+    ] {
+        let mut r = rows(&query(out, sql).await);
         r.sort();
         all.push(r);
     }
@@ -321,14 +327,14 @@ async fn incremental_runs_give_the_tables_of_a_full_rebuild() {
         let held = rows(
             &query(
                 &incremental,
-                "SELECT (SELECT count(*) FROM population) + (SELECT count(*) FROM quarantine_population)",
+                "SELECT (SELECT count(*) FROM population_source) + (SELECT count(*) FROM quarantine_population)",
             )
             .await,
         );
         assert_eq!(held, vec![delivered.to_string()], "day {}", i + 1);
     }
-    // The rows were superseded in place: deletion vectors in the library's log.
-    let log_dir = incremental.join("population/_delta_log");
+    // The rows were superseded in place: deletion vectors in the source layer's log.
+    let log_dir = incremental.join("_sources/population/_delta_log");
     let logs: String = std::fs::read_dir(&log_dir)
         .expect("delta log")
         .flatten()
@@ -400,7 +406,7 @@ async fn a_field_added_to_the_rules_appears_in_the_published_table() {
     let values = rows(
         &query(
             &out,
-            "SELECT source_system, count(*) FROM population GROUP BY 1",
+            "SELECT source_system, count(*) FROM population_source GROUP BY 1",
         )
         .await,
     );

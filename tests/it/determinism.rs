@@ -7,7 +7,7 @@ async fn snapshot_of(batch_size: usize, partitions: usize) -> Vec<Vec<String>> {
     run_sample(&out, batch_size, partitions).await;
     let mut tables = Vec::new();
     for sql in [
-        "SELECT * FROM population ORDER BY _source, _line",
+        "SELECT * FROM population_source ORDER BY _source, _line",
         "SELECT * FROM quarantine_population ORDER BY _source, _line",
         "SELECT * FROM verdicts ORDER BY _source, _line, rule",
     ] {

@@ -12,7 +12,7 @@ fn accounted(report: &shuzhi_job::RunReport) -> (u64, u64, u64) {
 }
 
 const LIBRARY_ROWS: &str = "SELECT _sheet, _line, id_number, name, gender, birth_date, phone, \
-                            region_code, registered_on, address FROM population ORDER BY _line";
+                            region_code, registered_on, address FROM population_source ORDER BY _line";
 const QUARANTINE_ROWS: &str =
     "SELECT _sheet, _line, _reasons, _raw FROM quarantine_population ORDER BY _line";
 
@@ -84,7 +84,7 @@ async fn sheet_by_name_or_position_and_hidden_sheets_on_request() {
     let (out, run) = run_fixture("fx-sheet", "population_title_rows.xlsx", "sheet = 1").await;
     assert_eq!(accounted(&run.expect("by position")), (6, 4, 2));
     assert_eq!(
-        rows(&query(&out, "SELECT 1 FROM population").await).len(),
+        rows(&query(&out, "SELECT 1 FROM population_source").await).len(),
         4
     );
     let (_, run) = run_fixture(
@@ -119,7 +119,7 @@ async fn date_systems_and_legacy_xls() {
             rows(
                 &query(
                     &out,
-                    "SELECT birth_date, registered_on, _line FROM population"
+                    "SELECT birth_date, registered_on, _line FROM population_source"
                 )
                 .await
             ),
@@ -158,7 +158,13 @@ async fn text_exports_utf16_mixed_endings_nul_and_rare_characters() {
     assert_eq!(accounted(&run), (2, 2, 0));
     assert_eq!(run.manifest.inputs[0].encoding.as_deref(), Some("utf-16le"));
     assert_eq!(
-        rows(&query(&out, "SELECT name, _line FROM population ORDER BY _line").await),
+        rows(
+            &query(
+                &out,
+                "SELECT name, _line FROM population_source ORDER BY _line"
+            )
+            .await
+        ),
         // normalize_text folds the quoted line break inside the name to a space
         vec!["张三丽|2", "李 四|3"]
     );
@@ -166,10 +172,16 @@ async fn text_exports_utf16_mixed_endings_nul_and_rare_characters() {
     let (out, run) = run_fixture("fx-mixed", "mixed_endings_nul.csv", "").await;
     assert_eq!(accounted(&run.expect("mixed endings")), (2, 2, 0));
     assert_eq!(
-        rows(&query(&out, "SELECT address, _line FROM population ORDER BY _line").await),
+        rows(
+            &query(
+                &out,
+                "SELECT address, _line FROM population_source ORDER BY _line"
+            )
+            .await
+        ),
         vec!["北京市 朝阳区|2", "上海市|4"]
     );
-    let names = rows(&query(&out, "SELECT name FROM population ORDER BY _line").await);
+    let names = rows(&query(&out, "SELECT name FROM population_source ORDER BY _line").await);
     assert_eq!(names[1], "李四");
     assert!(
         names[0].starts_with('张') && names[0].ends_with("三丽"),
@@ -180,7 +192,7 @@ async fn text_exports_utf16_mixed_endings_nul_and_rare_characters() {
     let run = run.expect("rare characters");
     assert_eq!(run.manifest.inputs[0].encoding.as_deref(), Some("gb18030"));
     assert_eq!(
-        rows(&query(&out, "SELECT name, address FROM population").await),
+        rows(&query(&out, "SELECT name, address FROM population_source").await),
         vec!["刘䶮|\u{E000}村"]
     );
 
@@ -219,14 +231,20 @@ async fn formula_cells_are_data_and_csv_output_defuses_them() {
     let (out, run) = run_fixture("fx-formula", "formula_cells.csv", "").await;
     assert_eq!(accounted(&run.expect("formulas")), (2, 2, 0));
     assert_eq!(
-        rows(&query(&out, "SELECT name, address FROM population ORDER BY _line").await),
+        rows(
+            &query(
+                &out,
+                "SELECT name, address FROM population_source ORDER BY _line"
+            )
+            .await
+        ),
         vec!["=cmd|' /C calc'!A0|+SUM(1)", "@x|-2+3"]
     );
     let dir = out.parent().expect("run dir");
     let (code, stdout, stderr) = shuzhi(
         &[
             "query",
-            "SELECT name, address FROM population ORDER BY _line",
+            "SELECT name, address FROM population_source ORDER BY _line",
             "--format",
             "csv",
             "--out",
@@ -254,7 +272,7 @@ async fn json_lines_from_an_api() {
         rows(
             &query(
                 &out,
-                "SELECT id_number, name, birth_date, _line FROM population ORDER BY _line"
+                "SELECT id_number, name, birth_date, _line FROM population_source ORDER BY _line"
             )
             .await
         ),
@@ -280,7 +298,7 @@ async fn parquet_with_schema_drift() {
     assert_eq!(input.missing_fields, vec!["address", "gender", "phone"]);
     assert_eq!(input.unused_columns, vec!["备注"]);
     assert_eq!(
-        rows(&query(&out, "SELECT id_number, gender, birth_date, region_code, registered_on, _line FROM population ORDER BY _line").await),
+        rows(&query(&out, "SELECT id_number, gender, birth_date, region_code, registered_on, _line FROM population_source ORDER BY _line").await),
         vec![
             // gender was not delivered: the ID's sequence digit fills it (a fix verdict)
             "11010519491231002X|2|1949-12-31|110105|2020-01-05|1",

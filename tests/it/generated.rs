@@ -1,6 +1,8 @@
 //! The bundled sample job (`pipeline.toml` over `sample-data/`, written by `shuzhi sample`)
 //! judged against the generator's truth, which does not come from the engine: every row's
-//! outcome, and the library's one row per person with the true ID, gender and birth date.
+//! outcome, each department's copy in the source layer, the golden record of every person with
+//! the true ID, gender and birth date, and the conflicts: exactly the planted disagreements of
+//! the copies in the source layer, each with the true winner.
 
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -144,13 +146,15 @@ async fn sample_job_matches_the_generators_truth() {
     let library = rows(
         &query(
             &out,
-            "SELECT _file, _line, id_number, gender, birth_date FROM population",
+            "SELECT _file, _line, _department, id_number, gender, birth_date FROM population_source",
         )
         .await,
     );
     let mut seen = BTreeSet::new();
+    let mut linked = BTreeSet::new();
     for l in &library {
-        let [file, line, id, gender, birth] = l.split('|').collect::<Vec<_>>()[..] else {
+        let [file, line, department, id, gender, birth] = l.split('|').collect::<Vec<_>>()[..]
+        else {
             panic!("{l}")
         };
         let key = (relative(file), line.parse::<u64>().expect("line"));
@@ -165,8 +169,13 @@ async fn sample_job_matches_the_generators_truth() {
             (person[1].as_str(), person[3].as_str(), person[4].as_str()),
             "{key:?} {entity}"
         );
-        assert!(seen.insert(entity.clone()), "{entity} kept twice");
+        assert!(
+            seen.insert((entity.clone(), department.to_owned())),
+            "{entity} kept twice by {department}"
+        );
+        linked.insert(key);
     }
+    golden_records_match_the_truth(&out, &persons, &truth, &linked).await;
     // The other libraries have no duplicates in the sample: every row not rejected is kept.
     for library in &LIBRARIES[1..] {
         let files: Vec<String> = pipeline
@@ -288,15 +297,18 @@ async fn sample_job_matches_the_generators_truth() {
         .flat_map(|s| s.files.iter())
         .map(|f| relative(&f.display().to_string()))
         .collect();
-    let with_valid_row: BTreeSet<&String> = truth
+    // The source layer: one row per person and department that delivered a valid row.
+    let with_valid_row: BTreeSet<(String, String)> = truth
         .iter()
         .filter(|((file, _), (_, e))| population_files.contains(file) && !e.starts_with("reject:"))
-        .map(|(_, (entity, _))| entity)
+        .map(|((file, _), (entity, _))| {
+            let department = file.split('/').next().unwrap_or_default();
+            (entity.clone(), department.to_owned())
+        })
         .collect();
     assert_eq!(
-        seen.len(),
-        with_valid_row.len(),
-        "one library row per person with a valid row"
+        seen, with_valid_row,
+        "one source row per person and department with a valid row"
     );
 }
 
@@ -383,4 +395,112 @@ fn dependencies(krate: &str) -> String {
         String::from_utf8_lossy(&tree.stderr)
     );
     String::from_utf8_lossy(&tree.stdout).into_owned()
+}
+
+/// The golden population: one record per person with a kept copy, carrying the truth; and the
+/// conflicts: one per planted disagreement (gender or birth date contradicting the truth) of a
+/// row that is in the source layer (`linked`: its file and line), with the true value as the
+/// golden one and the delivering department to correct it — and none elsewhere.
+async fn golden_records_match_the_truth(
+    out: &std::path::Path,
+    persons: &BTreeMap<String, Vec<String>>,
+    truth: &BTreeMap<(String, u64), (String, String)>,
+    linked: &BTreeSet<(String, u64)>,
+) {
+    let relative = |file: &str| {
+        file.rsplit_once("sample-data/")
+            .map(|(_, r)| r.to_owned())
+            .expect("provenance under sample-data")
+    };
+    let by_id: BTreeMap<&str, &str> = persons
+        .iter()
+        .map(|(entity, p)| (p[1].as_str(), entity.as_str()))
+        .collect();
+    let golden = rows(&query(out, "SELECT id_number, gender, birth_date FROM population").await);
+    let kept: BTreeSet<&str> = linked.iter().map(|k| truth[k].0.as_str()).collect();
+    assert_eq!(golden.len(), kept.len(), "one golden record per person");
+    for g in &golden {
+        let [id, gender, birth] = g.split('|').collect::<Vec<_>>()[..] else {
+            panic!("{g}")
+        };
+        let person = &persons[by_id[id]];
+        assert_eq!(
+            (gender, birth),
+            (person[3].as_str(), person[4].as_str()),
+            "{id}"
+        );
+    }
+    // What the truth planted: (entity, field, file, line) of every kept disagreeing copy.
+    let mut planted = BTreeSet::new();
+    for r in read_truth("rows.csv") {
+        let key = (r[0].clone(), r[2].parse::<u64>().expect("line"));
+        if !linked.contains(&key) {
+            continue;
+        }
+        for (dirt, field) in [
+            ("gender_disagrees", "gender"),
+            ("birth_disagrees", "birth_date"),
+        ] {
+            if r[4].split(';').any(|d| d == dirt) {
+                planted.insert((r[3].clone(), field.to_owned(), key.0.clone(), key.1));
+            }
+        }
+    }
+    let conflicts = rows(
+        &query(
+            out,
+            "SELECT g.id_number, c.field, c._file, c._line, c._department, c.golden_value, \
+             c.golden_department FROM population_conflicts c \
+             JOIN population g ON c.entity_id = g.entity_id",
+        )
+        .await,
+    );
+    let mut reported = BTreeSet::new();
+    for c in &conflicts {
+        let [id, field, file, line, department, golden, winner] =
+            c.split('|').collect::<Vec<_>>()[..]
+        else {
+            panic!("{c}")
+        };
+        let entity = by_id[id];
+        let person = &persons[entity];
+        let truth_value = match field {
+            "gender" => &person[3],
+            "birth_date" => &person[4],
+            other => panic!("a conflict on {other}, where the truth planted none: {c}"),
+        };
+        assert_eq!(golden, truth_value, "the golden value is the truth: {c}");
+        assert_eq!(winner, "public_security", "{c}");
+        let file = relative(file);
+        assert!(
+            file.starts_with(&format!("{department}/")),
+            "the delivering department corrects its copy: {c}"
+        );
+        reported.insert((
+            entity.to_owned(),
+            field.to_owned(),
+            file,
+            line.parse::<u64>().expect("line"),
+        ));
+    }
+    assert_eq!(
+        reported, planted,
+        "every planted disagreement, and no other"
+    );
+    // disagreements.csv lists the planted values per table: each is reported unless its row
+    // lost a dedup within its department (then another copy of that department stands).
+    let listed = read_truth("disagreements.csv");
+    let found = listed
+        .iter()
+        .filter(|d| {
+            reported
+                .iter()
+                .any(|(e, f, file, _)| *e == d[0] && *f == d[1] && file.starts_with(&d[2]))
+        })
+        .count();
+    assert!(
+        found * 10 >= listed.len() * 8,
+        "{found} of {}",
+        listed.len()
+    );
 }

@@ -1,6 +1,5 @@
 //! The one integration-test binary: modules per area, each running real pipelines.
 
-mod authority;
 mod common;
 mod completeness;
 mod crash;
@@ -9,6 +8,7 @@ mod determinism;
 mod errors;
 mod fixtures;
 mod generated;
+mod golden;
 mod leak;
 mod lineage;
 mod ruletests;

@@ -12,7 +12,7 @@ async fn sample_library_holds_exactly_the_expected_rows() {
         &query(
             &out,
             "SELECT id_number, name, gender, birth_date, phone, region_code, \
-        registered_on, address, _flags, _source, _line FROM population ORDER BY id_number",
+        registered_on, address, _flags, _source, _line FROM population_source ORDER BY id_number",
         )
         .await,
     );
@@ -242,7 +242,7 @@ async fn read_back_types_dates_are_dates_and_identifiers_are_text() {
     run_sample(&out, 8192, 2).await;
     let batches = query(
         &out,
-        "SELECT id_number, birth_date, registered_on, _line FROM population LIMIT 1",
+        "SELECT id_number, birth_date, registered_on, _line FROM population_source LIMIT 1",
     )
     .await;
     let schema = batches[0].schema();
@@ -316,7 +316,7 @@ fn cli_runs_then_queries_the_published_library() {
     let (code, stdout, stderr) = shuzhi(
         &[
             "query",
-            "SELECT gender, count(*) AS n FROM population GROUP BY 1 ORDER BY 1",
+            "SELECT gender, count(*) AS n FROM population_source GROUP BY 1 ORDER BY 1",
             "--out",
             &out_arg,
             "--format",

@@ -45,8 +45,20 @@ fn write_register(path: &Path) {
 async fn govern(dir: &Path, memory_limit: usize) -> (Vec<String>, u64) {
     let repo = repo().canonicalize().expect("repo");
     let input = dir.join("register.csv");
+    // The dedup alone: the population rules without golden records.
+    let rules: String = std::fs::read_to_string(repo.join("rules/population.toml"))
+        .expect("rules")
+        .lines()
+        .filter(|l| {
+            !["golden =", "authority =", "compare ="]
+                .iter()
+                .any(|k| l.starts_with(k))
+        })
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(dir.join("population.toml"), rules).expect("rules copy");
     let pipeline = format!(
-        "[pipeline]\nname = \"spill\"\nrules = [\"{r}/rules/population.toml\"]\ncodes = \"{r}/rules/codes\"\n\n\
+        "[pipeline]\nname = \"spill\"\nrules = [\"population.toml\"]\ncodes = \"{r}/rules/codes\"\n\n\
          [[source]]\nid = \"big\"\ndepartment = \"public_security\"\npath = \"{input}\"\nlibrary = \"population\"\n\
          [source.columns]\nid_number = \"公民身份号码\"\nname = \"姓名\"\ngender = \"性别\"\nbirth_date = \"出生日期\"\n\
          phone = \"联系电话\"\nregion_code = \"户籍地区划\"\nregistered_on = \"登记日期\"\naddress = \"住址\"\n",

@@ -1,5 +1,6 @@
 //! `shuzhi`: govern department deliveries into trusted libraries.
 
+mod rectify;
 mod report;
 
 use std::io::IsTerminal;
@@ -115,6 +116,25 @@ enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value_t = Format::Table)]
         format: Format,
+    },
+    /// One department's rectification list (整改清单): every copy it delivered to a golden
+    /// library that is not the same as the golden record — the value to correct, the golden
+    /// value, the department it came from and why (authority, recency, completeness, fixed),
+    /// and the record's source, file and line. Sensitive values are masked; cells are
+    /// formula-safe. Example: shuzhi rectify --department hrss --format xlsx --out hrss.xlsx
+    Rectify {
+        /// The department, as `department` in pipeline.toml (e.g. hrss).
+        #[arg(long)]
+        department: String,
+        /// File format.
+        #[arg(long, value_enum, default_value_t = rectify::ListFormat::Csv)]
+        format: rectify::ListFormat,
+        /// File to write (default: stdout for CSV, rectify-<department>.xlsx for xlsx).
+        #[arg(long)]
+        out: Option<PathBuf>,
+        /// Output root of the run, holding `_published.json`.
+        #[arg(long, default_value = "out")]
+        from: PathBuf,
     },
     /// Generate synthetic department deliveries (every format, documented dirt) and their
     /// truth: clean entities, each row's expected outcome, planted findings and decoys.
@@ -314,6 +334,12 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
         Command::Check { pipeline } => check(&pipeline).await,
         Command::Run(args) => run(args).await,
         Command::Query { sql, out, format } => query(&sql, &out, format).await,
+        Command::Rectify {
+            department,
+            format,
+            out,
+            from,
+        } => rectify::rectify(&from, &department, format, out).await,
         Command::Export {
             snapshot,
             out,

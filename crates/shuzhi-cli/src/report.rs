@@ -357,19 +357,24 @@ pub fn print_batches(
         Format::Table => {
             println!("{}", arrow::util::pretty::pretty_format_batches(batches)?);
         }
-        Format::Csv => {
-            let mut w = arrow::csv::WriterBuilder::new()
-                .with_header(true)
-                .build(stdout.lock());
-            for b in batches {
-                w.write(&defuse_formulas(b)?)?;
-            }
-        }
+        Format::Csv => write_csv(batches, stdout.lock())?,
         Format::Json => {
             let mut w = arrow::json::LineDelimitedWriter::new(stdout.lock());
             w.write_batches(&batches.iter().collect::<Vec<_>>())?;
             w.finish()?;
         }
+    }
+    Ok(())
+}
+
+/// Writes `batches` as CSV with a header, formula-like cells defused.
+pub fn write_csv(
+    batches: &[RecordBatch],
+    to: impl std::io::Write,
+) -> Result<(), arrow::error::ArrowError> {
+    let mut w = arrow::csv::WriterBuilder::new().with_header(true).build(to);
+    for b in batches {
+        w.write(&defuse_formulas(b)?)?;
     }
     Ok(())
 }

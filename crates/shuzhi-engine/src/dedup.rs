@@ -21,13 +21,16 @@ use shuzhi_rules::{Dedup, Keep};
 use crate::EngineError;
 use crate::arrays::null_as_false;
 use crate::provenance::{
-    FILE_COLUMN, LINE_COLUMN, REJECTED_COLUMN, SEQ_COLUMN, SHEET_COLUMN, SOURCE_COLUMN,
+    DEPARTMENT_COLUMN, FILE_COLUMN, LINE_COLUMN, REJECTED_COLUMN, SEQ_COLUMN, SHEET_COLUMN,
+    SOURCE_COLUMN,
 };
 
-/// Puts each key's rows in one partition, in survivor-first order.
+/// Puts each key's rows in one partition, in survivor-first order (per department when
+/// `per_department`: each department's rows of a key are a run of their own).
 pub fn sort_for_dedup(
     plan: Arc<dyn ExecutionPlan>,
     key: &str,
+    per_department: bool,
     dedup: &Dedup,
     partitions: usize,
 ) -> Result<Arc<dyn ExecutionPlan>, EngineError> {
@@ -41,8 +44,11 @@ pub fn sort_for_dedup(
             },
         ))
     };
-    let ordering = LexOrdering::new([
-        by(key, false)?,
+    let mut ordering = vec![by(key, false)?];
+    if per_department {
+        ordering.push(by(DEPARTMENT_COLUMN, false)?);
+    }
+    ordering.extend([
         by(REJECTED_COLUMN, false)?,
         // Later deliveries win over earlier ones for the same key.
         by(SEQ_COLUMN, true)?,
@@ -51,8 +57,9 @@ pub fn sort_for_dedup(
         by(FILE_COLUMN, false)?,
         by(SHEET_COLUMN, false)?,
         by(LINE_COLUMN, false)?,
-    ])
-    .ok_or_else(|| EngineError::Internal("empty dedup ordering".into()))?;
+    ]);
+    let ordering = LexOrdering::new(ordering)
+        .ok_or_else(|| EngineError::Internal("empty dedup ordering".into()))?;
     let hashed = RepartitionExec::try_new(
         plan,
         Partitioning::Hash(vec![col(key, &schema)?], partitions.max(1)),
@@ -79,7 +86,9 @@ pub struct Marks {
 #[derive(Debug)]
 pub struct DuplicateMarker {
     key: String,
-    last: Option<(String, i64)>,
+    per_department: bool,
+    /// The last row's department (when per department), key and delivery.
+    last: Option<(String, String, i64)>,
 }
 
 /// `column[i] == column[i - 1]` for every row, the first row compared with `first`.
@@ -95,10 +104,12 @@ fn equals_previous(column: &ArrayRef, first: bool) -> Result<BooleanArray, Engin
 }
 
 impl DuplicateMarker {
-    /// A marker for the key column `key`.
-    pub fn new(key: &str) -> Self {
+    /// A marker for the key column `key`; `per_department`: rows of one key from different
+    /// departments are not duplicates (a golden library's source layer).
+    pub fn new(key: &str, per_department: bool) -> Self {
         Self {
             key: key.to_owned(),
+            per_department,
             last: None,
         }
     }
@@ -134,15 +145,36 @@ impl DuplicateMarker {
             });
         }
         let keys = key.as_string::<i32>();
+        let department = match self.per_department {
+            true => batch
+                .column_by_name(DEPARTMENT_COLUMN)
+                .cloned()
+                .ok_or_else(|| EngineError::Internal("plan output lacks _department".into()))?,
+            false => Arc::new(StringArray::from(vec![""; n])),
+        };
+        let departments = department
+            .as_string_opt::<i32>()
+            .ok_or_else(|| EngineError::Internal("_department is not text".into()))?;
         let last = self.last.as_ref();
-        let same_key = equals_previous(
-            &key,
-            keys.is_valid(0) && last.map(|(k, _)| k.as_str()) == Some(keys.value(0)),
+        let same_department = equals_previous(
+            &department,
+            last.map(|(d, _, _)| d.as_str()) == Some(departments.value(0)),
         )?;
-        let same_seq = equals_previous(seq, last.map(|(_, s)| *s) == Some(seqs.value(0)))?;
-        self.last = keys
-            .is_valid(n - 1)
-            .then(|| (keys.value(n - 1).to_owned(), seqs.value(n - 1)));
+        let same_key = and(
+            &equals_previous(
+                &key,
+                keys.is_valid(0) && last.map(|(_, k, _)| k.as_str()) == Some(keys.value(0)),
+            )?,
+            &same_department,
+        )?;
+        let same_seq = equals_previous(seq, last.map(|(_, _, s)| *s) == Some(seqs.value(0)))?;
+        self.last = keys.is_valid(n - 1).then(|| {
+            (
+                departments.value(n - 1).to_owned(),
+                keys.value(n - 1).to_owned(),
+                seqs.value(n - 1),
+            )
+        });
         let passing = not(rejected)?;
         // Within a key, passing rows come newest delivery first.
         let in_group = and(&same_key, &same_seq)?;
@@ -330,7 +362,7 @@ mod tests {
 
     #[test]
     fn marks_runs_across_batches_and_skips_rejected_and_null_keys() {
-        let mut m = DuplicateMarker::new("k");
+        let mut m = DuplicateMarker::new("k", false);
         // Sorted as the executor sorts: key, then passing rows before rejected ones, newest
         // delivery first, nulls last.
         let b1 = batch(vec![
@@ -365,8 +397,42 @@ mod tests {
     }
 
     #[test]
+    fn per_department_each_department_keeps_its_copy_of_a_key() {
+        let rows = [("a", "hrss"), ("a", "ps"), ("a", "ps"), ("b", "ps")];
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("k", DataType::Utf8, true),
+            Field::new(DEPARTMENT_COLUMN, DataType::Utf8, false),
+            Field::new(SEQ_COLUMN, DataType::Int64, false),
+        ]));
+        let b = RecordBatch::try_new(
+            schema,
+            vec![
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.0))),
+                Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.1))),
+                Arc::new(arrow::array::Int64Array::from(vec![1; 4])),
+            ],
+        )
+        .expect("batch");
+        let passing = BooleanArray::from(vec![false; 4]);
+        let across = DuplicateMarker::new("k", false)
+            .mark(&b, &passing)
+            .expect("marks");
+        assert_eq!(
+            across.duplicate,
+            BooleanArray::from(vec![false, true, true, false])
+        );
+        let within = DuplicateMarker::new("k", true)
+            .mark(&b, &passing)
+            .expect("marks");
+        assert_eq!(
+            within.duplicate,
+            BooleanArray::from(vec![false, false, true, false])
+        );
+    }
+
+    #[test]
     fn the_winner_of_an_older_delivery_is_superseded_its_duplicates_stay_duplicates() {
-        let mut m = DuplicateMarker::new("k");
+        let mut m = DuplicateMarker::new("k", false);
         let b = batch(vec![
             (Some("a"), 3),
             (Some("a"), 2),
@@ -432,7 +498,8 @@ mod tests {
             order_by: "on".into(),
             keep: Keep::Latest,
         };
-        let (mut marker, mut survivors) = (DuplicateMarker::new("k"), Survivors::new(&dedup));
+        let (mut marker, mut survivors) =
+            (DuplicateMarker::new("k", false), Survivors::new(&dedup));
         let mut describe = |b: &RecordBatch| {
             let marks = marker
                 .mark(b, &BooleanArray::from(vec![false; b.num_rows()]))

@@ -4,6 +4,8 @@ use std::path::{Path, PathBuf};
 
 use shuzhi_rules::Pipeline;
 
+use crate::plan::golden::GoldenTable;
+
 /// Where a run's tables live under the output root.
 #[derive(Debug, Clone)]
 pub struct OutputDirs {
@@ -19,9 +21,13 @@ impl OutputDirs {
             libraries: pipeline.libraries.iter().map(|l| l.name.clone()).collect(),
         }
     }
-    /// `root/<library>`.
+    /// `root/<library>`: the library (the golden records of a golden library).
     pub fn library(&self, name: &str) -> PathBuf {
         self.root.join(name)
+    }
+    /// Where a golden library's table `table` lives (`root/_sources/<library>`, ...).
+    pub fn golden(&self, name: &str, table: GoldenTable) -> PathBuf {
+        self.root.join(table.dir(name))
     }
     /// `root/_quarantine/<library>`.
     pub fn quarantine(&self, name: &str) -> PathBuf {

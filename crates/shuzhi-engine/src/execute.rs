@@ -26,7 +26,13 @@ pub async fn execute(
     let mut physical = planned.frame.clone().create_physical_plan().await?;
     if let Some(dedup) = &planned.dedup {
         let partitions = ctx.state().config().target_partitions();
-        physical = sort_for_dedup(physical, &planned.rules.key, dedup, partitions)?;
+        physical = sort_for_dedup(
+            physical,
+            &planned.rules.key,
+            planned.rules.golden,
+            dedup,
+            partitions,
+        )?;
     }
     tracing::debug!(
         library = %planned.rules.name,

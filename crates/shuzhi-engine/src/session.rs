@@ -4,7 +4,7 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use datafusion::execution::memory_pool::FairSpillPool;
+use datafusion::execution::memory_pool::{FairSpillPool, TrackConsumersPool};
 use datafusion::execution::runtime_env::RuntimeEnvBuilder;
 use datafusion::execution::session_state::SessionStateBuilder;
 use datafusion::prelude::{SessionConfig, SessionContext};
@@ -50,7 +50,11 @@ pub fn default_memory_limit() -> usize {
 /// A session with shuzhi's functions registered.
 pub fn session(config: &EngineConfig) -> Result<SessionContext, EngineError> {
     let mut runtime = RuntimeEnvBuilder::new()
-        .with_memory_pool(Arc::new(FairSpillPool::new(config.memory_limit)));
+        // The largest consumers are named when the pool is exhausted.
+        .with_memory_pool(Arc::new(TrackConsumersPool::new(
+            FairSpillPool::new(config.memory_limit),
+            std::num::NonZeroUsize::MIN.saturating_add(4),
+        )));
     if let Some(dir) = &config.spill_dir {
         runtime = runtime.with_temp_file_path(dir);
     }

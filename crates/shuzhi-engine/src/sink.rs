@@ -18,6 +18,7 @@ use crate::EngineError;
 use crate::arrays::null_as_false;
 use crate::dedup::{DuplicateMarker, Survivors, replace_where};
 use crate::dirs::OutputDirs;
+use crate::plan::golden::{GoldenTable, STATED_PREFIX, stated_column};
 use crate::plan::{PlannedCheck, PlannedLibrary, dedup_rule, deleted_rule, superseded_rule};
 use crate::provenance::{
     BATCH_COLUMN, DELETED_COLUMN, DEPARTMENT_COLUMN, FILE_COLUMN, FLAGS_COLUMN,
@@ -44,7 +45,7 @@ struct Verdict<'a> {
 /// Schemas of the three outputs of a library.
 #[derive(Debug, Clone)]
 pub struct OutputSchemas {
-    /// Library table.
+    /// Library table (the source layer of a golden library, without its partition column).
     pub library: SchemaRef,
     /// Quarantine table, without the partition column.
     pub quarantine: SchemaRef,
@@ -71,8 +72,14 @@ impl OutputSchemas {
             FieldType::Date => Field::new(&f.name, DataType::Date32, true),
         });
         let mut library: Vec<Field> = typed.collect();
+        if planned.rules.golden {
+            library.extend(planned.stated_fields().map(|f| text(&stated_column(f))));
+        }
         library.push(text(FLAGS_COLUMN));
-        library.push(department_field());
+        // A golden library's source layer is partitioned by department.
+        if !planned.rules.golden {
+            library.push(department_field());
+        }
         library.extend(stored_fields());
         let mut quarantine: Vec<Field> =
             planned.rules.fields.iter().map(|f| text(&f.name)).collect();
@@ -108,9 +115,10 @@ pub struct SinkFiles {
     pub quarantine: Vec<WrittenFile>,
     /// Verdict files.
     pub verdicts: Vec<WrittenFile>,
-    /// The keys whose survivor came from the newest delivery governed, when asked for (see
-    /// [`SplitSink::new`]): an incremental run supersedes the published rows of these keys.
-    pub winning_keys: Vec<ArrayRef>,
+    /// The departments and keys whose survivor came from the newest delivery governed, when
+    /// asked for (see [`SplitSink::new`]): an incremental run supersedes the published rows of
+    /// these keys (of the same department, in a golden library's source layer).
+    pub winning_keys: Vec<(ArrayRef, ArrayRef)>,
 }
 
 /// Routes one output partition's batches.
@@ -122,7 +130,7 @@ pub struct SplitSink {
     quarantine: PartitionedWriter,
     verdicts: PartitionedWriter,
     duplicates: Option<(DuplicateMarker, Survivors)>,
-    winning_keys: Option<Vec<ArrayRef>>,
+    winning_keys: Option<Vec<(ArrayRef, ArrayRef)>>,
     counts: RunCounts,
 }
 
@@ -214,11 +222,18 @@ impl SplitSink {
     ) -> Self {
         let schemas = OutputSchemas::of(&planned);
         let lib = &planned.rules.name;
+        let (library_dir, library_partition) = match planned.rules.golden {
+            true => (
+                dirs.golden(lib, GoldenTable::Source),
+                GoldenTable::Source.partition(),
+            ),
+            false => (dirs.library(lib), None),
+        };
         Self {
             library: PartitionedWriter::new(
-                &dirs.library(lib),
+                &library_dir,
                 schemas.library.clone(),
-                None,
+                library_partition,
                 Writer::Stream(stream),
                 options.clone(),
             ),
@@ -241,10 +256,10 @@ impl SplitSink {
                 options.clone(),
             ),
             run_id: options.run_id.clone(),
-            duplicates: planned
-                .dedup
-                .as_ref()
-                .map(|d| (DuplicateMarker::new(&planned.rules.key), Survivors::new(d))),
+            duplicates: planned.dedup.as_ref().map(|d| {
+                let marker = DuplicateMarker::new(&planned.rules.key, planned.rules.golden);
+                (marker, Survivors::new(d))
+            }),
             winning_keys: collect_keys.then(Vec::new),
             planned,
             schemas,
@@ -287,12 +302,13 @@ impl SplitSink {
         };
         let quarantined = or(&or(&dropped, &deleted)?, &superseded)?;
         let kept = not(&quarantined)?;
+        let departments = column(batch, DEPARTMENT_COLUMN)?;
         if let Some(keys) = &mut self.winning_keys {
             let key = column(batch, &self.planned.rules.key)?;
-            keys.push(arrow::compute::cast(
-                &filter(&key, &winners)?,
-                &DataType::Utf8,
-            )?);
+            keys.push((
+                filter(&departments, &winners)?,
+                arrow::compute::cast(&filter(&key, &winners)?, &DataType::Utf8)?,
+            ));
         }
         let run_id = constant(&self.run_id, n);
         self.count_sources(batch, &kept, &rejected)?;
@@ -301,15 +317,23 @@ impl SplitSink {
         // Library rows.
         let mut cols: Vec<ArrayRef> = Vec::new();
         for f in self.schemas.library.fields() {
-            cols.push(if f.name() == RUN_ID_COLUMN {
-                run_id.clone()
-            } else {
-                column(batch, f.name())?
+            let stated = f
+                .name()
+                .strip_prefix(STATED_PREFIX)
+                .and_then(|field| self.planned.stated(field));
+            cols.push(match stated {
+                _ if f.name() == RUN_ID_COLUMN => run_id.clone(),
+                Some(stated) => column(batch, stated)?,
+                None => column(batch, f.name())?,
             });
         }
         let rows = RecordBatch::try_new(self.schemas.library.clone(), cols)?;
-        self.library
-            .write(&filter_record_batch(&rows, &kept)?, None)?;
+        match self.planned.rules.golden {
+            true => write_by_department(&mut self.library, &rows, &departments, Some(&kept))?,
+            false => self
+                .library
+                .write(&filter_record_batch(&rows, &kept)?, None)?,
+        }
 
         // Quarantine rows: delivered values, reasons, provenance; a superseded row's record
         // holds its key as governed (its values are in the archived delivery it came from).
@@ -354,7 +378,6 @@ impl SplitSink {
         cols.push(column(batch, LINE_COLUMN)?);
         cols.push(run_id);
         let rows = RecordBatch::try_new(self.schemas.quarantine.clone(), cols)?;
-        let departments = column(batch, DEPARTMENT_COLUMN)?;
         write_by_department(
             &mut self.quarantine,
             &rows,

@@ -13,6 +13,7 @@ pub mod company;
 pub mod coords;
 pub mod credit_code;
 pub mod date;
+pub mod entity;
 pub mod id_card;
 pub mod iso7064;
 pub mod keyword;

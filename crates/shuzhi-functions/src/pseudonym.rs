@@ -55,17 +55,20 @@ impl PseudonymKey {
             Err(_) => return String::new(),
         };
         mac.update(value.as_bytes());
-        let digest = mac.finalize().into_bytes();
-        let mut out = String::with_capacity(64);
-        for b in digest.iter() {
-            out.push(char::from(HEX[usize::from(b >> 4)]));
-            out.push(char::from(HEX[usize::from(b & 0xF)]));
-        }
-        out
+        hex(&mac.finalize().into_bytes())
     }
 }
 
-const HEX: &[u8; 16] = b"0123456789abcdef";
+/// Lower-case hex digits of `bytes`.
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xF)]));
+    }
+    out
+}
 
 #[cfg(test)]
 mod tests {

@@ -154,8 +154,9 @@ fn derived_batch_id(files: &[(PathBuf, String)]) -> String {
     format!("b{}", &format!("{:x}", h.finalize())[..15])
 }
 
-/// Archives a batch's files under `_deliveries/<source>/<batch>/` (hard links where the file
-/// system allows, copies otherwise).
+/// Archives a batch's files under `_deliveries/<source>/<batch>/` as copies: a hard link would
+/// change with the delivered file when a department rewrites it in place, and a rebuild would
+/// then read another batch's rows under this batch's id.
 fn archive(
     root: &Path,
     source: &str,
@@ -174,9 +175,7 @@ fn archive(
             .map_or_else(|| "file".into(), |n| n.to_string_lossy().into_owned());
         let target = dir.join(format!("{i:03}-{name}"));
         let _ = std::fs::remove_file(&target);
-        if std::fs::hard_link(path, &target).is_err() {
-            std::fs::copy(path, &target).map_err(|e| io("archive", path, e))?;
-        }
+        std::fs::copy(path, &target).map_err(|e| io("archive", path, e))?;
         archived.push(BatchFile {
             path: path.display().to_string(),
             archived: target

@@ -5,7 +5,6 @@
 //! always wins its key (`dedup.rs`), so the published winner of a key the new batches bring is
 //! superseded and nothing else changes.
 
-use std::collections::HashSet;
 use std::path::Path;
 use std::sync::Arc;
 
@@ -13,7 +12,9 @@ use arrow::array::{ArrayRef, AsArray, new_null_array};
 use arrow::datatypes::DataType;
 use arrow::record_batch::RecordBatch;
 use sha2::{Digest, Sha256};
+use shuzhi_engine::plan::golden::GoldenTable;
 use shuzhi_ingest::{FILE_COLUMN, LINE_COLUMN, RAW_COLUMN, SHEET_COLUMN};
+use shuzhi_library::supersede::KeysByPartition;
 use shuzhi_library::{PartitionedWriter, Published, WriteOptions, Writer, WrittenFile};
 use shuzhi_rules::Pipeline;
 
@@ -111,18 +112,36 @@ pub async fn supersede(
     root: &Path,
     previous: &Published,
     planned: &PlannedLibrary,
-    winning_keys: &[ArrayRef],
+    winning_keys: &[(ArrayRef, ArrayRef)],
     write: &WriteOptions,
     quarantine_dir: &Path,
 ) -> Result<(Vec<shuzhi_library::Action>, Vec<WrittenFile>, u64), JobError> {
-    let name = &planned.rules.name;
+    let name = match planned.rules.golden {
+        true => GoldenTable::Source.query_name(&planned.rules.name),
+        false => planned.rules.name.clone(),
+    };
     let key = &planned.rules.key;
-    let Some(published) = previous.tables.get(name) else {
+    let Some(published) = previous.tables.get(&name) else {
         return Ok((Vec::new(), Vec::new(), 0));
     };
-    let mut keys = HashSet::new();
-    for array in winning_keys {
-        keys.extend(array.as_string::<i32>().iter().flatten().map(str::to_owned));
+    // A golden library's source layer keeps each department's copy: a key supersedes only its
+    // own department's published rows.
+    let mut keys = KeysByPartition::new();
+    for (departments, array) in winning_keys {
+        let departments = departments.as_string::<i32>();
+        for (department, key) in departments.iter().zip(array.as_string::<i32>().iter()) {
+            let (Some(department), Some(key)) = (department, key) else {
+                continue;
+            };
+            let partition = match planned.rules.golden {
+                true => format!(
+                    "{DEPARTMENT_COLUMN}={}/",
+                    shuzhi_library::files::escape_partition_value(department)
+                ),
+                false => String::new(),
+            };
+            keys.entry(partition).or_default().insert(key.to_owned());
+        }
     }
     if keys.is_empty() {
         return Ok((Vec::new(), Vec::new(), 0));
@@ -141,7 +160,7 @@ pub async fn supersede(
     let found = shuzhi_library::supersede::supersede(
         &root.join(&published.path),
         published.version,
-        name,
+        &name,
         &write.run_id,
         key,
         Arc::new(keys),

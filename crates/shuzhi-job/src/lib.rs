@@ -4,6 +4,7 @@
 
 pub mod completeness;
 pub mod delivery;
+mod golden;
 pub mod incremental;
 pub mod lineage;
 mod options;
@@ -47,6 +48,17 @@ pub enum JobError {
     QualityGate {
         /// The breaches.
         breaches: Vec<shuzhi_report::Breach>,
+    },
+    /// Source-layer rows that link to no entity (their key is null): the library needs a
+    /// `required` check on its key.
+    #[error(
+        "{rows} row(s) of the source layer of `{library}` have no key and link to no entity; nothing was published (add {{ rule = \"required\", severity = \"reject\" }} to the key field)"
+    )]
+    Unlinked {
+        /// The library.
+        library: String,
+        /// Rows without an entity.
+        rows: u64,
     },
     /// A broken invariant of the run.
     #[error("internal error: {0}")]

@@ -98,8 +98,18 @@ async fn run_stages(
     clock.lap("audit");
     tracing::info!("row accounting holds for every source; committing");
 
-    let committed = stages::commit_tables(pipeline, root, &scope, governed.outputs).await?;
+    let mut committed = stages::commit_tables(pipeline, root, &scope, governed.outputs).await?;
     clock.lap("commit");
+    let golden = crate::golden::build(
+        &ctx,
+        root,
+        pipeline,
+        &scope.deliveries.registry,
+        &stages::write_options(pipeline, options),
+        &mut committed,
+    )
+    .await?;
+    clock.lap("golden");
     let assessment = stages::assess(&ctx, root, pipeline, &governed.counts, &committed).await?;
     clock.lap("assess");
 
@@ -114,6 +124,7 @@ async fn run_stages(
             reports: governed.reports,
             counts: governed.counts,
             stage_seconds: clock.seconds,
+            golden,
         },
         assessment,
         &committed,

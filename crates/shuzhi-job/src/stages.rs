@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use arrow::datatypes::SchemaRef;
 use datafusion::prelude::SessionContext;
+use shuzhi_engine::plan::golden::GoldenTable;
 use shuzhi_engine::plan::{PlannedLibrary, superseded_rule};
 use shuzhi_engine::provenance::DEPARTMENT_COLUMN;
 use shuzhi_engine::sink::{OutputSchemas, SinkFiles, with_partition};
@@ -22,7 +23,7 @@ use shuzhi_rules::Pipeline;
 
 use crate::delivery::DeliveryPlan;
 use crate::options::RunOptions;
-use crate::tables::output_tables;
+use crate::tables::governed_tables;
 use crate::{JobError, incremental};
 
 /// What this run governs: the deliveries matched against the published batches, and whether
@@ -159,7 +160,7 @@ pub(crate) async fn govern(
     })
 }
 
-fn write_options(pipeline: &Pipeline, options: &RunOptions) -> WriteOptions {
+pub(crate) fn write_options(pipeline: &Pipeline, options: &RunOptions) -> WriteOptions {
     WriteOptions {
         run_id: options.run_id.clone(),
         fingerprint: pipeline.fingerprint.clone(),
@@ -286,9 +287,18 @@ fn pending_commits(
     for output in outputs {
         let name = output.planned.rules.name.clone();
         let schemas = OutputSchemas::of(&output.planned);
+        // A golden library's governed rows are its source layer, partitioned by department.
+        let (name_of_rows, schema, partition) = match output.planned.rules.golden {
+            true => (
+                GoldenTable::Source.query_name(&name),
+                with_partition(&schemas.library),
+                GoldenTable::Source.partition(),
+            ),
+            false => (name.clone(), schemas.library.clone(), None),
+        };
         let library = PendingCommit {
-            schema: schemas.library.clone(),
-            partition: None,
+            schema,
+            partition,
             files: output.files.library,
             change: change(output.actions),
         };
@@ -298,7 +308,7 @@ fn pending_commits(
             files: output.files.quarantine,
             change: change(Vec::new()),
         };
-        pending.insert(name.clone(), library);
+        pending.insert(name_of_rows, library);
         pending.insert(format!("quarantine_{name}"), quarantine);
         verdict_files.extend(output.files.verdicts);
         verdict_schema = Some(with_partition(&schemas.verdicts));
@@ -329,7 +339,7 @@ pub(crate) async fn commit_tables(
         tables: BTreeMap::new(),
         schemas: BTreeMap::new(),
     };
-    for (name, path) in output_tables(pipeline) {
+    for (name, path) in governed_tables(pipeline) {
         let unchanged = published.and_then(|p| p.tables.get(&name));
         match pending.remove(&name) {
             Some(c) if c.is_empty() && unchanged.is_some() => {
@@ -414,6 +424,8 @@ pub(crate) struct RunFacts {
     pub counts: RunCounts,
     /// Seconds per stage.
     pub stage_seconds: BTreeMap<String, f64>,
+    /// What the golden stage built, per golden library.
+    pub golden: BTreeMap<String, shuzhi_report::GoldenCounts>,
 }
 
 fn input_file(r: &FileReport) -> InputFile {
@@ -471,6 +483,7 @@ pub(crate) fn manifest(
         rule_failures: facts.counts.rule_failures,
         step_changes: facts.counts.step_changes,
         spilled_bytes: facts.counts.spilled_bytes,
+        golden: facts.golden,
         stage_seconds: facts.stage_seconds,
         table_versions: committed
             .tables

@@ -92,6 +92,32 @@ impl std::fmt::Debug for PartitionedWriter {
     }
 }
 
+/// The value [`escape_partition_value`] escaped (`%XX` sequences decoded; invalid ones kept).
+pub fn unescape_partition_value(escaped: &str) -> String {
+    if escaped == "__HIVE_DEFAULT_PARTITION__" {
+        return String::new();
+    }
+    let bytes = escaped.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = escaped
+            .get(i + 1..i + 3)
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(b)) => {
+                out.push(b);
+                i += 3;
+            }
+            (b, _) => {
+                out.push(b);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
 /// Hive-style escaping of a partition value (`/ = % : #`, controls, and empty → default).
 pub fn escape_partition_value(value: &str) -> String {
     if value.is_empty() {

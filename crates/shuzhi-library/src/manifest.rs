@@ -10,7 +10,7 @@ use crate::{Result, io_err};
 
 pub use crate::layout::MANIFEST_FILE;
 pub use shuzhi_report::{
-    Breach, ExpectedPopulation, FieldCatalogue, IndicatorScore, Orphans, SourceCounts,
+    Breach, ExpectedPopulation, FieldCatalogue, GoldenCounts, IndicatorScore, Orphans, SourceCounts,
 };
 
 /// One input file.
@@ -104,6 +104,9 @@ pub struct Manifest {
     pub pseudonym_keys: BTreeMap<String, String>,
     /// Values changed per clean step, keyed `library.field.step`.
     pub step_changes: BTreeMap<String, u64>,
+    /// Per golden library: entities, linked source rows and conflicts.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub golden: BTreeMap<String, GoldenCounts>,
     /// Bytes spilled to disk by sorts and windows (dedup) under the memory limit.
     pub spilled_bytes: u64,
     /// Wall seconds per stage.

@@ -7,7 +7,7 @@
 //! table directory, whose UUID is derived from the run id and the table (`dv_uuid`), so recovery
 //! can find the file of a run that died before publishing.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs::File;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -67,8 +67,43 @@ struct FileHits {
     rows: RecordBatch,
 }
 
-/// Finds the rows of the table at `dir` (at `version`) whose `key` is in `keys` and that no
-/// deletion vector removed yet, returns their `columns` and prepares the deletion vectors that
+/// The keys to supersede, per partition directory of the table (`_department=hrss/`; `""` for
+/// an unpartitioned table): a key supersedes only the rows of its own partition.
+pub type KeysByPartition = HashMap<String, HashSet<String>>;
+
+/// `rows` with the asked-for `columns` that live in the file's path (`_department=hrss/`) rather
+/// than in the file, as text.
+fn with_partition_values(rows: RecordBatch, path: &str, columns: &[String]) -> Result<RecordBatch> {
+    let mut fields: Vec<arrow::datatypes::FieldRef> = rows.schema().fields().to_vec();
+    let mut arrays = rows.columns().to_vec();
+    for (name, value) in path.split('/').filter_map(|c| c.split_once('=')) {
+        if columns.iter().any(|c| c == name) && rows.column_by_name(name).is_none() {
+            let value = crate::files::unescape_partition_value(value);
+            fields.push(Arc::new(arrow::datatypes::Field::new(
+                name,
+                DataType::Utf8,
+                false,
+            )));
+            arrays.push(Arc::new(arrow::array::StringArray::from(vec![
+                value;
+                rows.num_rows()
+            ])));
+        }
+    }
+    let schema = Arc::new(arrow::datatypes::Schema::new(fields));
+    Ok(RecordBatch::try_new(schema, arrays)?)
+}
+
+/// The partition directory a data file lives in (`""` for an unpartitioned table).
+fn partition_of(path: &str) -> &str {
+    match path.split_once('/') {
+        Some((dir, _)) if dir.contains('=') => &path[..dir.len() + 1],
+        _ => "",
+    }
+}
+
+/// Finds the rows of the table at `dir` (at `version`) whose `key` is in `keys` (of their
+/// partition) and that no deletion vector removed yet, returns their `columns` and prepares the deletion vectors that
 /// remove them, written to the run's deletion-vector file. `table` names the table in errors
 /// and in the file's UUID.
 pub async fn supersede(
@@ -77,7 +112,7 @@ pub async fn supersede(
     table: &str,
     run_id: &str,
     key: &str,
-    keys: Arc<HashSet<String>>,
+    keys: Arc<KeysByPartition>,
     columns: &[String],
 ) -> Result<Supersession> {
     let delta = |source| LibraryError::Delta {
@@ -97,6 +132,10 @@ pub async fn supersede(
     let root = crate::table::table_url(dir)?;
     let mut tasks = Vec::with_capacity(views.len());
     for view in views {
+        let partition = partition_of(view.path().as_ref()).to_owned();
+        if !keys.contains_key(&partition) {
+            continue;
+        }
         let (dir, key, keys, columns) = (
             dir.to_path_buf(),
             key.to_owned(),
@@ -116,7 +155,9 @@ pub async fn supersede(
                 None => Vec::new(),
             };
             let path = dir.join(view.path().as_ref());
-            scan_file(&path, view, &key, &keys, &columns, already)
+            let empty = HashSet::new();
+            let keys = keys.get(&partition).unwrap_or(&empty);
+            scan_file(&path, view, &key, keys, &columns, already)
         }));
     }
     let mut hits = Vec::new();
@@ -192,6 +233,7 @@ fn scan_file(
         .collect::<std::result::Result<_, _>>()
         .map_err(|e| parquet_err(e.into()))?;
     let rows = arrow::compute::concat_batches(&schema, &batches)?;
+    let rows = with_partition_values(rows, view.path().as_ref(), columns)?;
     let mut deleted = already;
     deleted.extend(found);
     deleted.sort_unstable();

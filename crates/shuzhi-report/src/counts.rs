@@ -18,6 +18,17 @@ pub struct SourceCounts {
     pub rejected: u64,
 }
 
+/// What the golden stage built for one golden library.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct GoldenCounts {
+    /// Golden records (entities).
+    pub entities: u64,
+    /// Source-layer rows, each linked to one entity.
+    pub links: u64,
+    /// Department copies that are not the same as the golden value.
+    pub conflicts: u64,
+}
+
 /// Counts a run gathers as rows pass its sinks: the input of every score.
 #[derive(Debug, Clone, Default)]
 pub struct RunCounts {

@@ -326,8 +326,12 @@ pub struct LibraryRules {
     pub name: String,
     /// Key field.
     pub key: String,
-    /// Exact dedup on the key.
+    /// Exact dedup on the key (within each department's deliveries when `golden`).
     pub dedup: Option<Dedup>,
+    /// Golden records (`golden = true`): every department's rows are kept in a source layer,
+    /// and one record per entity is chosen attribute by attribute (authority, recency,
+    /// completeness), with the departments' conflicts.
+    pub golden: bool,
     /// Largest share of rows read that may be rejected by checks (dedup losers not counted)
     /// before the run is a quality breach (exit code 1).
     pub max_reject_ratio: Option<f64>,
@@ -414,6 +418,58 @@ pub enum Reference {
     Library(String),
 }
 
+/// One entry of the authority registry (一数一源): `department`'s copy of a field wins the
+/// golden record for deliveries made from `from` until `until` (ISO dates, both inclusive;
+/// open when absent).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Authority {
+    /// The authoritative department.
+    pub department: String,
+    /// First delivery date the entry covers.
+    pub from: Option<String>,
+    /// Last delivery date the entry covers.
+    pub until: Option<String>,
+    /// Where it was declared.
+    pub origin: Origin,
+}
+
+impl Authority {
+    /// Whether two entries' periods share a day.
+    pub fn overlaps(&self, other: &Authority) -> bool {
+        let starts_before_end = |a: &Authority, b: &Authority| match (&a.from, &b.until) {
+            (Some(from), Some(until)) => from <= until,
+            _ => true,
+        };
+        starts_before_end(self, other) && starts_before_end(other, self)
+    }
+}
+
+/// How two departments' values of a field are compared (a conflict is a pair that is not the
+/// same under it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Compare {
+    /// Equal text.
+    Exact,
+    /// Equal after width folding, 繁→简 and removing spaces.
+    Normalised,
+    /// Equal dates (`type = "date"` fields).
+    Date,
+    /// Numbers within a tolerance.
+    Number(Number),
+}
+
+impl Compare {
+    /// The keyword of a rule file (`number` for `{ number = tolerance }`).
+    pub fn name(&self) -> &'static str {
+        match self {
+            Compare::Exact => "exact",
+            Compare::Normalised => "normalised",
+            Compare::Date => "date",
+            Compare::Number(_) => "number",
+        }
+    }
+}
+
 /// Which duplicate survives.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Dedup {
@@ -453,9 +509,11 @@ pub struct Field {
     pub mask: MaskKind,
     /// Sharing class of the government data catalogue (`share = "..."`).
     pub share: Share,
-    /// The department whose value is authoritative (一数一源), e.g. `public_security`: its
-    /// delivery of a key wins over other departments' (`authority = "..."`).
-    pub authority: Option<String>,
+    /// The authority registry of a golden library (一数一源, `authority = "..."` or a list of
+    /// periods): the department whose copy of this field wins survivorship, and when.
+    pub authority: Vec<Authority>,
+    /// How departments' copies of the field are compared for conflicts (`compare = "..."`).
+    pub compare: Compare,
     /// Library whose keys this field's values must be (`references = "..."`), checked over
     /// the committed tables after the run.
     pub references: Option<LibraryRef>,
@@ -630,26 +688,19 @@ pub enum CheckKind {
     Unique,
     /// A date not before another date field of the row (per-entity time order).
     NotBefore(String),
-    /// From `authority = "<department>"`: the value differs from the one that department
-    /// delivered for the same key, which replaces it (a correction, 纠错; severity `fix`).
-    Authority(String),
-    /// From `authority = "<department>"`: the value is missing and that department delivered
-    /// one for the same key, which fills it (a fill, 补全; severity `fix`).
-    AuthorityFill(String),
 }
 
 impl CheckKind {
     /// The GB/T 36344 indicator a failure of this kind counts against by default.
     pub fn default_indicator(&self) -> Indicator {
         match self {
-            CheckKind::Required | CheckKind::AuthorityFill(_) => Indicator::ElementCompleteness,
+            CheckKind::Required => Indicator::ElementCompleteness,
             CheckKind::IdRegion | CheckKind::CodeTable(_) | CheckKind::OneOf(_) => {
                 Indicator::ReferenceData
             }
             CheckKind::Expr(_) => Indicator::RelatedDataConsistency,
             CheckKind::Unique => Indicator::Uniqueness,
             CheckKind::NotBefore(_) => Indicator::TemporalOrder,
-            CheckKind::Authority(_) => Indicator::SameDataConsistency,
             CheckKind::Gb11643
             | CheckKind::Phone
             | CheckKind::Uscc

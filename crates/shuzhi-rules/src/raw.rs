@@ -165,6 +165,9 @@ pub(crate) struct RawLibrary {
     /// Exact dedup on the key.
     #[serde(default)]
     pub dedup: Option<RawDedup>,
+    /// Golden records: a source layer per department and one record per entity.
+    #[serde(default)]
+    pub golden: bool,
     /// Largest share of rows read that checks may reject before the run is a breach (exit 1).
     #[serde(default)]
     #[schemars(with = "Option<f64>", range(min = 0.0, max = 1.0))]
@@ -205,6 +208,43 @@ pub(crate) struct RawDedup {
     pub keep: Option<Spanned<String>>,
 }
 
+/// `authority = "department"` or a list of effective periods.
+#[derive(Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub(crate) enum RawAuthority {
+    /// One department, for every delivery.
+    Department(String),
+    /// Departments with effective periods.
+    Periods(Vec<RawAuthorityPeriod>),
+}
+
+/// `{ department = "...", from = "YYYY-MM-DD", until = "YYYY-MM-DD" }`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAuthorityPeriod {
+    /// The authoritative department.
+    pub department: String,
+    /// First delivery date covered (inclusive; open when absent).
+    #[serde(default)]
+    pub from: Option<String>,
+    /// Last delivery date covered (inclusive; open when absent).
+    #[serde(default)]
+    pub until: Option<String>,
+}
+
+/// `compare = "exact" | "normalised" | "date"` or `{ number = tolerance }`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(untagged)]
+pub(crate) enum RawCompare {
+    /// A kind without argument.
+    Kind(String),
+    /// Numbers within a tolerance.
+    Number {
+        /// Largest difference that is still the same value.
+        number: f64,
+    },
+}
+
 /// `[[field]]`.
 #[derive(Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
@@ -228,10 +268,15 @@ pub(crate) struct RawField {
     #[serde(default)]
     #[schemars(schema_with = "share_schema")]
     pub share: Option<Spanned<String>>,
-    /// The department whose value is authoritative (一数一源).
+    /// Golden libraries: the department whose copy wins (一数一源), or its periods.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
-    pub authority: Option<Spanned<String>>,
+    #[schemars(with = "Option<RawAuthority>")]
+    pub authority: Option<Spanned<RawAuthority>>,
+    /// Golden libraries: how departments' copies are compared (`exact`, `normalised`, `date`,
+    /// `{ number = tolerance }`).
+    #[serde(default)]
+    #[schemars(with = "Option<RawCompare>")]
+    pub compare: Option<Spanned<RawCompare>>,
     /// A library whose keys this field's values must be (referential integrity).
     #[serde(default)]
     #[schemars(with = "Option<String>")]

@@ -364,8 +364,6 @@ fn documented_kinds() -> Vec<(&'static str, CheckKind)> {
         ("expr", CheckKind::Expr(sql())),
         ("unique", CheckKind::Unique),
         ("not_before", CheckKind::NotBefore(String::new())),
-        ("authority", CheckKind::Authority(String::new())),
-        ("authority (fill)", CheckKind::AuthorityFill(String::new())),
     ]
 }
 
@@ -462,14 +460,26 @@ pub fn rules_markdown() -> String {
          - `share = \"unconditional\" | \"conditional\" | \"not_shared\"` (or `无条件共享` / `有条件共享` /\n  \
          `不予共享`; default `conditional`) — the field's sharing class in the data resource catalogue,\n  \
          recorded in the manifest (`fields`).\n\
-         - `authority = \"<department>\"` — the department whose value is authoritative (一数一源): where\n  \
-         it delivered a value for the same key in the run, that value replaces the other\n  \
-         departments' — a correction (纠错) where they delivered another value (rule\n  \
-         `<library>.<field>.authority`, counted as 一致性 / 相同数据一致性), a fill (补全) where\n  \
-         they delivered none (rule `<library>.<field>.authority_fill`, counted as 完整性 /\n  \
-         数据元素完整性); both are fixes with the original kept in the verdict; the maximum when it\n  \
-         delivered several. Only rows with a key that no check or ingest rejected lend their\n  \
-         value. Recorded in the manifest too. It costs a window over the key, like `unique`.\n",
+         - `authority = \"<department>\"`, or periods `authority = [{ department = \"hrss\", until =\n  \
+         \"2023-12-31\" }, { department = \"civil_affairs\", from = \"2024-01-01\" }]` (golden libraries\n  \
+         only) — the authority registry (一数一源): that department's copy of the field wins the\n  \
+         golden record for deliveries dated within the period (`from` / `until` inclusive, open\n  \
+         when absent). Periods of one field must not overlap; the department must deliver a source\n  \
+         of the library. Recorded in the manifest too.\n\
+         - `compare = \"exact\" | \"normalised\" | \"date\" | { number = <tolerance> }` (golden\n  \
+         libraries; default `exact`, `date` for date fields) — when two departments' copies of the\n  \
+         field are the same: equal text; equal after width folding, 繁→简 and removing spaces;\n  \
+         equal dates; numbers within the tolerance. A pair that is not the same is a conflict.\n\n\
+         ## Golden records\n\n\
+         `golden = true` in `[library]` keeps every department's governed rows in a source layer\n\
+         (`<library>_source`; dedup resolves duplicates within one department only) and builds one\n\
+         record per key: each attribute from the authority registry's department, else the most\n\
+         recent delivery, else the most complete (longest) value; a value its own field's warn\n\
+         checks flagged takes no part. `<library>_attributes` records where each attribute came\n\
+         from and why, `<library>_link` links every source row to its entity, `<library>_conflicts`\n\
+         lists each department copy that is not the same as the golden value (compared as the\n\
+         department stated it, before fixes), with the department that must correct it\n\
+         (`shuzhi rectify --department <d>` exports its list). See docs/libraries.md.\n",
     );
     s
 }

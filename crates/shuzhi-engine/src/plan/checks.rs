@@ -10,19 +10,13 @@ use datafusion::functions::regex::expr_fn::regexp_like;
 use datafusion::functions::string::expr_fn::concat_ws;
 use datafusion::functions::unicode::expr_fn::character_length;
 use datafusion::functions_aggregate::count::count_all_window;
-use datafusion::functions_aggregate::min_max::max_udaf;
-use datafusion::logical_expr::expr::WindowFunction;
-use datafusion::logical_expr::{
-    ExprFunctionExt, Operator, WindowFunctionDefinition, binary_expr, cast, when,
-};
+use datafusion::logical_expr::{ExprFunctionExt, cast, when};
 use datafusion::prelude::{DataFrame, Expr, ident, lit, try_cast};
 use shuzhi_rules::{Check, CheckKind, FieldType, LibraryRules, Pipeline, Severity, ValueType};
 
 use super::{PlannedCheck, parse, project};
 use crate::EngineError;
-use crate::provenance::{
-    DEPARTMENT_COLUMN, FLAGS_COLUMN, INGEST_ERROR_COLUMN, REASONS_COLUMN, REJECTED_COLUMN,
-};
+use crate::provenance::{FLAGS_COLUMN, INGEST_ERROR_COLUMN, REASONS_COLUMN, REJECTED_COLUMN};
 use crate::udf::{Kernel, udf};
 
 /// The failure flag of check `i`.
@@ -38,32 +32,6 @@ fn seen_column(i: usize) -> String {
 /// The replacement value of fix check `i`, as text.
 fn fix_column(i: usize) -> String {
     format!("_fix__{i}")
-}
-
-/// The authoritative department's value of a field.
-fn authority_column(field: &str) -> String {
-    format!("_authority__{field}")
-}
-
-/// The value `department` delivered for the row's key: the largest, when it delivered several
-/// (a window over the key). Only rows that have a key and that no check or ingest rejected
-/// (`lends`) lend their value.
-fn authority_value(
-    key: &str,
-    field: &str,
-    department: &str,
-    lends: Expr,
-) -> Result<Expr, EngineError> {
-    let theirs = ident(DEPARTMENT_COLUMN)
-        .eq(lit(department))
-        .and(ident(key).is_not_null())
-        .and(lends);
-    let theirs = when(theirs, ident(field)).end()?;
-    let max = WindowFunction::new(
-        WindowFunctionDefinition::AggregateUDF(max_udaf()),
-        vec![theirs],
-    );
-    Ok(Expr::from(max).partition_by(vec![ident(key)]).build()?)
 }
 
 /// A field's type; text when the check names no declared field.
@@ -168,33 +136,10 @@ fn failure(
             present.and(rows.gt(lit(1i64)))
         }
         CheckKind::NotBefore(other) => value.lt(ident(other)).is_true(),
-        // A correction: both delivered a value and they differ.
-        CheckKind::Authority(_) => {
-            let theirs = ident(authority_column(&check.field));
-            let differs = binary_expr(value, Operator::IsDistinctFrom, theirs.clone());
-            theirs.is_not_null().and(present).and(differs)
-        }
-        // A fill: only the authority delivered one.
-        CheckKind::AuthorityFill(_) => {
-            let theirs = ident(authority_column(&check.field));
-            theirs.is_not_null().and(value.is_null())
-        }
     })
 }
 
-/// Whether a check reads the authority's value (and so runs after the authority windows).
-fn is_authority(check: &Check) -> bool {
-    matches!(
-        check.kind,
-        CheckKind::Authority(_) | CheckKind::AuthorityFill(_)
-    )
-}
-
 /// Every check's failure flag, the value each fixed field's check saw and each fix's value.
-/// Checks that do not read an authority come first; then the authoritative departments'
-/// values, one window each over the rows those checks and ingest kept, so that a rejected row
-/// or a missing key lends no value; then the authority checks, which read the same column as
-/// their fix.
 pub(super) fn check(
     pipeline: &Pipeline,
     library: &LibraryRules,
@@ -207,7 +152,6 @@ pub(super) fn check(
         .collect();
     let mut checks = Vec::new();
     let mut flags = Vec::new();
-    let mut authority_flags = Vec::new();
     let mut fixes = Vec::new();
     for (i, check) in library.checks().enumerate() {
         let failed = match &check.when {
@@ -219,7 +163,6 @@ pub(super) fn check(
         // A ragged row has no field values: its only verdict is the ingest one.
         let failed = ident(INGEST_ERROR_COLUMN).is_null().and(failed);
         let fix = match (&check.fix, check.severity) {
-            _ if is_authority(check) => Some(ident(authority_column(&check.field))),
             (Some(fix), Severity::Fix) => Some(parse(&df, fix)?),
             _ => None,
         };
@@ -244,48 +187,16 @@ pub(super) fn check(
                 .then(|| seen_column(i)),
             fix,
         };
-        let group = match is_authority(check) {
-            true => &mut authority_flags,
-            false => &mut flags,
-        };
-        group.push((planned.failed.clone(), failed));
+        flags.push((planned.failed.clone(), failed));
         if let Some(seen) = &planned.seen {
             let value = as_text(ident(&check.field), field_type(library, &check.field));
-            group.push((seen.clone(), value));
+            flags.push((seen.clone(), value));
         }
         checks.push(planned);
     }
-    let df = project(df, flags)?;
-    let df = project(df, authority_values(library, &checks)?)?;
     // Fix values read the failure flags, so the flags are projected first.
-    let df = project(df, authority_flags)?;
+    let df = project(df, flags)?;
     Ok((project(df, fixes)?, checks))
-}
-
-/// One window per field with an authority: the value its department delivered for the key,
-/// lent only by rows that ingest and the reject checks (all planned before it) kept.
-fn authority_values(
-    library: &LibraryRules,
-    checks: &[PlannedCheck],
-) -> Result<Vec<(String, Expr)>, EngineError> {
-    let kept = checks
-        .iter()
-        .filter(|c| c.severity == Severity::Reject)
-        .map(|c| ident(&c.failed).is_not_true())
-        .fold(ident(INGEST_ERROR_COLUMN).is_null(), Expr::and);
-    let mut windows: Vec<(String, Expr)> = Vec::new();
-    for check in library.checks() {
-        let CheckKind::Authority(department) = &check.kind else {
-            continue;
-        };
-        let column = authority_column(&check.field);
-        if windows.iter().any(|(c, _)| *c == column) {
-            continue;
-        }
-        let value = authority_value(&library.key, &check.field, department, kept.clone())?;
-        windows.push((column, value));
-    }
-    Ok(windows)
 }
 
 /// Applies the fixes in check order: a later fix of a field sees the earlier one's result.

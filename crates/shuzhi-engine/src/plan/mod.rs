@@ -5,6 +5,7 @@
 
 mod checks;
 mod clean;
+pub mod golden;
 
 use std::sync::Arc;
 
@@ -99,6 +100,24 @@ impl PlannedLibrary {
             .find(|f| f.name == field)
             .map(|f| f.original.as_str())
             .ok_or_else(|| EngineError::Internal(format!("field {field} was not planned")))
+    }
+
+    /// The column holding `field`'s value before fixes (as text), for fields a fix may change:
+    /// the value the department stated, which golden libraries compare across departments.
+    pub fn stated(&self, field: &str) -> Option<&str> {
+        self.checks
+            .iter()
+            .find(|c| c.field == field && c.seen.is_some())
+            .and_then(|c| c.seen.as_deref())
+    }
+
+    /// The fields whose stated value may differ from the governed one (they have a fix).
+    pub fn stated_fields(&self) -> impl Iterator<Item = &str> {
+        self.rules
+            .fields
+            .iter()
+            .map(|f| f.name.as_str())
+            .filter(|f| self.stated(f).is_some())
     }
 }
 

@@ -37,7 +37,7 @@ pub(super) fn unknown_referenced_libraries(libraries: &[LibraryRules]) -> Vec<Di
 
 /// Fields no source of their library maps and no `default` / `derive` fills: always null, so
 /// their checks never see a value (W0201); an `authority` that delivers none of the library's
-/// sources (W0202).
+/// sources (E0124).
 pub(super) fn never_delivered_fields(
     libraries: &[LibraryRules],
     sources: &[Source],
@@ -58,24 +58,26 @@ pub(super) fn never_delivered_fields(
                 .filter(|s| s.library == library.name)
                 .map(|s| s.department.as_str())
                 .collect();
-            if let Some(authority) = &field.authority
-                && !departments.contains(&authority.as_str())
-            {
-                out.push(
-                    Diagnostic::in_file(
-                        "W0202",
-                        &library.file,
+            for authority in &field.authority {
+                let department = authority.department.as_str();
+                if !departments.contains(&department) {
+                    let mut d = Diagnostic::at(
+                        "E0124",
+                        &authority.origin,
                         format!(
-                            "`{}.{}` names authority `{authority}`, which delivers no source of `{}`: no value will win",
+                            "`{}.{}` names authority `{department}`, which delivers no source of `{}`: its copy can never win",
                             library.name, field.name, library.name
                         ),
-                    )
-                    .with_help(
-                        did_you_mean(authority, departments.iter().copied())
+                    );
+                    d.help = Some(
+                        did_you_mean(department, departments.iter().copied())
                             .map(|d| format!("did you mean `{d}`?"))
-                            .unwrap_or_else(|| format!("its sources come from: {}", departments.join(", "))),
-                    ),
-                );
+                            .unwrap_or_else(|| {
+                                format!("its sources come from: {}", departments.join(", "))
+                            }),
+                    );
+                    out.push(d);
+                }
             }
             if !mapped && !filled {
                 out.push(

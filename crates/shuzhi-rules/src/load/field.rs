@@ -1,4 +1,5 @@
-//! A `[[field]]` → [`Field`]: type, class, mask, share, clean steps and authority.
+//! A `[[field]]` → [`Field`]: type, class, mask, share, clean steps, checks, the authority
+//! registry and the comparison of golden libraries.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -16,7 +17,6 @@ use super::context::FileCx;
 pub(super) fn compile_field(
     cx: &mut FileCx,
     library: &str,
-    key: &str,
     f: &RawField,
     code_tables: &BTreeMap<String, CodeTable>,
 ) -> Field {
@@ -77,41 +77,31 @@ pub(super) fn compile_field(
             Some("add \"parse_date\" to its clean steps".into()),
         );
     }
-    let mut checks: Vec<Check> = f
+    let checks: Vec<Check> = f
         .check
         .iter()
         .enumerate()
         .filter_map(|(i, c)| compile_check(cx, library, &name, i, c, code_tables))
         .collect();
-    // `authority`: the authoritative department's value for the same key replaces the others'
-    // (a fix, so the original stays in the verdict): a correction where they differ, a fill
-    // where the value is missing. The key itself needs no authority.
-    if let Some(department) = f.authority.as_ref().filter(|_| name != key) {
-        let d = department.get_ref();
-        for (label, kind) in [
-            ("authority", CheckKind::Authority(d.clone())),
-            ("authority_fill", CheckKind::AuthorityFill(d.clone())),
-        ] {
-            checks.push(Check {
-                id: format!("{library}.{name}.{label}"),
-                field: name.clone(),
-                indicator: kind.default_indicator(),
-                kind,
-                severity: Severity::Fix,
-                fix: None,
-                when: None,
-                max_fail_ratio: None,
-                origin: cx.origin(department),
-            });
-        }
-    }
+    let ty = ty.unwrap_or(FieldType::String);
+    let authority = f
+        .authority
+        .as_ref()
+        .map(|a| compile_authority(cx, &name, a))
+        .unwrap_or_default();
+    let compare = match &f.compare {
+        Some(c) => compile_compare(cx, &name, ty, c),
+        None if ty == FieldType::Date => Compare::Date,
+        None => Compare::Exact,
+    };
     Field {
         name,
-        ty: ty.unwrap_or(FieldType::String),
+        ty,
         class: class.unwrap_or(FieldClass::Internal),
         mask: mask.unwrap_or(MaskKind::Partial),
         share: share.unwrap_or(Share::Conditional),
-        authority: f.authority.as_ref().map(|a| a.get_ref().clone()),
+        authority,
+        compare,
         references: f.references.as_ref().map(|r| LibraryRef {
             library: r.get_ref().clone(),
             origin: cx.origin(r),
@@ -318,4 +308,148 @@ fn table_step(
         }
     };
     Some(CleanStep::Text(text))
+}
+
+/// A day written `YYYY-MM-DD`.
+fn is_iso_date(text: &str) -> bool {
+    shuzhi_functions::date::parse_date(text)
+        .map(|d| d.to_string())
+        .as_deref()
+        == Some(text)
+}
+
+/// `authority`: one department, or periods that must be dates in order and must not overlap
+/// (E0125).
+fn compile_authority(cx: &mut FileCx, field: &str, a: &Spanned<RawAuthority>) -> Vec<Authority> {
+    let origin = cx.origin(a);
+    let entries: Vec<Authority> = match a.get_ref() {
+        RawAuthority::Department(d) => vec![Authority {
+            department: d.clone(),
+            from: None,
+            until: None,
+            origin: origin.clone(),
+        }],
+        RawAuthority::Periods(periods) => periods
+            .iter()
+            .map(|p| Authority {
+                department: p.department.clone(),
+                from: p.from.clone(),
+                until: p.until.clone(),
+                origin: origin.clone(),
+            })
+            .collect(),
+    };
+    for e in &entries {
+        for day in [&e.from, &e.until].into_iter().flatten() {
+            if !is_iso_date(day) {
+                cx.error(
+                    "E0125",
+                    origin.clone(),
+                    format!("authority period of `{field}`: `{day}` is not a date"),
+                    Some("write dates as YYYY-MM-DD, e.g. from = \"2024-01-01\"".into()),
+                );
+            }
+        }
+        if let (Some(from), Some(until)) = (&e.from, &e.until)
+            && from > until
+        {
+            cx.error(
+                "E0125",
+                origin.clone(),
+                format!(
+                    "authority period of `{field}` for `{}` ends ({until}) before it starts ({from})",
+                    e.department
+                ),
+                Some("swap `from` and `until`".into()),
+            );
+        }
+    }
+    for (i, a) in entries.iter().enumerate() {
+        if let Some(b) = entries[i + 1..].iter().find(|b| a.overlaps(b)) {
+            let period = |e: &Authority| {
+                format!(
+                    "{} {}..{}",
+                    e.department,
+                    e.from.as_deref().unwrap_or(""),
+                    e.until.as_deref().unwrap_or("")
+                )
+            };
+            cx.error(
+                "E0125",
+                origin.clone(),
+                format!(
+                    "authority periods of `{field}` overlap: {} and {}",
+                    period(a),
+                    period(b)
+                ),
+                Some(
+                    "one department is authoritative at a time: end one period the day before the next starts"
+                        .into(),
+                ),
+            );
+        }
+    }
+    entries
+}
+
+/// `compare`: a kind that fits the field's type (E0126).
+fn compile_compare(
+    cx: &mut FileCx,
+    field: &str,
+    ty: FieldType,
+    c: &Spanned<RawCompare>,
+) -> Compare {
+    let origin = cx.origin(c);
+    let compare = match c.get_ref() {
+        RawCompare::Number { number } => Compare::Number(Number(*number)),
+        RawCompare::Kind(kind) => cx
+            .keyword_at(
+                "comparison",
+                kind,
+                origin.clone(),
+                &[
+                    ("exact", Compare::Exact),
+                    ("normalised", Compare::Normalised),
+                    ("date", Compare::Date),
+                ],
+            )
+            .unwrap_or(Compare::Exact),
+    };
+    let fits = match compare {
+        Compare::Exact => true,
+        Compare::Date => ty == FieldType::Date,
+        Compare::Normalised | Compare::Number(_) => ty == FieldType::String,
+    };
+    if !fits {
+        let valid = match ty {
+            FieldType::Date => "\"date\" or \"exact\"",
+            FieldType::String => "\"exact\", \"normalised\" or { number = <tolerance> }",
+        };
+        let ty_name = match ty {
+            FieldType::Date => "date",
+            FieldType::String => "string",
+        };
+        cx.error(
+            "E0126",
+            origin,
+            format!(
+                "`compare = {}` does not fit `{field}`, a {ty_name} field",
+                compare.name()
+            ),
+            Some(format!("a {ty_name} field compares with {valid}")),
+        );
+    }
+    if let Compare::Number(Number(t)) = compare
+        && !(t >= 0.0 && t.is_finite())
+    {
+        cx.error(
+            "E0126",
+            cx.origin(c),
+            format!(
+                "`compare = {{ number = {t} }}` on `{field}`: the tolerance must be a number >= 0"
+            ),
+            Some("e.g. { number = 0.01 }".into()),
+        );
+    }
+    compare
 }

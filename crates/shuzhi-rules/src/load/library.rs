@@ -43,8 +43,26 @@ pub(super) fn load_rule_file(
                 None,
             );
         }
-        let key = raw.library.key.get_ref();
-        fields.push(compile_field(&mut cx, &lib_name, key, f, code_tables));
+        fields.push(compile_field(&mut cx, &lib_name, f, code_tables));
+    }
+    if !raw.library.golden {
+        for f in &raw.field {
+            let attributes = [
+                f.authority.as_ref().map(|a| ("authority", cx.origin(a))),
+                f.compare.as_ref().map(|c| ("compare", cx.origin(c))),
+            ];
+            for (what, at) in attributes.into_iter().flatten() {
+                cx.error(
+                    "E0127",
+                    at,
+                    format!(
+                        "`{what}` of `{}` needs golden records, and library `{lib_name}` has none",
+                        f.name.get_ref()
+                    ),
+                    Some("add `golden = true` to [library], or remove it".into()),
+                );
+            }
+        }
     }
     let known: Vec<&str> = fields.iter().map(|f| f.name.as_str()).collect();
     let field_ref = |cx: &mut FileCx, s: &Spanned<String>, what: &str| {
@@ -96,6 +114,7 @@ pub(super) fn load_rule_file(
         name: lib_name,
         key: raw.library.key.into_inner(),
         dedup,
+        golden: raw.library.golden,
         max_reject_ratio,
         fields,
         tests,

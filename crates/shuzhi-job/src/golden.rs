@@ -1,0 +1,330 @@
+//! The golden stage: for every golden library, the golden records, links, attribute sources
+//! and conflicts, built from the committed source layer (the plans are in
+//! `shuzhi_engine::plan::golden`). Every table is rebuilt in full from the source layer, so an
+//! incremental run's golden tables equal a full rebuild's. All files are written and the link
+//! accounting is checked before the first commit.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+use std::sync::Arc;
+
+use arrow::array::{ArrayRef, Date32Array, Int64Array, RecordBatch, StringArray};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use datafusion::datasource::MemTable;
+use datafusion::prelude::{DataFrame, SessionContext};
+use futures::StreamExt;
+use shuzhi_engine::plan::golden::{BATCHES_INPUT, GoldenTable, SOURCE_INPUT, plan_golden};
+use shuzhi_engine::sink::{column, with_partition, write_by_department};
+use shuzhi_library::{
+    BatchRecord, Change, PartitionedWriter, PublishedTable, WriteOptions, Writer, WrittenFile,
+    commit,
+};
+use shuzhi_report::GoldenCounts;
+use shuzhi_rules::{LibraryRules, Pipeline};
+
+use crate::JobError;
+use crate::stages::Committed;
+
+/// A table's files, written but not committed.
+struct Written {
+    name: String,
+    dir: String,
+    schema: SchemaRef,
+    partition: Option<&'static str>,
+    files: Vec<WrittenFile>,
+    rows: u64,
+    /// Rows whose first column (the entity id) is null.
+    null_ids: u64,
+}
+
+/// The day a batch was delivered: the date its run id starts with (`20261204T...`).
+fn delivered_on(run_id: &str) -> Option<i32> {
+    let day = chrono::NaiveDate::parse_from_str(run_id.get(..8)?, "%Y%m%d").ok()?;
+    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
+    i32::try_from((day - epoch).num_days()).ok()
+}
+
+/// The live batches as a table: `batch`, `seq`, `delivered_on`.
+fn batches_table(registry: &[BatchRecord]) -> Result<Arc<MemTable>, JobError> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("batch", DataType::Utf8, false),
+        Field::new("seq", DataType::Int64, false),
+        Field::new("delivered_on", DataType::Date32, true),
+    ]));
+    let columns: Vec<ArrayRef> = vec![
+        Arc::new(StringArray::from_iter_values(
+            registry.iter().map(|b| b.batch.as_str()),
+        )),
+        Arc::new(Int64Array::from_iter_values(
+            registry.iter().map(|b| b.seq as i64),
+        )),
+        Arc::new(Date32Array::from_iter(
+            registry.iter().map(|b| delivered_on(&b.run_id)),
+        )),
+    ];
+    let batch = RecordBatch::try_new(schema.clone(), columns)?;
+    Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+}
+
+/// `schema` with every text column as `Utf8` (scans give views and dictionaries), as the
+/// tables the sinks write.
+fn plain_text(schema: &SchemaRef) -> SchemaRef {
+    let fields: Vec<Field> = schema
+        .fields()
+        .iter()
+        .map(|f| match f.data_type() {
+            DataType::Utf8View | DataType::LargeUtf8 | DataType::Dictionary(_, _) => {
+                f.as_ref().clone().with_data_type(DataType::Utf8)
+            }
+            _ => f.as_ref().clone(),
+        })
+        .collect();
+    Arc::new(Schema::new(fields))
+}
+
+/// `batch` cast to `schema`.
+fn as_schema(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, JobError> {
+    let columns = batch
+        .columns()
+        .iter()
+        .zip(schema.fields())
+        .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(RecordBatch::try_new(schema.clone(), columns)?)
+}
+
+/// Executes `df` into the files of table `name` (partitioned by `partition`, when given).
+async fn write_frame(
+    df: DataFrame,
+    name: String,
+    dir: String,
+    root: &Path,
+    partition: Option<&'static str>,
+    write: &WriteOptions,
+) -> Result<Written, JobError> {
+    let mut stream = df.execute_stream().await?;
+    let schema = plain_text(&stream.schema());
+    let file_schema = match partition {
+        Some(p) => {
+            let kept: Vec<Field> = schema
+                .fields()
+                .iter()
+                .filter(|f| f.name() != p)
+                .map(|f| f.as_ref().clone())
+                .collect();
+            Arc::new(Schema::new(kept))
+        }
+        None => schema.clone(),
+    };
+    let mut writer = PartitionedWriter::new(
+        &root.join(&dir),
+        file_schema.clone(),
+        partition,
+        Writer::Named("golden"),
+        write.clone(),
+    );
+    let (mut rows, mut null_ids) = (0, 0);
+    while let Some(batch) = stream.next().await {
+        let batch = as_schema(&batch?, &schema)?;
+        rows += batch.num_rows() as u64;
+        null_ids += batch.column(0).null_count() as u64;
+        match partition {
+            Some(p) => {
+                let departments = column(&batch, p)?;
+                let cols = file_schema
+                    .fields()
+                    .iter()
+                    .map(|f| column(&batch, f.name()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let rows = RecordBatch::try_new(file_schema.clone(), cols)?;
+                write_by_department(&mut writer, &rows, &departments, None)?;
+            }
+            None => writer.write(&batch, None)?,
+        }
+    }
+    let schema = match partition {
+        Some(_) => with_partition(&file_schema),
+        None => file_schema,
+    };
+    Ok(Written {
+        name,
+        dir,
+        schema,
+        partition,
+        files: writer.finish()?,
+        rows,
+        null_ids,
+    })
+}
+
+/// Builds, checks and commits the golden tables of `library` from its committed source layer.
+async fn build_library(
+    ctx: &SessionContext,
+    root: &Path,
+    library: &LibraryRules,
+    source: &PublishedTable,
+    registry: &[BatchRecord],
+    write: &WriteOptions,
+    committed: &mut Committed,
+) -> Result<GoldenCounts, JobError> {
+    let name = &library.name;
+    let provider =
+        shuzhi_library::table_at(ctx, root, &GoldenTable::Source.query_name(name), source).await?;
+    let source_schema = provider.schema();
+    for (input, table) in [
+        (SOURCE_INPUT, provider),
+        (BATCHES_INPUT, batches_table(registry)? as _),
+    ] {
+        ctx.deregister_table(input)?;
+        ctx.register_table(input, table)?;
+    }
+    let frames = plan_golden(ctx, library, &source_schema).await?;
+    let tables = [
+        (name.clone(), name.clone(), frames.golden, None),
+        (
+            GoldenTable::Link.query_name(name),
+            GoldenTable::Link.dir(name),
+            frames.link,
+            GoldenTable::Link.partition(),
+        ),
+        (
+            GoldenTable::Attributes.query_name(name),
+            GoldenTable::Attributes.dir(name),
+            frames.attributes,
+            GoldenTable::Attributes.partition(),
+        ),
+        (
+            GoldenTable::Conflicts.query_name(name),
+            GoldenTable::Conflicts.dir(name),
+            frames.conflicts,
+            GoldenTable::Conflicts.partition(),
+        ),
+    ];
+    let mut written = Vec::new();
+    for (table, dir, df, partition) in tables {
+        written.push(write_frame(df, table, dir, root, partition, write).await?);
+    }
+    let [golden, link, _, conflicts] = &written[..] else {
+        return Err(JobError::Internal("golden tables missing".into()));
+    };
+    // Every source row links to exactly one entity: one link row each, none without an id.
+    if link.null_ids > 0 {
+        return Err(JobError::Unlinked {
+            library: name.clone(),
+            rows: link.null_ids,
+        });
+    }
+    let counts = GoldenCounts {
+        entities: golden.rows,
+        links: link.rows,
+        conflicts: conflicts.rows,
+    };
+    for w in written {
+        let version = commit(
+            &root.join(&w.dir),
+            &w.name,
+            &w.schema,
+            w.partition,
+            &w.files,
+            Change::Replace,
+        )
+        .await?;
+        committed
+            .schemas
+            .insert(w.name.clone(), (w.dir.clone(), w.schema));
+        committed.tables.insert(
+            w.name.clone(),
+            PublishedTable {
+                path: w.dir,
+                version,
+            },
+        );
+        shuzhi_library::failpoint::hit(&format!("after_commit:{}", w.name));
+    }
+    Ok(counts)
+}
+
+/// Builds the golden tables of every golden library whose source layer is committed.
+pub(crate) async fn build(
+    ctx: &SessionContext,
+    root: &Path,
+    pipeline: &Pipeline,
+    registry: &[BatchRecord],
+    write: &WriteOptions,
+    committed: &mut Committed,
+) -> Result<BTreeMap<String, GoldenCounts>, JobError> {
+    let settings = golden_settings(ctx, GoldenSettings::default());
+    let built = build_all(ctx, root, pipeline, registry, write, committed).await;
+    golden_settings(ctx, settings);
+    built
+}
+
+/// Session settings of the golden plans: one source-layer scan per attribute feeds the union,
+/// so without round-robin repartitions after each scan the memory pool is shared by far fewer
+/// consumers (the hash repartition before the ranking sort spreads the work anyway); and text
+/// is read as plain `Utf8`, because a slice of a string view is charged to the sort with the
+/// whole buffer it points into, which makes a small pool run out although little is held.
+#[derive(Debug, Clone, Copy, Default)]
+struct GoldenSettings {
+    round_robin: bool,
+    view_types: bool,
+}
+
+/// Applies `settings`; returns the previous ones.
+fn golden_settings(ctx: &SessionContext, settings: GoldenSettings) -> GoldenSettings {
+    let state = ctx.state_ref();
+    let mut state = state.write();
+    let options = state.config_mut().options_mut();
+    GoldenSettings {
+        round_robin: std::mem::replace(
+            &mut options.optimizer.enable_round_robin_repartition,
+            settings.round_robin,
+        ),
+        view_types: std::mem::replace(
+            &mut options.execution.parquet.schema_force_view_types,
+            settings.view_types,
+        ),
+    }
+}
+
+async fn build_all(
+    ctx: &SessionContext,
+    root: &Path,
+    pipeline: &Pipeline,
+    registry: &[BatchRecord],
+    write: &WriteOptions,
+    committed: &mut Committed,
+) -> Result<BTreeMap<String, GoldenCounts>, JobError> {
+    let mut out = BTreeMap::new();
+    for library in pipeline.libraries.iter().filter(|l| l.golden) {
+        let Some(source) = committed
+            .tables
+            .get(&GoldenTable::Source.query_name(&library.name))
+            .cloned()
+        else {
+            continue;
+        };
+        let counts = build_library(ctx, root, library, &source, registry, write, committed).await?;
+        tracing::info!(
+            library = %library.name,
+            entities = counts.entities,
+            links = counts.links,
+            conflicts = counts.conflicts,
+            "golden records built"
+        );
+        out.insert(library.name.clone(), counts);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_delivery_date_comes_from_its_run_id() {
+        assert_eq!(delivered_on("19700102T000000Z-abc"), Some(1));
+        assert_eq!(delivered_on("r1"), None);
+        assert_eq!(delivered_on("2026x204"), None);
+    }
+}
