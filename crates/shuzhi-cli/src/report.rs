@@ -107,6 +107,24 @@ pub fn summary(run: &RunReport, root: &Path) -> String {
             let _ = writeln!(s, "  {n:>8}  {rule}");
         }
     }
+    if !m.golden.is_empty() {
+        let _ = writeln!(
+            s,
+            "\ngolden records (one per entity; every department's copy in <library>_source)"
+        );
+        let _ = writeln!(
+            s,
+            "{:<20} {:>10} {:>12} {:>10}",
+            "library", "entities", "source rows", "conflicts"
+        );
+        for (library, g) in &m.golden {
+            let _ = writeln!(
+                s,
+                "{library:<20} {:>10} {:>12} {:>10}",
+                g.entities, g.links, g.conflicts
+            );
+        }
+    }
     // GB/T 36344: each library's weakest assessed indicator, and expected populations.
     let mut weakest: std::collections::BTreeMap<String, (&str, f64)> = Default::default();
     for q in &m.quality {
