@@ -15,7 +15,7 @@ command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -
 rows=$(python3 -c "print(int(float('$millions') * 1_000_000))")
 input="$repo/bench-out/population-$rows.csv"
 [ -f "$input" ] || python3 "$repo/benches/gen_population.py" "$rows" "$input"
-sed -e "s|@REPO@|$repo|g" -e "s|@INPUT@|$input|" "$repo/benches/w1-pipeline.toml.in" > "$out/pipeline.toml"
+sed -e "s|@REPO@|$repo|g" -e "s|@RULES@|$(bash "$repo/benches/w1-rules.sh" "$repo" "$out")|" -e "s|@INPUT@|$input|" "$repo/benches/w1-pipeline.toml.in" > "$out/pipeline.toml"
 : > "$out/times.txt"
 for round in $(seq "$rounds"); do
   for side in old new; do

@@ -42,7 +42,7 @@ with open(out, "w", encoding="utf-8") as w:
         w.writelines(f)
 EOF
 pipeline() { # FILE MODE
-  sed -e "s|@REPO@|$repo|g" -e "s|@INPUT@|$1|" "$repo/benches/w1-pipeline.toml.in" |
+  sed -e "s|@REPO@|$repo|g" -e "s|@RULES@|$(bash "$repo/benches/w1-rules.sh" "$repo" "$out")|" -e "s|@INPUT@|$1|" "$repo/benches/w1-pipeline.toml.in" |
     sed -e "s|^library = \"population\"|library = \"population\"\ndelivery = \"$2\"|"
 }
 pipeline "$full" full > "$work/full.toml"

@@ -41,7 +41,7 @@ for millions in "${@:-1}"; do
   [ -f "$input" ] || python3 "$repo/benches/gen_population.py" "$rows" "$input"
   work="$out/w1-$rows"
   rm -rf "$work"; mkdir -p "$work"
-  sed -e "s|@REPO@|$repo|g" -e "s|@INPUT@|$input|" "$repo/benches/w1-pipeline.toml.in" > "$work/pipeline.toml"
+  sed -e "s|@REPO@|$repo|g" -e "s|@RULES@|$(bash "$repo/benches/w1-rules.sh" "$repo" "$out")|" -e "s|@INPUT@|$input|" "$repo/benches/w1-pipeline.toml.in" > "$work/pipeline.toml"
   results="$work/times.txt"; : > "$results"
   for round in $(seq "$rounds"); do
     for engine in copy shuzhi duckdb polars; do

@@ -71,7 +71,7 @@ pub async fn execute(
 }
 
 /// Bytes spilled to disk by every operator of an executed plan.
-fn spilled_bytes(plan: &dyn datafusion::physical_plan::ExecutionPlan) -> u64 {
+pub fn spilled_bytes(plan: &dyn datafusion::physical_plan::ExecutionPlan) -> u64 {
     let own = plan.metrics().and_then(|m| m.spilled_bytes()).unwrap_or(0) as u64;
     own + plan
         .children()

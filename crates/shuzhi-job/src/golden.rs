@@ -8,12 +8,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, Date32Array, Int64Array, RecordBatch, StringArray};
+use arrow::array::RecordBatch;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::datasource::MemTable;
 use datafusion::prelude::{DataFrame, SessionContext};
 use futures::StreamExt;
-use shuzhi_engine::plan::golden::{BATCHES_INPUT, GoldenTable, SOURCE_INPUT, plan_golden};
+use shuzhi_engine::plan::golden::{BatchDelivery, GoldenTable, SOURCE_INPUT, plan_golden};
 use shuzhi_engine::sink::{column, with_partition, write_by_department};
 use shuzhi_library::{
     BatchRecord, Change, PartitionedWriter, PublishedTable, WriteOptions, Writer, WrittenFile,
@@ -35,35 +34,26 @@ struct Written {
     rows: u64,
     /// Rows whose first column (the entity id) is null.
     null_ids: u64,
+    /// Bytes its plan spilled to disk.
+    spilled_bytes: u64,
 }
 
 /// The day a batch was delivered: the date its run id starts with (`20261204T...`).
-fn delivered_on(run_id: &str) -> Option<i32> {
+fn delivered_on(run_id: &str) -> Option<String> {
     let day = chrono::NaiveDate::parse_from_str(run_id.get(..8)?, "%Y%m%d").ok()?;
-    let epoch = chrono::NaiveDate::from_ymd_opt(1970, 1, 1)?;
-    i32::try_from((day - epoch).num_days()).ok()
+    Some(day.to_string())
 }
 
-/// The live batches as a table: `batch`, `seq`, `delivered_on`.
-fn batches_table(registry: &[BatchRecord]) -> Result<Arc<MemTable>, JobError> {
-    let schema = Arc::new(Schema::new(vec![
-        Field::new("batch", DataType::Utf8, false),
-        Field::new("seq", DataType::Int64, false),
-        Field::new("delivered_on", DataType::Date32, true),
-    ]));
-    let columns: Vec<ArrayRef> = vec![
-        Arc::new(StringArray::from_iter_values(
-            registry.iter().map(|b| b.batch.as_str()),
-        )),
-        Arc::new(Int64Array::from_iter_values(
-            registry.iter().map(|b| b.seq as i64),
-        )),
-        Arc::new(Date32Array::from_iter(
-            registry.iter().map(|b| delivered_on(&b.run_id)),
-        )),
-    ];
-    let batch = RecordBatch::try_new(schema.clone(), columns)?;
-    Ok(Arc::new(MemTable::try_new(schema, vec![vec![batch]])?))
+/// The live batches' delivery order and dates.
+fn deliveries(registry: &[BatchRecord]) -> Vec<BatchDelivery> {
+    registry
+        .iter()
+        .map(|b| BatchDelivery {
+            batch: b.batch.clone(),
+            seq: b.seq as i64,
+            delivered_on: delivered_on(&b.run_id),
+        })
+        .collect()
 }
 
 /// `schema` with every text column as `Utf8` (scans give views and dictionaries), as the
@@ -102,7 +92,9 @@ async fn write_frame(
     partition: Option<&'static str>,
     write: &WriteOptions,
 ) -> Result<Written, JobError> {
-    let mut stream = df.execute_stream().await?;
+    let task = df.task_ctx();
+    let plan = df.create_physical_plan().await?;
+    let mut stream = datafusion::physical_plan::execute_stream(plan.clone(), Arc::new(task))?;
     let schema = plain_text(&stream.schema());
     let file_schema = match partition {
         Some(p) => {
@@ -146,7 +138,15 @@ async fn write_frame(
         Some(_) => with_partition(&file_schema),
         None => file_schema,
     };
+    let spilled_bytes = shuzhi_engine::execute::spilled_bytes(plan.as_ref());
+    tracing::debug!(
+        table = %name,
+        "executed plan:\n{}",
+        datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(plan.as_ref())
+            .indent(true)
+    );
     Ok(Written {
+        spilled_bytes,
         name,
         dir,
         schema,
@@ -171,14 +171,9 @@ async fn build_library(
     let provider =
         shuzhi_library::table_at(ctx, root, &GoldenTable::Source.query_name(name), source).await?;
     let source_schema = provider.schema();
-    for (input, table) in [
-        (SOURCE_INPUT, provider),
-        (BATCHES_INPUT, batches_table(registry)? as _),
-    ] {
-        ctx.deregister_table(input)?;
-        ctx.register_table(input, table)?;
-    }
-    let frames = plan_golden(ctx, library, &source_schema).await?;
+    ctx.deregister_table(SOURCE_INPUT)?;
+    ctx.register_table(SOURCE_INPUT, provider)?;
+    let frames = plan_golden(ctx, library, &source_schema, &deliveries(registry)).await?;
     let tables = [
         (name.clone(), name.clone(), frames.golden, None),
         (
@@ -202,7 +197,10 @@ async fn build_library(
     ];
     let mut written = Vec::new();
     for (table, dir, df, partition) in tables {
-        written.push(write_frame(df, table, dir, root, partition, write).await?);
+        let started = std::time::Instant::now();
+        let w = write_frame(df, table, dir, root, partition, write).await?;
+        tracing::info!(table = %w.name, rows = w.rows, seconds = started.elapsed().as_secs_f64(), "golden table written");
+        written.push(w);
     }
     let [golden, link, _, conflicts] = &written[..] else {
         return Err(JobError::Internal("golden tables missing".into()));
@@ -218,6 +216,7 @@ async fn build_library(
         entities: golden.rows,
         links: link.rows,
         conflicts: conflicts.rows,
+        spilled_bytes: written.iter().map(|w| w.spilled_bytes).sum(),
     };
     for w in written {
         let version = commit(
@@ -263,11 +262,14 @@ pub(crate) async fn build(
 /// so without round-robin repartitions after each scan the memory pool is shared by far fewer
 /// consumers (the hash repartition before the ranking sort spreads the work anyway); and text
 /// is read as plain `Utf8`, because a slice of a string view is charged to the sort with the
-/// whole buffer it points into, which makes a small pool run out although little is held.
+/// whole buffer it points into, which makes a small pool run out although little is held; and
+/// joins are merge joins, which stream over inputs sorted by the join keys and spill, rather
+/// than hash joins, which hold their build side in memory.
 #[derive(Debug, Clone, Copy, Default)]
 struct GoldenSettings {
     round_robin: bool,
     view_types: bool,
+    prefer_hash_join: bool,
 }
 
 /// Applies `settings`; returns the previous ones.
@@ -283,6 +285,10 @@ fn golden_settings(ctx: &SessionContext, settings: GoldenSettings) -> GoldenSett
         view_types: std::mem::replace(
             &mut options.execution.parquet.schema_force_view_types,
             settings.view_types,
+        ),
+        prefer_hash_join: std::mem::replace(
+            &mut options.optimizer.prefer_hash_join,
+            settings.prefer_hash_join,
         ),
     }
 }
@@ -323,7 +329,10 @@ mod tests {
 
     #[test]
     fn a_delivery_date_comes_from_its_run_id() {
-        assert_eq!(delivered_on("19700102T000000Z-abc"), Some(1));
+        assert_eq!(
+            delivered_on("19700102T000000Z-abc").as_deref(),
+            Some("1970-01-02")
+        );
         assert_eq!(delivered_on("r1"), None);
         assert_eq!(delivered_on("2026x204"), None);
     }

@@ -54,17 +54,47 @@ pub async fn run_pipeline(
     report.map(|(run, _)| run)
 }
 
-/// Seconds per stage, for the manifest.
+/// Wall and CPU seconds per stage and the peak RSS after it, for the manifest.
 struct StageClock {
     seconds: BTreeMap<String, f64>,
+    cpu: BTreeMap<String, f64>,
+    peak_rss_mb: BTreeMap<String, f64>,
     lap: Instant,
+    lap_cpu: Option<f64>,
+}
+
+/// This process's CPU seconds (user + system) so far, where `/proc` tells (Linux; clock ticks of
+/// 1/100 s).
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // Fields after the command name, which is in parentheses and may hold spaces.
+    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i)?.parse::<f64>().ok();
+    Some((ticks(11)? + ticks(12)?) / 100.0)
+}
+
+/// This process's peak resident set so far in MiB (`VmHWM`, Linux).
+fn peak_rss_mb() -> Option<f64> {
+    let status = std::fs::read_to_string("/proc/self/status").ok()?;
+    let kib = status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))?
+        .trim()
+        .trim_end_matches("kB")
+        .trim()
+        .parse::<f64>()
+        .ok()?;
+    Some(kib / 1024.0)
 }
 
 impl StageClock {
     fn new() -> Self {
         Self {
             seconds: BTreeMap::new(),
+            cpu: BTreeMap::new(),
+            peak_rss_mb: BTreeMap::new(),
             lap: Instant::now(),
+            lap_cpu: process_cpu_seconds(),
         }
     }
 
@@ -72,6 +102,14 @@ impl StageClock {
         self.seconds
             .insert(stage.to_owned(), self.lap.elapsed().as_secs_f64());
         self.lap = Instant::now();
+        let cpu = process_cpu_seconds();
+        if let (Some(now), Some(before)) = (cpu, self.lap_cpu) {
+            self.cpu.insert(stage.to_owned(), now - before);
+        }
+        self.lap_cpu = cpu;
+        if let Some(peak) = peak_rss_mb() {
+            self.peak_rss_mb.insert(stage.to_owned(), peak);
+        }
     }
 }
 
@@ -124,6 +162,8 @@ async fn run_stages(
             reports: governed.reports,
             counts: governed.counts,
             stage_seconds: clock.seconds,
+            stage_cpu_seconds: clock.cpu,
+            stage_peak_rss_mb: clock.peak_rss_mb,
             golden,
         },
         assessment,

@@ -424,6 +424,10 @@ pub(crate) struct RunFacts {
     pub counts: RunCounts,
     /// Seconds per stage.
     pub stage_seconds: BTreeMap<String, f64>,
+    /// CPU seconds per stage.
+    pub stage_cpu_seconds: BTreeMap<String, f64>,
+    /// Peak resident set (MiB) of the process after each stage.
+    pub stage_peak_rss_mb: BTreeMap<String, f64>,
     /// What the golden stage built, per golden library.
     pub golden: BTreeMap<String, shuzhi_report::GoldenCounts>,
 }
@@ -485,6 +489,8 @@ pub(crate) fn manifest(
         spilled_bytes: facts.counts.spilled_bytes,
         golden: facts.golden,
         stage_seconds: facts.stage_seconds,
+        stage_cpu_seconds: facts.stage_cpu_seconds,
+        stage_peak_rss_mb: facts.stage_peak_rss_mb,
         table_versions: committed
             .tables
             .values()

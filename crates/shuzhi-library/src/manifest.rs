@@ -111,6 +111,12 @@ pub struct Manifest {
     pub spilled_bytes: u64,
     /// Wall seconds per stage.
     pub stage_seconds: BTreeMap<String, f64>,
+    /// CPU seconds (user + system, all threads) per stage, where the platform tells.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stage_cpu_seconds: BTreeMap<String, f64>,
+    /// Peak resident set of the process (MiB) at the end of each stage, where the platform tells.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub stage_peak_rss_mb: BTreeMap<String, f64>,
     /// Committed Delta version per table path.
     pub table_versions: BTreeMap<String, u64>,
 }

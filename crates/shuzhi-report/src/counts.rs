@@ -27,6 +27,9 @@ pub struct GoldenCounts {
     pub links: u64,
     /// Department copies that are not the same as the golden value.
     pub conflicts: u64,
+    /// Bytes the golden plans spilled to disk under the memory limit.
+    #[serde(default)]
+    pub spilled_bytes: u64,
 }
 
 /// Counts a run gathers as rows pass its sinks: the input of every score.

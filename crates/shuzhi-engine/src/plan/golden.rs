@@ -82,9 +82,6 @@ pub const STATED_PREFIX: &str = "_stated_";
 
 /// Name under which the plan reads the library's source layer.
 pub const SOURCE_INPUT: &str = "golden_source";
-/// Name under which the plan reads the live batches: `batch` (text), `seq` (Int64, delivery
-/// order) and `delivered_on` (Date32, null when unknown).
-pub const BATCHES_INPUT: &str = "golden_batches";
 /// The ranked candidates, registered as a view for the plans that read them.
 const RANKED: &str = "golden_ranked";
 /// One row per entity × attribute with its winner, registered as a view.
@@ -138,10 +135,10 @@ fn authority(field: &Field) -> String {
         .map(|a| {
             let mut terms = vec![format!("s._department = {}", text(&a.department))];
             if let Some(from) = &a.from {
-                terms.push(format!("b.delivered_on >= DATE {}", text(from)));
+                terms.push(format!("s._delivered_on >= DATE {}", text(from)));
             }
             if let Some(until) = &a.until {
-                terms.push(format!("b.delivered_on <= DATE {}", text(until)));
+                terms.push(format!("s._delivered_on <= DATE {}", text(until)));
             }
             format!("({})", terms.join(" AND "))
         })
@@ -152,9 +149,43 @@ fn authority(field: &Field) -> String {
     }
 }
 
+/// A live batch: its delivery order and date.
+#[derive(Debug, Clone)]
+pub struct BatchDelivery {
+    /// Batch id (`_batch`).
+    pub batch: String,
+    /// Delivery order: a later batch is a more recent delivery.
+    pub seq: i64,
+    /// Delivery date (`YYYY-MM-DD`), when known.
+    pub delivered_on: Option<String>,
+}
+
+/// `CASE s._batch WHEN ... END` giving each batch's `value` (live batches are few).
+fn per_batch(
+    batches: &[BatchDelivery],
+    value: impl Fn(&BatchDelivery) -> Option<String>,
+) -> String {
+    let arms: Vec<String> = batches
+        .iter()
+        .filter_map(|b| value(b).map(|v| format!("WHEN {} THEN {v}", text(&b.batch))))
+        .collect();
+    match arms.is_empty() {
+        true => "NULL".into(),
+        false => format!("CASE s._batch {} END", arms.join(" ")),
+    }
+}
+
 /// Every department's copy of every attribute, one row each (long form).
-fn candidates(library: &LibraryRules, source: &Schema) -> String {
+fn candidates(library: &LibraryRules, source: &Schema, batches: &[BatchDelivery]) -> String {
     let key = quoted(&library.key);
+    let seq = format!(
+        "CAST({} AS BIGINT)",
+        per_batch(batches, |b| Some(b.seq.to_string()))
+    );
+    let delivered_on = format!(
+        "CAST({} AS DATE)",
+        per_batch(batches, |b| b.delivered_on.as_deref().map(text))
+    );
     let parts: Vec<String> = library
         .fields
         .iter()
@@ -170,8 +201,8 @@ fn candidates(library: &LibraryRules, source: &Schema) -> String {
                 "SELECT CAST(s.{key} AS VARCHAR) AS entity_key, {name} AS field, {value} AS value, \
                  {stated} AS stated, s._department AS department, s._source AS source, \
                  s._batch AS batch, s._file AS file, s._line AS line, \
-                 b.delivered_on AS delivered_on, b.seq AS seq, {authority} AS authority \
-                 FROM {SOURCE_INPUT} s LEFT JOIN {BATCHES_INPUT} b ON s._batch = b.batch \
+                 s._delivered_on AS delivered_on, s._seq AS seq, {authority} AS authority \
+                 FROM batched s \
                  WHERE s.{key} IS NOT NULL AND s.{column} IS NOT NULL AND NOT ({flagged})",
                 name = text(&f.name),
                 authority = authority(f),
@@ -179,24 +210,23 @@ fn candidates(library: &LibraryRules, source: &Schema) -> String {
             )
         })
         .collect();
-    parts.join("\nUNION ALL\n")
+    format!(
+        "WITH batched AS (SELECT s.*, {seq} AS _seq, {delivered_on} AS _delivered_on \
+         FROM {SOURCE_INPUT} s) {}",
+        parts.join("\nUNION ALL\n")
+    )
 }
 
-/// The candidates with their rank and the winner's value, department and standing.
-/// Only frames that end at the current row, so the windows stream over the sorted input
-/// instead of buffering whole partitions.
-fn ranked(library: &LibraryRules, source: &Schema) -> String {
-    let w = "(PARTITION BY entity_key, field ORDER BY authority DESC, seq DESC NULLS LAST, \
-             character_length(value) DESC, department, source, file, line \
-             ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)";
+/// The candidates with their rank within their entity × attribute: the authority registry's
+/// department first, then the most recent delivery, then the longest value (then department,
+/// source, file and line, so the order is total). Only the rank is a window (a frame ending at
+/// the current row streams over the sorted input); the winner's values come from [`winners`].
+fn ranked(library: &LibraryRules, source: &Schema, batches: &[BatchDelivery]) -> String {
     format!(
-        "SELECT c.*, row_number() OVER {w} AS rank, first_value(value) OVER {w} AS golden_value, \
-         first_value(department) OVER {w} AS golden_department, \
-         first_value(authority) OVER {w} AS golden_authority, \
-         first_value(seq) OVER {w} AS golden_seq, \
-         first_value(character_length(value)) OVER {w} AS golden_length \
-         FROM ({}) c",
-        candidates(library, source)
+        "SELECT c.*, row_number() OVER (PARTITION BY entity_key, field ORDER BY authority DESC, \
+         seq DESC NULLS LAST, character_length(value) DESC, department, source, file, line \
+         ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS rank FROM ({}) c",
+        candidates(library, source, batches)
     )
 }
 
@@ -307,16 +337,21 @@ fn register_functions(ctx: &SessionContext, library: &LibraryRules) {
 }
 
 /// Plans the golden record, attribute sources, links and conflicts of `library`, whose source
-/// layer (with schema `source`) and live batches are registered as [`SOURCE_INPUT`] and
-/// [`BATCHES_INPUT`].
+/// layer (with schema `source`) is registered as [`SOURCE_INPUT`], from the live `batches`. The
+/// conflicts join each copy with its winner by (entity, attribute); both sides come sorted by
+/// them, so with hash joins disfavoured the join is a streaming merge join that spills.
 pub async fn plan_golden(
     ctx: &SessionContext,
     library: &LibraryRules,
     source: &Schema,
+    batches: &[BatchDelivery],
 ) -> Result<GoldenFrames, EngineError> {
     register_functions(ctx, library);
     let entity_id = Kernel::EntityId(library.name.clone()).name();
-    for (name, sql) in [(RANKED, ranked(library, source)), (WINNERS, winners())] {
+    for (name, sql) in [
+        (RANKED, ranked(library, source, batches)),
+        (WINNERS, winners()),
+    ] {
         let view = ctx.sql(&sql).await?.into_view();
         ctx.deregister_table(name)?;
         ctx.register_table(name, view)?;
@@ -348,7 +383,11 @@ pub async fn plan_golden(
          ELSE 'tie' END AS reason, \
          source AS _source, batch AS _batch, file AS _file, line AS _line, \
          department AS {DEPARTMENT_COLUMN} \
-         FROM {RANKED} WHERE field <> {key} AND stated IS NOT NULL AND NOT ({same})",
+         FROM (SELECT r.*, w.value AS golden_value, w.department AS golden_department, \
+         w.authority AS golden_authority, w.seq AS golden_seq, \
+         character_length(w.value) AS golden_length \
+         FROM {RANKED} r JOIN {WINNERS} w ON r.entity_key = w.entity_key AND r.field = w.field) \
+         WHERE field <> {key} AND stated IS NOT NULL AND NOT ({same})",
         value = masked(&compared, "stated"),
         golden_value = masked(&compared, "golden_value"),
         key = text(&library.key),
