@@ -8,7 +8,7 @@
 #   benches/golden.sh [PERSONS]        default 1000000 (about 1.7 source rows per person)
 #   MEMORY_MB=64 benches/golden.sh 1000000   the same under a 64 MiB memory pool (spills)
 #
-# Results: bench-out/golden-results.md
+# Then checks the conflicts against the generator's truth. Results: bench-out/golden-results.md
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
 out="$repo/bench-out"
@@ -62,3 +62,30 @@ if cpu.get("govern"):
     print(f"golden CPU / govern CPU = {cpu['golden'] / cpu['govern']:.2f}")
 PY
 tail -14 "$out/golden-results.md"
+
+# Conflicts against the generator's truth: every planted gender / birth-date disagreement of a
+# copy in the source layer is reported with the true value as the golden value, and nothing else.
+"$shuzhi" query "SELECT g.id_number, c.field, c._file, c._line, c.golden_value FROM population_conflicts c JOIN population g ON c.entity_id = g.entity_id" --out "$run_out" --format csv > "$out/golden-$persons-conflicts.csv"
+"$shuzhi" query "SELECT _file, _line FROM population_link" --out "$run_out" --format csv > "$out/golden-$persons-links.csv"
+python3 - "$city" "$out/golden-$persons-conflicts.csv" "$out/golden-$persons-links.csv" <<'PY' | tee -a "$out/golden-results.md"
+import csv, sys
+city, conflicts, links = sys.argv[1:]
+persons = {r["entity"]: r for r in csv.DictReader(open(f"{city}/truth/persons.csv", encoding="utf-8"))}
+by_id = {r["id_number"]: e for e, r in persons.items()}
+rel = lambda f: f.split(city.rstrip("/") + "/", 1)[1]
+linked = {(rel(r["_file"]), r["_line"]) for r in csv.DictReader(open(links, encoding="utf-8"))}
+planted = set()
+for r in csv.DictReader(open(f"{city}/truth/rows.csv", encoding="utf-8")):
+    if (r["file"], r["line"]) in linked:
+        for dirt, field in [("gender_disagrees", "gender"), ("birth_disagrees", "birth_date")]:
+            if dirt in r["dirt"].split(";"):
+                planted.add((r["entity"], field, r["file"], r["line"]))
+reported, wrong = set(), 0
+for c in csv.DictReader(open(conflicts, encoding="utf-8")):
+    e = by_id[c["id_number"]]
+    truth = persons[e]["gender" if c["field"] == "gender" else "birth_date"] if c["field"] in ("gender", "birth_date") else None
+    wrong += c["golden_value"] != truth
+    reported.add((e, c["field"], rel(c["_file"]), c["_line"]))
+print(f"truth: {len(planted)} planted disagreements in the source layer, {len(reported)} conflicts; "
+      f"missed {len(planted - reported)}, not planted {len(reported - planted)}, wrong golden value {wrong}")
+PY
