@@ -330,3 +330,39 @@ async fn an_increment_from_one_department_gives_the_tables_of_a_full_rebuild() {
         ]
     );
 }
+
+/// Accounting: a source-layer row without a key links to no entity, and the run fails before
+/// publishing anything (here the rule file lost the key's `required` check).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_row_without_an_entity_fails_the_run_before_publishing() {
+    let dir = temp_dir("golden-unlinked");
+    let p = job(
+        &dir,
+        &[(
+            "ps",
+            "public_security",
+            &format!("{A},张三,女,1949-12-31,,2020-01-01\n,李四,女,,,2020-01-01\n"),
+        )],
+        |rules| {
+            let required =
+                "  { rule = \"required\", severity = \"reject\" },\n  { rule = \"gb11643\"";
+            assert!(rules.contains(required));
+            rules.replacen(required, "  { rule = \"gb11643\"", 1)
+        },
+    );
+    let out = dir.join("out");
+    let pipeline = shuzhi_rules::load_pipeline(&p).expect("pipeline loads");
+    let err = shuzhi_job::run_pipeline(&pipeline, &out, &shuzhi_job::RunOptions::new("unlinked"))
+        .await
+        .expect_err("a row without an entity fails the run");
+    assert!(
+        matches!(err, shuzhi_job::JobError::Unlinked { rows: 1, .. }),
+        "{err}"
+    );
+    assert!(
+        shuzhi_library::read_published(&out)
+            .expect("pointer readable")
+            .is_none(),
+        "nothing published"
+    );
+}

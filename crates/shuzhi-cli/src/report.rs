@@ -57,6 +57,19 @@ impl Progress {
     }
 }
 
+/// A table of named rows with three counts each, under `header`.
+fn counts_table<'a>(
+    s: &mut String,
+    header: [&str; 4],
+    rows: impl Iterator<Item = (&'a String, [u64; 3])>,
+) {
+    let [name, a, b, c] = header;
+    let _ = writeln!(s, "{name:<28} {a:>10} {b:>12} {c:>12}");
+    for (name, [a, b, c]) in rows {
+        let _ = writeln!(s, "{name:<28} {a:>10} {b:>12} {c:>12}");
+    }
+}
+
 /// The human summary of a run.
 pub fn summary(run: &RunReport, root: &Path) -> String {
     let m = &run.manifest;
@@ -70,18 +83,14 @@ pub fn summary(run: &RunReport, root: &Path) -> String {
         m.run_id,
         m.stage_seconds.values().sum::<f64>().round()
     );
-    let _ = writeln!(
-        s,
-        "\n{:<28} {:>10} {:>10} {:>12}",
-        "source", "read", "kept", "quarantined"
+    s.push('\n');
+    counts_table(
+        &mut s,
+        ["source", "read", "kept", "quarantined"],
+        m.sources
+            .iter()
+            .map(|(source, c)| (source, [c.read, c.kept, c.quarantined])),
     );
-    for (source, c) in &m.sources {
-        let _ = writeln!(
-            s,
-            "{source:<28} {:>10} {:>10} {:>12}",
-            c.read, c.kept, c.quarantined
-        );
-    }
     if !m.deliveries.is_empty() {
         let _ = writeln!(s, "\ndeliveries");
         for line in &m.deliveries {
@@ -112,18 +121,13 @@ pub fn summary(run: &RunReport, root: &Path) -> String {
             s,
             "\ngolden records (one per entity; every department's copy in <library>_source)"
         );
-        let _ = writeln!(
-            s,
-            "{:<20} {:>10} {:>12} {:>10}",
-            "library", "entities", "source rows", "conflicts"
+        counts_table(
+            &mut s,
+            ["library", "entities", "source rows", "conflicts"],
+            m.golden
+                .iter()
+                .map(|(library, g)| (library, [g.entities, g.links, g.conflicts])),
         );
-        for (library, g) in &m.golden {
-            let _ = writeln!(
-                s,
-                "{library:<20} {:>10} {:>12} {:>10}",
-                g.entities, g.links, g.conflicts
-            );
-        }
     }
     // GB/T 36344: each library's weakest assessed indicator, and expected populations.
     let mut weakest: std::collections::BTreeMap<String, (&str, f64)> = Default::default();

@@ -88,7 +88,7 @@ pub struct DuplicateMarker {
     key: String,
     per_department: bool,
     /// The last row's department (when per department), key and delivery.
-    last: Option<(String, String, i64)>,
+    last: Option<(Option<String>, String, i64)>,
 }
 
 /// `column[i] == column[i - 1]` for every row, the first row compared with `first`.
@@ -145,32 +145,27 @@ impl DuplicateMarker {
             });
         }
         let keys = key.as_string::<i32>();
-        let department = match self.per_department {
-            true => batch
-                .column_by_name(DEPARTMENT_COLUMN)
-                .cloned()
-                .ok_or_else(|| EngineError::Internal("plan output lacks _department".into()))?,
-            false => Arc::new(StringArray::from(vec![""; n])),
-        };
-        let departments = department
-            .as_string_opt::<i32>()
-            .ok_or_else(|| EngineError::Internal("_department is not text".into()))?;
         let last = self.last.as_ref();
-        let same_department = equals_previous(
-            &department,
-            last.map(|(d, _, _)| d.as_str()) == Some(departments.value(0)),
+        let mut same_key = equals_previous(
+            &key,
+            keys.is_valid(0) && last.map(|(_, k, _)| k.as_str()) == Some(keys.value(0)),
         )?;
-        let same_key = and(
-            &equals_previous(
-                &key,
-                keys.is_valid(0) && last.map(|(_, k, _)| k.as_str()) == Some(keys.value(0)),
-            )?,
-            &same_department,
-        )?;
+        // Per department, a run is one key of one department.
+        let department = match self.per_department {
+            true => Some(text_column(batch, DEPARTMENT_COLUMN)?),
+            false => None,
+        };
+        if let Some(d) = department {
+            let same = equals_previous(
+                &(Arc::new(d.clone()) as ArrayRef),
+                last.and_then(|(d, _, _)| d.as_deref()) == Some(d.value(0)),
+            )?;
+            same_key = and(&same_key, &same)?;
+        }
         let same_seq = equals_previous(seq, last.map(|(_, _, s)| *s) == Some(seqs.value(0)))?;
         self.last = keys.is_valid(n - 1).then(|| {
             (
-                departments.value(n - 1).to_owned(),
+                department.map(|d| d.value(n - 1).to_owned()),
                 keys.value(n - 1).to_owned(),
                 seqs.value(n - 1),
             )

@@ -243,6 +243,22 @@ async fn build_library(
     Ok(counts)
 }
 
+/// A session for the golden plans, sharing `ctx`'s runtime (memory pool, spill files) and
+/// functions: one source-layer scan per attribute feeds the union, so without round-robin
+/// repartitions after each scan the memory pool is shared by far fewer consumers (the hash
+/// repartition before the ranking sort spreads the work anyway); text is read as plain `Utf8`,
+/// because a slice of a string view is charged to a sort with the whole buffer it points into;
+/// and joins are merge joins, which stream over inputs sorted by the join keys and spill,
+/// rather than hash joins, which hold their build side in memory.
+fn golden_session(ctx: &SessionContext) -> SessionContext {
+    let mut state = ctx.state();
+    let options = state.config_mut().options_mut();
+    options.optimizer.enable_round_robin_repartition = false;
+    options.optimizer.prefer_hash_join = false;
+    options.execution.parquet.schema_force_view_types = false;
+    SessionContext::new_with_state(state)
+}
+
 /// Builds the golden tables of every golden library whose source layer is committed.
 pub(crate) async fn build(
     ctx: &SessionContext,
@@ -252,55 +268,7 @@ pub(crate) async fn build(
     write: &WriteOptions,
     committed: &mut Committed,
 ) -> Result<BTreeMap<String, GoldenCounts>, JobError> {
-    let settings = golden_settings(ctx, GoldenSettings::default());
-    let built = build_all(ctx, root, pipeline, registry, write, committed).await;
-    golden_settings(ctx, settings);
-    built
-}
-
-/// Session settings of the golden plans: one source-layer scan per attribute feeds the union,
-/// so without round-robin repartitions after each scan the memory pool is shared by far fewer
-/// consumers (the hash repartition before the ranking sort spreads the work anyway); and text
-/// is read as plain `Utf8`, because a slice of a string view is charged to the sort with the
-/// whole buffer it points into, which makes a small pool run out although little is held; and
-/// joins are merge joins, which stream over inputs sorted by the join keys and spill, rather
-/// than hash joins, which hold their build side in memory.
-#[derive(Debug, Clone, Copy, Default)]
-struct GoldenSettings {
-    round_robin: bool,
-    view_types: bool,
-    prefer_hash_join: bool,
-}
-
-/// Applies `settings`; returns the previous ones.
-fn golden_settings(ctx: &SessionContext, settings: GoldenSettings) -> GoldenSettings {
-    let state = ctx.state_ref();
-    let mut state = state.write();
-    let options = state.config_mut().options_mut();
-    GoldenSettings {
-        round_robin: std::mem::replace(
-            &mut options.optimizer.enable_round_robin_repartition,
-            settings.round_robin,
-        ),
-        view_types: std::mem::replace(
-            &mut options.execution.parquet.schema_force_view_types,
-            settings.view_types,
-        ),
-        prefer_hash_join: std::mem::replace(
-            &mut options.optimizer.prefer_hash_join,
-            settings.prefer_hash_join,
-        ),
-    }
-}
-
-async fn build_all(
-    ctx: &SessionContext,
-    root: &Path,
-    pipeline: &Pipeline,
-    registry: &[BatchRecord],
-    write: &WriteOptions,
-    committed: &mut Committed,
-) -> Result<BTreeMap<String, GoldenCounts>, JobError> {
+    let ctx = &golden_session(ctx);
     let mut out = BTreeMap::new();
     for library in pipeline.libraries.iter().filter(|l| l.golden) {
         let Some(source) = committed

@@ -337,6 +337,40 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_file_lives_in_its_partition_directory() {
+        assert_eq!(
+            partition_of("_department=hrss/part-0.parquet"),
+            "_department=hrss/"
+        );
+        assert_eq!(partition_of("part-0.parquet"), "");
+        assert_eq!(partition_of("sub/part-0.parquet"), "");
+    }
+
+    #[test]
+    fn partition_values_come_back_from_the_path_unescaped() {
+        let rows = RecordBatch::try_from_iter([(
+            "k",
+            Arc::new(arrow::array::StringArray::from(vec!["a", "b"])) as arrow::array::ArrayRef,
+        )])
+        .expect("batch");
+        let department = "卫健/疾控";
+        let path = format!(
+            "_department={}/part-0.parquet",
+            crate::files::escape_partition_value(department)
+        );
+        let columns = ["k".to_owned(), "_department".to_owned()];
+        let rows = with_partition_values(rows, &path, &columns).expect("rows");
+        let values = rows
+            .column_by_name("_department")
+            .and_then(|c| c.as_string_opt::<i32>())
+            .expect("department column");
+        assert_eq!(
+            values.iter().flatten().collect::<Vec<_>>(),
+            vec![department; 2]
+        );
+    }
+
+    #[test]
     fn dv_file_names_are_stable_per_run_and_table() {
         assert_eq!(
             dv_file_name("r1", "population"),

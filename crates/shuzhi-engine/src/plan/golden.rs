@@ -165,13 +165,25 @@ fn per_batch(
     batches: &[BatchDelivery],
     value: impl Fn(&BatchDelivery) -> Option<String>,
 ) -> String {
-    let arms: Vec<String> = batches
+    let arms = batches
         .iter()
-        .filter_map(|b| value(b).map(|v| format!("WHEN {} THEN {v}", text(&b.batch))))
+        .filter_map(|b| Some((b.batch.as_str(), value(b)?)));
+    case_of("s._batch", arms, "NULL")
+}
+
+/// `CASE subject WHEN 'label' THEN expr ... ELSE otherwise END` over `arms` (just `otherwise`
+/// when there are none).
+fn case_of<'a>(
+    subject: &str,
+    arms: impl Iterator<Item = (&'a str, String)>,
+    otherwise: &str,
+) -> String {
+    let arms: Vec<String> = arms
+        .map(|(label, then)| format!("WHEN {} THEN {then}", text(label)))
         .collect();
     match arms.is_empty() {
-        true => "NULL".into(),
-        false => format!("CASE s._batch {} END", arms.join(" ")),
+        true => otherwise.to_owned(),
+        false => format!("CASE {subject} {} ELSE {otherwise} END", arms.join(" ")),
     }
 }
 
@@ -258,14 +270,10 @@ fn per_field(
     each: impl Fn(&Field) -> Option<String>,
     otherwise: &str,
 ) -> String {
-    let arms: Vec<String> = fields
+    let arms = fields
         .iter()
-        .filter_map(|f| each(f).map(|e| format!("WHEN {} THEN {e}", text(&f.name))))
-        .collect();
-    match arms.is_empty() {
-        true => otherwise.to_owned(),
-        false => format!("CASE field {} ELSE {otherwise} END", arms.join(" ")),
-    }
+        .filter_map(|f| Some((f.name.as_str(), each(f)?)));
+    case_of("field", arms, otherwise)
 }
 
 /// The masked form of a value of the row's field (sensitive fields only).
