@@ -44,7 +44,7 @@ pub fn sort_for_dedup(
             },
         ))
     };
-    let mut ordering = vec![by(key, false)?];
+    let mut ordering = Vec::new();
     if per_department {
         ordering.push(by(DEPARTMENT_COLUMN, false)?);
     }
@@ -58,12 +58,30 @@ pub fn sort_for_dedup(
         by(SHEET_COLUMN, false)?,
         by(LINE_COLUMN, false)?,
     ]);
+    key_partitioned_sort(plan, key, ordering, partitions)
+}
+
+/// Hash-partitions `plan` by `key` into `partitions` and sorts each partition by `key`, then
+/// by `then`: every key's rows are one run in one partition. The sort spills.
+pub fn key_partitioned_sort(
+    plan: Arc<dyn ExecutionPlan>,
+    key: &str,
+    then: Vec<PhysicalSortExpr>,
+    partitions: usize,
+) -> Result<Arc<dyn ExecutionPlan>, EngineError> {
+    let schema = plan.schema();
+    let key = col(key, &schema)?;
+    let mut ordering = vec![PhysicalSortExpr::new(
+        key.clone(),
+        SortOptions {
+            descending: false,
+            nulls_first: false,
+        },
+    )];
+    ordering.extend(then);
     let ordering = LexOrdering::new(ordering)
-        .ok_or_else(|| EngineError::Internal("empty dedup ordering".into()))?;
-    let hashed = RepartitionExec::try_new(
-        plan,
-        Partitioning::Hash(vec![col(key, &schema)?], partitions.max(1)),
-    )?;
+        .ok_or_else(|| EngineError::Internal("empty sort ordering".into()))?;
+    let hashed = RepartitionExec::try_new(plan, Partitioning::Hash(vec![key], partitions.max(1)))?;
     Ok(Arc::new(
         SortExec::new(ordering, Arc::new(hashed)).with_preserve_partitioning(true),
     ))

@@ -1,8 +1,10 @@
-//! Execution: a planned library's partitions stream through split sinks, concurrently.
+//! Execution: a planned library's partitions stream through split sinks, and a golden
+//! library's sorted source layer through survivorship operators, concurrently.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use datafusion::physical_plan::ExecutionPlan;
 use futures::StreamExt;
 use shuzhi_library::WriteOptions;
 use shuzhi_report::RunCounts;
@@ -12,6 +14,7 @@ use crate::dedup::sort_for_dedup;
 use crate::dirs::OutputDirs;
 use crate::plan::PlannedLibrary;
 use crate::sink::{SinkFiles, SplitSink};
+use crate::survivorship::{GoldenBatches, GoldenSchemas, Survivorship, SurvivorshipSpec};
 
 /// Executes a planned library: one split sink per output partition (the dedup sort first,
 /// when the library dedups); returns the files written and the counts gathered.
@@ -71,11 +74,56 @@ pub async fn execute(
 }
 
 /// Bytes spilled to disk by every operator of an executed plan.
-pub fn spilled_bytes(plan: &dyn datafusion::physical_plan::ExecutionPlan) -> u64 {
+pub fn spilled_bytes(plan: &dyn ExecutionPlan) -> u64 {
     let own = plan.metrics().and_then(|m| m.spilled_bytes()).unwrap_or(0) as u64;
     own + plan
         .children()
         .into_iter()
         .map(|c| spilled_bytes(c.as_ref()))
         .sum::<u64>()
+}
+
+/// Where the survivorship operator's rows of one output partition go.
+pub trait GoldenSink: Send + 'static {
+    /// What the sink gives back when the partition is done.
+    type Output: Send + 'static;
+    /// Takes the rows of a batch of complete entities.
+    fn write(&mut self, rows: GoldenBatches) -> Result<(), EngineError>;
+    /// The partition has ended.
+    fn finish(self) -> Result<Self::Output, EngineError>;
+}
+
+/// Executes a golden plan ([`crate::plan::golden::plan_golden`]): one survivorship operator
+/// per output partition, concurrently, each feeding the sink `sink(partition, schemas)` makes.
+pub async fn execute_golden<S: GoldenSink>(
+    ctx: &datafusion::prelude::SessionContext,
+    plan: Arc<dyn ExecutionPlan>,
+    spec: &SurvivorshipSpec,
+    sink: impl Fn(usize, &GoldenSchemas) -> S,
+) -> Result<Vec<S::Output>, EngineError> {
+    let streams = datafusion::physical_plan::execute_stream_partitioned(plan, ctx.task_ctx())?;
+    let mut tasks = Vec::new();
+    for (i, mut stream) in streams.into_iter().enumerate() {
+        let mut operator = Survivorship::new(spec.clone(), &stream.schema())?;
+        let mut sink = sink(i, operator.schemas());
+        tasks.push(tokio::spawn(async move {
+            while let Some(batch) = stream.next().await {
+                for rows in operator.push(batch?)? {
+                    sink.write(rows)?;
+                }
+            }
+            if let Some(rows) = operator.finish()? {
+                sink.write(rows)?;
+            }
+            sink.finish()
+        }));
+    }
+    let mut outputs = Vec::new();
+    for t in tasks {
+        outputs.push(
+            t.await
+                .map_err(|e| EngineError::Internal(format!("golden task failed: {e}")))??,
+        );
+    }
+    Ok(outputs)
 }

@@ -13,6 +13,7 @@ pub mod provenance;
 pub mod session;
 pub mod sink;
 pub mod source;
+pub mod survivorship;
 pub mod udf;
 
 pub use dirs::OutputDirs;

@@ -47,6 +47,9 @@ pub fn default_memory_limit() -> usize {
     total_kib.map_or(4 << 30, |kib| kib / 10 * 6 * 1024)
 }
 
+/// Spill files one merge pass of a sort reads at a time.
+const SPILL_MERGE_FAN_IN: usize = 8;
+
 /// A session with shuzhi's functions registered.
 pub fn session(config: &EngineConfig) -> Result<SessionContext, EngineError> {
     let mut runtime = RuntimeEnvBuilder::new()
@@ -55,6 +58,11 @@ pub fn session(config: &EngineConfig) -> Result<SessionContext, EngineError> {
             FairSpillPool::new(config.memory_limit),
             std::num::NonZeroUsize::MIN.saturating_add(4),
         )));
+    // A merge of spill files holds one batch of each file it reads, unspillable, and takes as
+    // many files as the pool allows: unbounded, the first partition to merge starves the
+    // sorts of the others, which then cannot even buffer a batch. Eight files at a time
+    // (more merge passes over a large spill) leave them room.
+    runtime = runtime.with_max_spill_merge_fan_in(SPILL_MERGE_FAN_IN);
     if let Some(dir) = &config.spill_dir {
         runtime = runtime.with_temp_file_path(dir);
     }

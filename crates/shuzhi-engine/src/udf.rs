@@ -12,9 +12,8 @@ use datafusion::logical_expr::{
 use shuzhi_functions::chain::Chain;
 use shuzhi_functions::code_table::CodeTable;
 use shuzhi_functions::keyword::Keyword;
-use shuzhi_functions::mask::MaskKind;
 use shuzhi_functions::{
-    arrays, company, coords, credit_code, date, entity, id_card, iso7064, person_ids, phone, text,
+    arrays, company, coords, credit_code, date, id_card, iso7064, person_ids, phone, text,
 };
 
 /// A kernel and its parameters.
@@ -62,12 +61,6 @@ pub enum Kernel {
     CompanyKey,
     /// `gcj02_to_wgs84('lng,lat')` / `bd09_to_wgs84('lng,lat')`: a point in WGS84.
     PointToWgs84(coords::CoordSystem),
-    /// `mask_<kind>(s)`: the masked form for display.
-    Mask(MaskKind),
-    /// `comparison_form(s)`: width folded, simplified, without spaces.
-    ComparisonForm,
-    /// `entity_id_<library>(key)`: the stable entity id of a key.
-    EntityId(String),
 }
 
 impl Kernel {
@@ -95,9 +88,6 @@ impl Kernel {
             Kernel::IdKind => "id_kind".into(),
             Kernel::CompanyKey => "company_key".into(),
             Kernel::PointToWgs84(from) => format!("{}_to_wgs84", from.name()),
-            Kernel::Mask(kind) => format!("mask_{}", kind.name()),
-            Kernel::ComparisonForm => "comparison_form".into(),
-            Kernel::EntityId(library) => format!("entity_id_{library}"),
         }
     }
 
@@ -164,13 +154,6 @@ impl Kernel {
             }
             Kernel::PointToWgs84(from) => {
                 arrays::map_strings(a, |s| coords::point_to_wgs84(s, *from).map(Cow::Owned))
-            }
-            Kernel::Mask(kind) => arrays::map_strings(a, |s| Some(Cow::Owned(kind.apply(s)))),
-            Kernel::ComparisonForm => {
-                arrays::map_strings(a, |s| Some(Cow::Owned(entity::comparison_form(s))))
-            }
-            Kernel::EntityId(library) => {
-                arrays::map_strings(a, |s| Some(Cow::Owned(entity::entity_id(library, s))))
             }
         }
     }

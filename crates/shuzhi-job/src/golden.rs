@@ -1,6 +1,6 @@
 //! The golden stage: for every golden library, the golden records, links, attribute sources
-//! and conflicts, built from the committed source layer (the plans are in
-//! `shuzhi_engine::plan::golden`). Every table is rebuilt in full from the source layer, so an
+//! and conflicts, built from the committed source layer in one pass per output partition (the
+//! plan is `shuzhi_engine::plan::golden`'s, the operator `shuzhi_engine::survivorship`'s). Every table is rebuilt in full from the source layer, so an
 //! incremental run's golden tables equal a full rebuild's. All files are written and the link
 //! accounting is checked before the first commit.
 
@@ -9,11 +9,13 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::RecordBatch;
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
-use datafusion::prelude::{DataFrame, SessionContext};
-use futures::StreamExt;
+use arrow::datatypes::{Schema, SchemaRef};
+use datafusion::prelude::SessionContext;
+use shuzhi_engine::EngineError;
+use shuzhi_engine::execute::{GoldenSink, execute_golden};
 use shuzhi_engine::plan::golden::{BatchDelivery, GoldenTable, SOURCE_INPUT, plan_golden};
 use shuzhi_engine::sink::{column, with_partition, write_by_department};
+use shuzhi_engine::survivorship::GoldenBatches;
 use shuzhi_library::{
     BatchRecord, Change, PartitionedWriter, PublishedTable, WriteOptions, Writer, WrittenFile,
     commit,
@@ -34,8 +36,138 @@ struct Written {
     rows: u64,
     /// Rows whose first column (the entity id) is null.
     null_ids: u64,
-    /// Bytes its plan spilled to disk.
-    spilled_bytes: u64,
+}
+
+impl Written {
+    /// Adds another partition's files of the same table.
+    fn merge(&mut self, other: Written) {
+        self.files.extend(other.files);
+        self.rows += other.rows;
+        self.null_ids += other.null_ids;
+    }
+}
+
+/// One output partition's writer of one golden table.
+struct TableWriter {
+    name: String,
+    dir: String,
+    /// The table's columns (the partition column last, when partitioned).
+    schema: SchemaRef,
+    /// The columns in its files (without the partition column).
+    file_schema: SchemaRef,
+    partition: Option<&'static str>,
+    writer: PartitionedWriter,
+    rows: u64,
+    null_ids: u64,
+}
+
+impl TableWriter {
+    fn new(
+        (name, dir, partition): (String, String, Option<&'static str>),
+        schema: &SchemaRef,
+        root: &Path,
+        stream: usize,
+        write: &WriteOptions,
+    ) -> Self {
+        let file_schema: SchemaRef = match partition {
+            Some(p) => Arc::new(Schema::new(
+                schema
+                    .fields()
+                    .iter()
+                    .filter(|f| f.name() != p)
+                    .map(|f| f.as_ref().clone())
+                    .collect::<Vec<_>>(),
+            )),
+            None => schema.clone(),
+        };
+        let writer = PartitionedWriter::new(
+            &root.join(&dir),
+            file_schema.clone(),
+            partition,
+            Writer::Stream(stream),
+            write.clone(),
+        );
+        TableWriter {
+            name,
+            dir,
+            schema: match partition {
+                Some(_) => with_partition(&file_schema),
+                None => file_schema.clone(),
+            },
+            file_schema,
+            partition,
+            writer,
+            rows: 0,
+            null_ids: 0,
+        }
+    }
+
+    fn write(&mut self, batch: &RecordBatch) -> Result<(), EngineError> {
+        if batch.num_rows() == 0 {
+            return Ok(());
+        }
+        self.rows += batch.num_rows() as u64;
+        self.null_ids += batch.column(0).null_count() as u64;
+        match self.partition {
+            Some(p) => {
+                let departments = column(batch, p)?;
+                let cols = self
+                    .file_schema
+                    .fields()
+                    .iter()
+                    .map(|f| column(batch, f.name()))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let rows = RecordBatch::try_new(self.file_schema.clone(), cols)?;
+                write_by_department(&mut self.writer, &rows, &departments, None)?;
+            }
+            None => self.writer.write(batch, None)?,
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<Written, EngineError> {
+        Ok(Written {
+            name: self.name,
+            dir: self.dir,
+            schema: self.schema,
+            partition: self.partition,
+            files: self.writer.finish()?,
+            rows: self.rows,
+            null_ids: self.null_ids,
+        })
+    }
+}
+
+/// The name, directory and partition column of the golden tables of `library`, in the
+/// order of [`GoldenBatches`]' fields: golden records, attributes, conflicts, link.
+fn golden_tables(library: &str) -> [(String, String, Option<&'static str>); 4] {
+    let table = |t: GoldenTable| (t.query_name(library), t.dir(library), t.partition());
+    [
+        (library.to_owned(), library.to_owned(), None),
+        table(GoldenTable::Attributes),
+        table(GoldenTable::Conflicts),
+        table(GoldenTable::Link),
+    ]
+}
+
+/// One output partition's writers of the four golden tables.
+struct GoldenWriters([TableWriter; 4]);
+
+impl GoldenSink for GoldenWriters {
+    type Output = [Written; 4];
+
+    fn write(&mut self, rows: GoldenBatches) -> Result<(), EngineError> {
+        let batches = [rows.golden, rows.attributes, rows.conflicts, rows.link];
+        for (w, b) in self.0.iter_mut().zip(&batches) {
+            w.write(b)?;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<[Written; 4], EngineError> {
+        let [a, b, c, d] = self.0;
+        Ok([a.finish()?, b.finish()?, c.finish()?, d.finish()?])
+    }
 }
 
 /// The day a batch was delivered: the date its run id starts with (`20261204T...`).
@@ -56,107 +188,6 @@ fn deliveries(registry: &[BatchRecord]) -> Vec<BatchDelivery> {
         .collect()
 }
 
-/// `schema` with every text column as `Utf8` (scans give views and dictionaries), as the
-/// tables the sinks write.
-fn plain_text(schema: &SchemaRef) -> SchemaRef {
-    let fields: Vec<Field> = schema
-        .fields()
-        .iter()
-        .map(|f| match f.data_type() {
-            DataType::Utf8View | DataType::LargeUtf8 | DataType::Dictionary(_, _) => {
-                f.as_ref().clone().with_data_type(DataType::Utf8)
-            }
-            _ => f.as_ref().clone(),
-        })
-        .collect();
-    Arc::new(Schema::new(fields))
-}
-
-/// `batch` cast to `schema`.
-fn as_schema(batch: &RecordBatch, schema: &SchemaRef) -> Result<RecordBatch, JobError> {
-    let columns = batch
-        .columns()
-        .iter()
-        .zip(schema.fields())
-        .map(|(c, f)| arrow::compute::cast(c, f.data_type()))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok(RecordBatch::try_new(schema.clone(), columns)?)
-}
-
-/// Executes `df` into the files of table `name` (partitioned by `partition`, when given).
-async fn write_frame(
-    df: DataFrame,
-    name: String,
-    dir: String,
-    root: &Path,
-    partition: Option<&'static str>,
-    write: &WriteOptions,
-) -> Result<Written, JobError> {
-    let task = df.task_ctx();
-    let plan = df.create_physical_plan().await?;
-    let mut stream = datafusion::physical_plan::execute_stream(plan.clone(), Arc::new(task))?;
-    let schema = plain_text(&stream.schema());
-    let file_schema = match partition {
-        Some(p) => {
-            let kept: Vec<Field> = schema
-                .fields()
-                .iter()
-                .filter(|f| f.name() != p)
-                .map(|f| f.as_ref().clone())
-                .collect();
-            Arc::new(Schema::new(kept))
-        }
-        None => schema.clone(),
-    };
-    let mut writer = PartitionedWriter::new(
-        &root.join(&dir),
-        file_schema.clone(),
-        partition,
-        Writer::Named("golden"),
-        write.clone(),
-    );
-    let (mut rows, mut null_ids) = (0, 0);
-    while let Some(batch) = stream.next().await {
-        let batch = as_schema(&batch?, &schema)?;
-        rows += batch.num_rows() as u64;
-        null_ids += batch.column(0).null_count() as u64;
-        match partition {
-            Some(p) => {
-                let departments = column(&batch, p)?;
-                let cols = file_schema
-                    .fields()
-                    .iter()
-                    .map(|f| column(&batch, f.name()))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let rows = RecordBatch::try_new(file_schema.clone(), cols)?;
-                write_by_department(&mut writer, &rows, &departments, None)?;
-            }
-            None => writer.write(&batch, None)?,
-        }
-    }
-    let schema = match partition {
-        Some(_) => with_partition(&file_schema),
-        None => file_schema,
-    };
-    let spilled_bytes = shuzhi_engine::execute::spilled_bytes(plan.as_ref());
-    tracing::debug!(
-        table = %name,
-        "executed plan:\n{}",
-        datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(plan.as_ref())
-            .indent(true)
-    );
-    Ok(Written {
-        spilled_bytes,
-        name,
-        dir,
-        schema,
-        partition,
-        files: writer.finish()?,
-        rows,
-        null_ids,
-    })
-}
-
 /// Builds, checks and commits the golden tables of `library` from its committed source layer.
 async fn build_library(
     ctx: &SessionContext,
@@ -173,38 +204,38 @@ async fn build_library(
     let source_schema = provider.schema();
     ctx.deregister_table(SOURCE_INPUT)?;
     ctx.register_table(SOURCE_INPUT, provider)?;
-    let frames = plan_golden(ctx, library, &source_schema, &deliveries(registry)).await?;
-    let tables = [
-        (name.clone(), name.clone(), frames.golden, None),
-        (
-            GoldenTable::Link.query_name(name),
-            GoldenTable::Link.dir(name),
-            frames.link,
-            GoldenTable::Link.partition(),
-        ),
-        (
-            GoldenTable::Attributes.query_name(name),
-            GoldenTable::Attributes.dir(name),
-            frames.attributes,
-            GoldenTable::Attributes.partition(),
-        ),
-        (
-            GoldenTable::Conflicts.query_name(name),
-            GoldenTable::Conflicts.dir(name),
-            frames.conflicts,
-            GoldenTable::Conflicts.partition(),
-        ),
-    ];
-    let mut written = Vec::new();
-    for (table, dir, df, partition) in tables {
-        let started = std::time::Instant::now();
-        let w = write_frame(df, table, dir, root, partition, write).await?;
-        tracing::info!(table = %w.name, rows = w.rows, seconds = started.elapsed().as_secs_f64(), "golden table written");
-        written.push(w);
-    }
-    let [golden, link, _, conflicts] = &written[..] else {
-        return Err(JobError::Internal("golden tables missing".into()));
+    let (plan, spec) = plan_golden(ctx, library, &source_schema, &deliveries(registry)).await?;
+    let started = std::time::Instant::now();
+    let tables = golden_tables(name);
+    let parts = execute_golden(ctx, plan.clone(), &spec, |stream, schemas| {
+        let schemas = [
+            &schemas.golden,
+            &schemas.attributes,
+            &schemas.conflicts,
+            &schemas.link,
+        ];
+        GoldenWriters(std::array::from_fn(|t| {
+            TableWriter::new(tables[t].clone(), schemas[t], root, stream, write)
+        }))
+    })
+    .await?;
+    let mut parts = parts.into_iter();
+    let Some(first) = parts.next() else {
+        return Err(JobError::Internal("golden plan has no partition".into()));
     };
+    let mut written = first;
+    for part in parts {
+        written.iter_mut().zip(part).for_each(|(w, p)| w.merge(p));
+    }
+    let spilled_bytes = shuzhi_engine::execute::spilled_bytes(plan.as_ref());
+    tracing::debug!(
+        library = %name,
+        seconds = started.elapsed().as_secs_f64(),
+        "executed golden plan:\n{}",
+        datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(plan.as_ref())
+            .indent(true)
+    );
+    let [golden, _, conflicts, link] = &written;
     // Every source row links to exactly one entity: one link row each, none without an id.
     if link.null_ids > 0 {
         return Err(JobError::Unlinked {
@@ -216,7 +247,7 @@ async fn build_library(
         entities: golden.rows,
         links: link.rows,
         conflicts: conflicts.rows,
-        spilled_bytes: written.iter().map(|w| w.spilled_bytes).sum(),
+        spilled_bytes,
     };
     for w in written {
         let version = commit(
@@ -243,18 +274,12 @@ async fn build_library(
     Ok(counts)
 }
 
-/// A session for the golden plans, sharing `ctx`'s runtime (memory pool, spill files) and
-/// functions: one source-layer scan per attribute feeds the union, so without round-robin
-/// repartitions after each scan the memory pool is shared by far fewer consumers (the hash
-/// repartition before the ranking sort spreads the work anyway); text is read as plain `Utf8`,
-/// because a slice of a string view is charged to a sort with the whole buffer it points into;
-/// and joins are merge joins, which stream over inputs sorted by the join keys and spill,
-/// rather than hash joins, which hold their build side in memory.
+/// A session for the golden plan, sharing `ctx`'s runtime (memory pool, spill files) and
+/// functions, where text is read as plain `Utf8`: a slice of a string view is charged to the
+/// sort with the whole buffer it points into, and the outputs store plain text.
 fn golden_session(ctx: &SessionContext) -> SessionContext {
     let mut state = ctx.state();
     let options = state.config_mut().options_mut();
-    options.optimizer.enable_round_robin_repartition = false;
-    options.optimizer.prefer_hash_join = false;
     options.execution.parquet.schema_force_view_types = false;
     SessionContext::new_with_state(state)
 }
