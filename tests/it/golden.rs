@@ -63,9 +63,42 @@ fn without_registration_authority(rules: String) -> String {
 }
 
 fn other_id() -> String {
-    let body = "31011219850409522";
+    id_number("31011219850409522")
+}
+
+/// The ID number of the 17 digits `body` (with its check character).
+fn id_number(body: &str) -> String {
     let check = shuzhi_functions::id_card::check_char(body.as_bytes()).map_or('0', char::from);
     format!("{body}{check}")
+}
+
+/// Rows in the data files that run `run_id` wrote into the table directory `dir`.
+fn rows_written_by(dir: &Path, run_id: &str) -> i64 {
+    let suffix = format!("-{run_id}.zstd.parquet");
+    let mut rows = 0;
+    for entry in walk(dir) {
+        if entry.to_string_lossy().ends_with(&suffix) {
+            let file = std::fs::File::open(&entry).expect("data file");
+            let reader = parquet::file::reader::SerializedFileReader::new(file).expect("parquet");
+            rows += parquet::file::reader::FileReader::metadata(&reader)
+                .file_metadata()
+                .num_rows();
+        }
+    }
+    rows
+}
+
+/// Every file under `dir`.
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("dir").flatten() {
+        let path = entry.path();
+        match path.is_dir() {
+            true => files.extend(walk(&path)),
+            false => files.push(path),
+        }
+    }
+    files
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -259,12 +292,15 @@ async fn golden_tables(out: &Path) -> Vec<Vec<String>> {
 async fn an_increment_from_one_department_gives_the_tables_of_a_full_rebuild() {
     let dir = temp_dir("golden-incremental");
     let b = other_id();
+    // C: public security's only, and untouched by day 2.
+    let c = id_number("44030419900101123");
     let day1 = [
         (
             "ps",
             "public_security",
             format!(
-                "{A},张三,女,1949-12-31,13912345678,2020-01-01\n{b},李四,女,1985-04-09,,2020-01-01\n"
+                "{A},张三,女,1949-12-31,13912345678,2020-01-01\n{b},李四,女,1985-04-09,,2020-01-01\n\
+                 {c},王五,男,1990-01-01,,2020-01-01\n"
             ),
         ),
         (
@@ -308,6 +344,13 @@ async fn an_increment_from_one_department_gives_the_tables_of_a_full_rebuild() {
     shuzhi_job::run_pipeline(&pipeline, &full_out, &options)
         .await
         .expect("rebuild runs");
+    // The merge recomputed the two entities day 2 touched, not C: it wrote their two golden
+    // records and deleted the published ones; the table holds all three.
+    assert_eq!(
+        rows_written_by(&out.join("population"), "20260102T000000Z-d2"),
+        2
+    );
+    assert_eq!(day2.manifest.golden["population"].entities, 3);
     let (incremental, rebuilt) = (golden_tables(&out).await, golden_tables(&full_out).await);
     for (i, (a, b)) in incremental.iter().zip(&rebuilt).enumerate() {
         assert_eq!(a, b, "table {i}");

@@ -259,7 +259,7 @@ async fn golden_under(
             seq,
             delivered_on: Some(on.into()),
         });
-    let (plan, spec) = plan_golden(&ctx, library, &schema, &batches)
+    let (plan, spec) = plan_golden(&ctx, library, &schema, &batches, false)
         .await
         .expect("plans");
     let parts = shuzhi_engine::execute::execute_golden(&ctx, plan.clone(), &spec, |_, _| {

@@ -4,27 +4,33 @@
 //! incremental run's golden tables equal a full rebuild's. All files are written and the link
 //! accounting is checked before the first commit.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::RecordBatch;
+use arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray};
 use arrow::datatypes::{Schema, SchemaRef};
+use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use shuzhi_engine::EngineError;
 use shuzhi_engine::execute::{GoldenSink, execute_golden};
-use shuzhi_engine::plan::golden::{BatchDelivery, GoldenTable, SOURCE_INPUT, plan_golden};
+use shuzhi_engine::plan::golden::{
+    BatchDelivery, GoldenTable, SOURCE_INPUT, TOUCHED_INPUT, plan_golden,
+};
 use shuzhi_engine::sink::{column, with_partition, write_by_department};
 use shuzhi_engine::survivorship::GoldenBatches;
+use shuzhi_functions::entity::entity_id;
+use shuzhi_library::layout::run_dir;
+use shuzhi_library::supersede::{EVERY_PARTITION, KeysByPartition, supersede};
 use shuzhi_library::{
-    BatchRecord, Change, PartitionedWriter, PublishedTable, WriteOptions, Writer, WrittenFile,
-    commit,
+    BatchRecord, Change, Manifest, PartitionedWriter, Published, PublishedTable, WriteOptions,
+    Writer, WrittenFile, commit,
 };
 use shuzhi_report::GoldenCounts;
 use shuzhi_rules::{LibraryRules, Pipeline};
 
 use crate::JobError;
-use crate::stages::Committed;
+use crate::stages::{Committed, LibraryOutput};
 
 /// A table's files, written but not committed.
 struct Written {
@@ -188,25 +194,101 @@ fn deliveries(registry: &[BatchRecord]) -> Vec<BatchDelivery> {
         .collect()
 }
 
-/// Builds, checks and commits the golden tables of `library` from its committed source layer.
-async fn build_library(
-    ctx: &SessionContext,
+/// The column every golden table keys its rows by.
+const ENTITY_ID: &str = "entity_id";
+
+/// What every golden library of a run is built with.
+struct GoldenRun<'a> {
+    ctx: SessionContext,
+    root: &'a Path,
+    registry: &'a [BatchRecord],
+    write: &'a WriteOptions,
+}
+
+/// What an incremental run merges into: the published golden tables (in [`golden_tables`]'
+/// order), their counts, and the keys whose source rows the run changed.
+struct MergeBase {
+    tables: [PublishedTable; 4],
+    counts: GoldenCounts,
+    touched: Vec<String>,
+}
+
+/// Per golden library, the keys an incremental run's new rows won (new keys, or keys whose
+/// department copy they replaced): the only entities whose golden tables can change.
+pub(crate) fn touched_keys(outputs: &[LibraryOutput]) -> BTreeMap<String, BTreeSet<String>> {
+    outputs
+        .iter()
+        .filter(|o| o.planned.rules.golden)
+        .map(|o| {
+            let keys = o
+                .files
+                .winning_keys
+                .iter()
+                .flat_map(|(_, keys)| keys.as_string::<i32>().iter().flatten().map(String::from))
+                .collect();
+            (o.planned.rules.name.clone(), keys)
+        })
+        .collect()
+}
+
+/// The base an incremental run merges `library`'s golden tables into, when the previous
+/// publish has all of them and its manifest their counts (a full rebuild otherwise).
+fn merge_base(
     root: &Path,
+    previous: &Published,
+    library: &str,
+    touched: &BTreeSet<String>,
+) -> Option<MergeBase> {
+    let tables = golden_tables(library).map(|(name, _, _)| previous.tables.get(&name).cloned());
+    let [Some(a), Some(b), Some(c), Some(d)] = tables else {
+        return None;
+    };
+    let manifest = Manifest::read(&run_dir(root, &previous.run_id)).ok()?;
+    Some(MergeBase {
+        tables: [a, b, c, d],
+        counts: manifest.golden.get(library)?.clone(),
+        touched: touched.iter().cloned().collect(),
+    })
+}
+
+/// Builds, checks and commits the golden tables of `library` from its committed source layer:
+/// in full, or, merging into `merge`, only the touched entities' rows (the published rows of
+/// those entities are deleted in the same commits).
+async fn build_library(
+    run: &GoldenRun<'_>,
     library: &LibraryRules,
     source: &PublishedTable,
-    registry: &[BatchRecord],
-    write: &WriteOptions,
+    merge: Option<MergeBase>,
     committed: &mut Committed,
 ) -> Result<GoldenCounts, JobError> {
+    let (ctx, root, write) = (&run.ctx, run.root, run.write);
     let name = &library.name;
+    let tables = golden_tables(name);
+    if let Some(m) = merge.as_ref().filter(|m| m.touched.is_empty()) {
+        for ((table, _, _), published) in tables.iter().zip(&m.tables) {
+            committed.tables.insert(table.clone(), published.clone());
+        }
+        return Ok(GoldenCounts {
+            spilled_bytes: 0,
+            ..m.counts.clone()
+        });
+    }
     let provider =
         shuzhi_library::table_at(ctx, root, &GoldenTable::Source.query_name(name), source).await?;
     let source_schema = provider.schema();
     ctx.deregister_table(SOURCE_INPUT)?;
     ctx.register_table(SOURCE_INPUT, provider)?;
-    let (plan, spec) = plan_golden(ctx, library, &source_schema, &deliveries(registry)).await?;
+    if let Some(m) = &merge {
+        let keys: ArrayRef = Arc::new(StringArray::from(m.touched.clone()));
+        let touched = RecordBatch::try_from_iter([("key", keys)])?;
+        let table = MemTable::try_new(touched.schema(), vec![vec![touched]])?;
+        ctx.deregister_table(TOUCHED_INPUT)?;
+        ctx.register_table(TOUCHED_INPUT, Arc::new(table))?;
+    }
+    let deliveries = deliveries(run.registry);
+    let (plan, spec) =
+        plan_golden(ctx, library, &source_schema, &deliveries, merge.is_some()).await?;
     let started = std::time::Instant::now();
-    let tables = golden_tables(name);
     let parts = execute_golden(ctx, plan.clone(), &spec, |stream, schemas| {
         let schemas = [
             &schemas.golden,
@@ -235,28 +317,61 @@ async fn build_library(
         datafusion::physical_plan::display::DisplayableExecutionPlan::with_metrics(plan.as_ref())
             .indent(true)
     );
-    let [golden, _, conflicts, link] = &written;
     // Every source row links to exactly one entity: one link row each, none without an id.
-    if link.null_ids > 0 {
+    let unlinked = written[3].null_ids;
+    if unlinked > 0 {
         return Err(JobError::Unlinked {
             library: name.clone(),
-            rows: link.null_ids,
+            rows: unlinked,
         });
     }
+    // A merge first deletes the published rows of the entities it recomputes.
+    let mut changes: Vec<(Change, u64)> = Vec::new();
+    for (t, w) in written.iter().enumerate() {
+        changes.push(match &merge {
+            None => (Change::Replace, 0),
+            Some(m) => {
+                let ids: HashSet<String> = m.touched.iter().map(|k| entity_id(name, k)).collect();
+                let partition = match w.partition {
+                    Some(_) => EVERY_PARTITION,
+                    None => "",
+                };
+                let keys = KeysByPartition::from([(partition.to_owned(), ids)]);
+                let found = supersede(
+                    &root.join(&w.dir),
+                    m.tables[t].version,
+                    &w.name,
+                    &write.run_id,
+                    ENTITY_ID,
+                    Arc::new(keys),
+                    &[ENTITY_ID.to_owned()],
+                )
+                .await?;
+                (
+                    Change::Append {
+                        actions: found.actions,
+                    },
+                    found.count,
+                )
+            }
+        });
+    }
+    let total = |t: usize, before: u64| written[t].rows + before - changes[t].1;
+    let before = merge.as_ref().map(|m| &m.counts);
     let counts = GoldenCounts {
-        entities: golden.rows,
-        links: link.rows,
-        conflicts: conflicts.rows,
+        entities: total(0, before.map_or(0, |c| c.entities)),
+        conflicts: total(2, before.map_or(0, |c| c.conflicts)),
+        links: total(3, before.map_or(0, |c| c.links)),
         spilled_bytes,
     };
-    for w in written {
+    for (w, (change, _)) in written.into_iter().zip(changes) {
         let version = commit(
             &root.join(&w.dir),
             &w.name,
             &w.schema,
             w.partition,
             &w.files,
-            Change::Replace,
+            change,
         )
         .await?;
         committed
@@ -284,16 +399,24 @@ fn golden_session(ctx: &SessionContext) -> SessionContext {
     SessionContext::new_with_state(state)
 }
 
-/// Builds the golden tables of every golden library whose source layer is committed.
+/// Builds the golden tables of every golden library whose source layer is committed. An
+/// incremental run (`touched`: the keys it changed per library, `previous`: the state it
+/// started from) merges into the published tables instead of rebuilding them.
 pub(crate) async fn build(
     ctx: &SessionContext,
     root: &Path,
     pipeline: &Pipeline,
     registry: &[BatchRecord],
     write: &WriteOptions,
+    increment: Option<(&BTreeMap<String, BTreeSet<String>>, &Published)>,
     committed: &mut Committed,
 ) -> Result<BTreeMap<String, GoldenCounts>, JobError> {
-    let ctx = &golden_session(ctx);
+    let run = GoldenRun {
+        ctx: golden_session(ctx),
+        root,
+        registry,
+        write,
+    };
     let mut out = BTreeMap::new();
     for library in pipeline.libraries.iter().filter(|l| l.golden) {
         let Some(source) = committed
@@ -303,12 +426,19 @@ pub(crate) async fn build(
         else {
             continue;
         };
-        let counts = build_library(ctx, root, library, &source, registry, write, committed).await?;
+        let no_keys = BTreeSet::new();
+        let merge = increment.and_then(|(touched, previous)| {
+            let keys = touched.get(&library.name).unwrap_or(&no_keys);
+            merge_base(root, previous, &library.name, keys)
+        });
+        let merged = merge.as_ref().map(|m| m.touched.len());
+        let counts = build_library(&run, library, &source, merge, committed).await?;
         tracing::info!(
             library = %library.name,
             entities = counts.entities,
             links = counts.links,
             conflicts = counts.conflicts,
+            merged_entities = ?merged,
             "golden records built"
         );
         out.insert(library.name.clone(), counts);

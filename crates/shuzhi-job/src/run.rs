@@ -136,14 +136,20 @@ async fn run_stages(
     clock.lap("audit");
     tracing::info!("row accounting holds for every source; committing");
 
+    let touched = crate::golden::touched_keys(&governed.outputs);
     let mut committed = stages::commit_tables(pipeline, root, &scope, governed.outputs).await?;
     clock.lap("commit");
+    let increment = match scope.incremental {
+        true => scope.previous.as_ref().map(|p| (&touched, p)),
+        false => None,
+    };
     let golden = crate::golden::build(
         &ctx,
         root,
         pipeline,
         &scope.deliveries.registry,
         &stages::write_options(pipeline, options),
+        increment,
         &mut committed,
     )
     .await?;

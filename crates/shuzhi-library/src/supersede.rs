@@ -68,8 +68,12 @@ struct FileHits {
 }
 
 /// The keys to supersede, per partition directory of the table (`_department=hrss/`; `""` for
-/// an unpartitioned table): a key supersedes only the rows of its own partition.
+/// an unpartitioned table): a key supersedes only the rows of its own partition, or of every
+/// partition when listed under [`EVERY_PARTITION`].
 pub type KeysByPartition = HashMap<String, HashSet<String>>;
+
+/// The entry of [`KeysByPartition`] whose keys supersede their rows in every partition.
+pub const EVERY_PARTITION: &str = "*";
 
 /// `rows` with the asked-for `columns` that live in the file's path (`_department=hrss/`) rather
 /// than in the file, as text.
@@ -156,7 +160,10 @@ pub async fn supersede(
             };
             let path = dir.join(view.path().as_ref());
             let empty = HashSet::new();
-            let keys = keys.get(&partition).unwrap_or(&empty);
+            let keys = keys
+                .get(&partition)
+                .or_else(|| keys.get(EVERY_PARTITION))
+                .unwrap_or(&empty);
             scan_file(&path, view, &key, keys, &columns, already)
         }));
     }

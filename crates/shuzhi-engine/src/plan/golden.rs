@@ -86,6 +86,8 @@ pub const STATED_PREFIX: &str = "_stated_";
 
 /// Name under which the plan reads the library's source layer.
 pub const SOURCE_INPUT: &str = "golden_source";
+/// Name under which a merging plan reads the keys it recomputes (one text column, `key`).
+pub const TOUCHED_INPUT: &str = "golden_touched";
 
 fn quoted(name: &str) -> String {
     format!("\"{}\"", name.replace('"', "\"\""))
@@ -187,11 +189,13 @@ fn authority_column(i: usize) -> String {
 
 /// The operator's input: the source layer's fields, stated values and provenance, each
 /// batch's delivery order and date, and per attribute whether the copy takes part and whether
-/// its department is the authority on its delivery date.
+/// its department is the authority on its delivery date; with `touched_only`, of the keys in
+/// [`TOUCHED_INPUT`] only.
 fn survivorship_input(
     library: &LibraryRules,
     source: &Schema,
     batches: &[BatchDelivery],
+    touched_only: bool,
 ) -> String {
     let key = quoted(&library.key);
     let seq = format!(
@@ -237,9 +241,13 @@ fn survivorship_input(
         ));
         columns.push(format!("{} AS {}", authority(f), authority_column(i)));
     }
+    let only = match touched_only {
+        true => format!(" WHERE s.{key} IN (SELECT key FROM {TOUCHED_INPUT})"),
+        false => String::new(),
+    };
     format!(
         "WITH batched AS (SELECT s.*, {seq} AS {SEQ_INPUT}, {delivered_on} AS {DELIVERED_ON_INPUT} \
-         FROM {SOURCE_INPUT} s) SELECT {} FROM batched s",
+         FROM {SOURCE_INPUT} s{only}) SELECT {} FROM batched s",
         columns.join(", ")
     )
 }
@@ -275,16 +283,18 @@ fn survivorship_spec(library: &LibraryRules, source: &Schema) -> SurvivorshipSpe
 
 /// Plans the input of the golden tables of `library`, whose source layer (with schema
 /// `source`) is registered as [`SOURCE_INPUT`], from the live `batches`: hash-partitioned by
-/// key and sorted by key within each partition (the sort spills), for a [`Survivorship`]
-/// per output partition.
+/// key and sorted by key within each partition (the sort spills), for a
+/// [`crate::survivorship::Survivorship`] per output partition. With `touched_only`, only the
+/// entities whose keys are in [`TOUCHED_INPUT`] (an incremental run's merge).
 pub async fn plan_golden(
     ctx: &SessionContext,
     library: &LibraryRules,
     source: &Schema,
     batches: &[BatchDelivery],
+    touched_only: bool,
 ) -> Result<(Arc<dyn ExecutionPlan>, SurvivorshipSpec), EngineError> {
     let input = ctx
-        .sql(&survivorship_input(library, source, batches))
+        .sql(&survivorship_input(library, source, batches, touched_only))
         .await?
         .create_physical_plan()
         .await?;
