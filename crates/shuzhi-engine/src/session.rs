@@ -35,6 +35,39 @@ impl Default for EngineConfig {
     }
 }
 
+impl EngineConfig {
+    /// Rows per batch: `batch_size`, or fewer under a small memory limit so that each
+    /// partition's sort can hold several batches (a sort charges a governed row up to about
+    /// 4 KiB; one 65,536-row batch can be charged over 100 MB).
+    pub fn batch_rows(&self) -> usize {
+        let per_partition = self.memory_limit / self.target_partitions.max(1);
+        let fitting = per_partition / SORT_BATCHES_IN_MEMORY / ROW_BYTES;
+        self.batch_size.min(fitting.max(MIN_BATCH_ROWS)).max(1)
+    }
+}
+
+impl EngineConfig {
+    /// Spill files one merge pass of a sort reads at a time. The merge holds one batch of each,
+    /// unspillable, and DataFusion's default takes as many as the pool allows: the first
+    /// partition to merge then starves the sorts of the others. So that every partition's
+    /// merge fits in half its share of the pool: at least 2 (more passes over a large spill
+    /// under a small limit), at most 64.
+    pub fn spill_merge_fan_in(&self) -> usize {
+        let per_partition = self.memory_limit / self.target_partitions.max(1);
+        let batch_bytes = self.batch_rows() * ROW_BYTES;
+        (per_partition / 2 / batch_bytes.max(1)).clamp(2, 64)
+    }
+}
+
+/// Batches each partition's sort should be able to hold before it spills.
+const SORT_BATCHES_IN_MEMORY: usize = 4;
+/// What a governed row is charged in a sort, as a planning figure: about 1 KiB of values
+/// with its originals, flags and provenance, doubled by buffer capacity, and doubled again
+/// by the sort's reservation for sorting a batch.
+const ROW_BYTES: usize = 4096;
+/// Batches are never made smaller than this for memory's sake.
+const MIN_BATCH_ROWS: usize = 1024;
+
 /// Memory for sorts before they spill: 60 % of the machine's memory (the rest is for batches in
 /// flight, UDF buffers and Parquet writers, which DataFusion does not account), or 4 GiB when
 /// the total cannot be read.
@@ -47,9 +80,6 @@ pub fn default_memory_limit() -> usize {
     total_kib.map_or(4 << 30, |kib| kib / 10 * 6 * 1024)
 }
 
-/// Spill files one merge pass of a sort reads at a time.
-const SPILL_MERGE_FAN_IN: usize = 8;
-
 /// A session with shuzhi's functions registered.
 pub fn session(config: &EngineConfig) -> Result<SessionContext, EngineError> {
     let mut runtime = RuntimeEnvBuilder::new()
@@ -58,18 +88,14 @@ pub fn session(config: &EngineConfig) -> Result<SessionContext, EngineError> {
             FairSpillPool::new(config.memory_limit),
             std::num::NonZeroUsize::MIN.saturating_add(4),
         )));
-    // A merge of spill files holds one batch of each file it reads, unspillable, and takes as
-    // many files as the pool allows: unbounded, the first partition to merge starves the
-    // sorts of the others, which then cannot even buffer a batch. Eight files at a time
-    // (more merge passes over a large spill) leave them room.
-    runtime = runtime.with_max_spill_merge_fan_in(SPILL_MERGE_FAN_IN);
+    runtime = runtime.with_max_spill_merge_fan_in(config.spill_merge_fan_in());
     if let Some(dir) = &config.spill_dir {
         runtime = runtime.with_temp_file_path(dir);
     }
     let runtime = runtime.build_arc().map_err(EngineError::DataFusion)?;
     let mut session_config = SessionConfig::new()
         .with_target_partitions(config.target_partitions.max(1))
-        .with_batch_size(config.batch_size.max(1))
+        .with_batch_size(config.batch_rows())
         .with_information_schema(true);
     // Each sorting stream reserves memory for its final merge; scale that with the pool so a
     // small limit still leaves room to buffer and spill (DataFusion's default is 10 MB).
@@ -82,4 +108,42 @@ pub fn session(config: &EngineConfig) -> Result<SessionContext, EngineError> {
         .with_default_features()
         .build();
     Ok(SessionContext::new_with_state(state))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_shrink_under_a_small_memory_limit_only() {
+        let config = |memory_limit: usize| EngineConfig {
+            target_partitions: 2,
+            batch_size: 65_536,
+            memory_limit,
+            spill_dir: None,
+        };
+        assert_eq!(config(14 << 30).batch_rows(), 65_536);
+        assert_eq!(config(64 << 20).batch_rows(), 2_048);
+        assert_eq!(config(1 << 30).batch_rows(), 32_768);
+        assert_eq!(config(1 << 20).batch_rows(), 1_024);
+        let small = EngineConfig {
+            batch_size: 100,
+            ..config(1 << 20)
+        };
+        assert_eq!(small.batch_rows(), 100);
+    }
+
+    #[test]
+    fn merges_of_spill_files_fit_in_half_a_partitions_share() {
+        let config = |memory_limit: usize| EngineConfig {
+            target_partitions: 2,
+            batch_size: 65_536,
+            memory_limit,
+            spill_dir: None,
+        };
+        assert_eq!(config(64 << 20).spill_merge_fan_in(), 2);
+        assert_eq!(config(1 << 30).spill_merge_fan_in(), 2);
+        assert_eq!(config(14 << 30).spill_merge_fan_in(), 14);
+        assert_eq!(config(1 << 40).spill_merge_fan_in(), 64);
+    }
 }

@@ -117,7 +117,7 @@ pub(crate) async fn govern(
     scope: &mut Scope,
 ) -> Result<Governed, JobError> {
     let read = ReadOptions {
-        batch_size: options.engine.batch_size,
+        batch_size: options.engine.batch_rows(),
         chunk_bytes: options.chunk_bytes,
         ..ReadOptions::default()
     };
