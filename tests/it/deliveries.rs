@@ -412,3 +412,60 @@ async fn a_field_added_to_the_rules_appears_in_the_published_table() {
     );
     assert_eq!(values, vec!["ps|12"]);
 }
+
+/// A department overwrites its file in place under the same name (the usual copy / SFTP
+/// habit): day 1's batch keeps the bytes it was delivered with, and a full rebuild reads day 1
+/// and day 2, not day 2 twice. An archive changed behind shuzhi's back stops the next rebuild
+/// before anything is published.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_file_overwritten_in_place_never_changes_what_was_delivered() {
+    let dir = temp_dir("overwritten");
+    let [day1, day2, ..] = deliveries(&dir);
+    let same_name = dir.join("ps.csv");
+    std::fs::copy(&day1, &same_name).expect("day 1");
+    let p = pipeline(&dir, "same-name", &same_name, "increment");
+    let out = dir.join("out");
+    run_day(&out, &p, "r1").await;
+    std::fs::copy(&day2, &same_name).expect("day 2 overwrites day 1");
+    run_day(&out, &p, "r2").await;
+    let incremental = library(&out).await;
+    assert_eq!(
+        incremental.len(),
+        5,
+        "four persons of day 1 (李明 updated) and 刘洋: {incremental:?}"
+    );
+
+    let loaded = shuzhi_rules::load_pipeline(&p).expect("pipeline loads");
+    let mut options = shuzhi_job::RunOptions::new("r3");
+    options.full_rebuild = true;
+    shuzhi_job::run_pipeline(&loaded, &out, &options)
+        .await
+        .expect("rebuild runs");
+    assert_eq!(
+        library(&out).await,
+        incremental,
+        "day 1 and day 2, as delivered"
+    );
+
+    let published = shuzhi_library::read_published(&out)
+        .expect("readable")
+        .expect("published");
+    let day1_archive = out.join(&published.batches[0].files[0].archived);
+    std::fs::write(&day1_archive, format!("{HEADER}\n")).expect("tampered");
+    let pointer = std::fs::read(out.join("_published.json")).expect("pointer");
+    let mut options = shuzhi_job::RunOptions::new("r4");
+    options.full_rebuild = true;
+    let refused = shuzhi_job::run_pipeline(&loaded, &out, &options)
+        .await
+        .expect_err("a changed archive is refused");
+    assert!(
+        matches!(refused, shuzhi_job::JobError::ChangedDelivery { .. }),
+        "{refused}"
+    );
+    assert!(refused.to_string().contains("ps.csv"), "{refused}");
+    assert_eq!(
+        std::fs::read(out.join("_published.json")).expect("pointer"),
+        pointer,
+        "nothing published"
+    );
+}

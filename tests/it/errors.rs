@@ -180,3 +180,39 @@ fn a_library_twice_or_without_a_source_is_an_error_and_unfed_fields_are_warnings
     );
     assert!(!stderr.contains("error"), "{stderr}");
 }
+
+/// `shuzhi query ... | head`: the reader goes away after a few bytes; shuzhi stops writing
+/// and exits 0 without a word, in every output format.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_stops_early_ends_query_output_quietly() {
+    use std::io::Read;
+    use std::process::{Command, Stdio};
+    let out = temp_dir("broken-pipe");
+    run_sample(&out, 8192, 2).await;
+    for format in ["table", "csv", "json"] {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_shuzhi"))
+            .args([
+                "query",
+                "SELECT value FROM generate_series(1, 300000)",
+                "--format",
+                format,
+            ])
+            .arg("--out")
+            .arg(&out)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("binary runs");
+        let mut first = [0u8; 16];
+        child
+            .stdout
+            .take()
+            .expect("stdout")
+            .read_exact(&mut first)
+            .expect("output starts");
+        let done = child.wait_with_output().expect("exits");
+        let stderr = String::from_utf8_lossy(&done.stderr);
+        assert_eq!(done.status.code(), Some(0), "{format}: {stderr}");
+        assert!(stderr.is_empty(), "{format}: {stderr}");
+    }
+}

@@ -274,6 +274,9 @@ fn job_failure(e: JobError) -> Failure {
     match e {
         JobError::Engine(e) => engine_failure(e),
         JobError::Library(l) => Failure::new(exit::INPUT, format!("error: {l}")),
+        changed @ JobError::ChangedDelivery { .. } => {
+            Failure::new(exit::INPUT, format!("error: {changed}"))
+        }
         gate @ JobError::QualityGate { .. } => {
             Failure::new(exit::QUALITY, format!("error: {gate}"))
         }

@@ -374,19 +374,68 @@ pub fn print_batches(
     batches: &[RecordBatch],
     format: Format,
 ) -> Result<(), arrow::error::ArrowError> {
-    let stdout = std::io::stdout();
+    let mut out = PipeWatch::new(std::io::stdout().lock());
+    let written = write_batches(batches, format, &mut out);
+    match written {
+        // A reader that stopped early (`shuzhi query ... | head`) ends the output quietly.
+        Err(_) if out.broken => Ok(()),
+        other => other,
+    }
+}
+
+fn write_batches(
+    batches: &[RecordBatch],
+    format: Format,
+    mut out: impl std::io::Write,
+) -> Result<(), arrow::error::ArrowError> {
     match format {
         Format::Table => {
-            println!("{}", arrow::util::pretty::pretty_format_batches(batches)?);
+            let table = arrow::util::pretty::pretty_format_batches(batches)?;
+            writeln!(out, "{table}")?;
         }
-        Format::Csv => write_csv(batches, stdout.lock())?,
+        Format::Csv => write_csv(batches, out)?,
         Format::Json => {
-            let mut w = arrow::json::LineDelimitedWriter::new(stdout.lock());
+            let mut w = arrow::json::LineDelimitedWriter::new(out);
             w.write_batches(&batches.iter().collect::<Vec<_>>())?;
             w.finish()?;
         }
     }
     Ok(())
+}
+
+/// A writer that remembers whether its reader went away (a broken pipe): writers above it
+/// may wrap the error so that its kind is lost.
+struct PipeWatch<W> {
+    inner: W,
+    broken: bool,
+}
+
+impl<W> PipeWatch<W> {
+    fn new(inner: W) -> Self {
+        PipeWatch {
+            inner,
+            broken: false,
+        }
+    }
+
+    fn watch<T>(&mut self, result: std::io::Result<T>) -> std::io::Result<T> {
+        if let Err(e) = &result {
+            self.broken |= e.kind() == std::io::ErrorKind::BrokenPipe;
+        }
+        result
+    }
+}
+
+impl<W: std::io::Write> std::io::Write for PipeWatch<W> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let result = self.inner.write(buf);
+        self.watch(result)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        let result = self.inner.flush();
+        self.watch(result)
+    }
 }
 
 /// Writes `batches` as CSV with a header, formula-like cells defused.

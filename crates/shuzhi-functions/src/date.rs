@@ -6,14 +6,11 @@ use chrono::{Datelike, NaiveDate};
 /// `NaiveDate::num_days_from_ce` of 1970-01-01, to turn dates into Arrow `Date32` days.
 pub const UNIX_EPOCH_DAYS_FROM_CE: i32 = 719_163;
 
-/// Placeholder dates that mean "no value": Excel, epoch zero and MySQL defaults.
-const PLACEHOLDER_DATES: [(i32, u32, u32); 3] = [(1900, 1, 1), (1970, 1, 1), (1899, 12, 30)];
-
 /// Plausible years for a date in a government record.
 const YEARS: std::ops::RangeInclusive<i32> = 1880..=2100;
 
 fn ymd(year: i32, month: u32, day: u32) -> Option<NaiveDate> {
-    if !YEARS.contains(&year) || PLACEHOLDER_DATES.contains(&(year, month, day)) {
+    if !YEARS.contains(&year) {
         return None;
     }
     NaiveDate::from_ymd_opt(year, month, day)
@@ -55,13 +52,15 @@ fn split_numbers(s: &str) -> Option<[u32; 3]> {
     parts.next().is_none().then_some(out)
 }
 
-/// Parses a date in any of the formats departments use; `None` when it is not a real date,
-/// is ambiguous, or is a placeholder such as `1900-01-01`.
+/// Parses a date in any of the formats departments use; `None` when it is not a real date or
+/// is ambiguous. A time of day after the date is dropped (`2025-04-10 15:52:33`: the date as
+/// written, whatever the offset). Placeholder dates (`1900-01-01`, `1970-01-01`) are dates
+/// here: a field declares its own placeholders with a check, so that one is a finding and a
+/// person really born on 1 January 1970 keeps the date.
 pub fn parse_date(raw: &str) -> Option<NaiveDate> {
     let s = raw.trim();
-    // Drop a zero time: `2023-01-05 00:00:00.0`, `2023-01-05T00:00:00+08:00`.
     let s = match s.find(['T', ' ']) {
-        Some(i) if s.len() > i + 1 && is_zero_time(&s[i + 1..]) => &s[..i],
+        Some(i) if is_time_of_day(&s[i + 1..]) => &s[..i],
         _ => s,
     };
     let bytes = s.as_bytes();
@@ -88,9 +87,21 @@ pub fn parse_date(raw: &str) -> Option<NaiveDate> {
     ymd(y as i32, m, d)
 }
 
-fn is_zero_time(t: &str) -> bool {
-    let time = t.split(['+', 'Z']).next().unwrap_or(t);
-    !time.is_empty() && time.bytes().all(|b| matches!(b, b'0' | b':' | b'.'))
+/// `HH:MM[:SS[.fff]]` with an optional `Z` or `±HH[:MM]` offset.
+fn is_time_of_day(t: &str) -> bool {
+    let time = t.split(['+', '-', 'Z']).next().unwrap_or(t);
+    let offset = &t[time.len()..];
+    let offset_ok = offset.is_empty()
+        || offset == "Z"
+        || (offset.len() > 1 && offset[1..].bytes().all(|b| b.is_ascii_digit() || b == b':'));
+    let (clock, fraction) = time.split_once('.').unwrap_or((time, ""));
+    let parts: Vec<&str> = clock.split(':').collect();
+    let two_digits = |p: &&str, max: u32| p.len() == 2 && p.parse::<u32>().is_ok_and(|v| v <= max);
+    offset_ok
+        && fraction.bytes().all(|b| b.is_ascii_digit())
+        && matches!(parts.len(), 2 | 3)
+        && two_digits(&parts[0], 23)
+        && parts[1..].iter().all(|p| two_digits(p, 59))
 }
 
 /// [`parse_date`] as Arrow `Date32` days.
@@ -119,6 +130,10 @@ mod tests {
             "44931",
             "2023-01-05 00:00:00.0",
             "2023-01-05T00:00:00+08:00",
+            "2023-01-05 15:52:33",
+            "2023-01-05 15:52",
+            "2023-01-05T23:59:59.123Z",
+            "2023/1/5 08:00:00",
             " 2023 1 5 ",
         ] {
             assert_eq!(parse_date(s), d(2023, 1, 5), "{s}");
@@ -135,21 +150,26 @@ mod tests {
     }
 
     #[test]
-    fn rejects_impossible_ambiguous_and_placeholder_dates() {
+    fn rejects_impossible_and_ambiguous_dates() {
         for s in [
             "2023-02-30",
             "85-04-09",
             "1/5/2023",
-            "1900-01-01",
-            "1970-01-01",
             "0000-00-00",
             "2023年1月",
             "abc",
-            "2023-01-05 12:30:00",
+            "2023-01-05 25:30:00",
+            "2023-01-05 later",
             "99999999",
         ] {
             assert_eq!(parse_date(s), None, "{s}");
         }
+    }
+
+    #[test]
+    fn placeholder_dates_are_dates_the_rules_decide_about() {
+        assert_eq!(parse_date("1970-01-01"), d(1970, 1, 1));
+        assert_eq!(parse_date("1900-01-01"), d(1900, 1, 1));
     }
 
     #[test]

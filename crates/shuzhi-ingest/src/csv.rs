@@ -382,6 +382,23 @@ fn split_header(
         offset: chunk.byte_offset + at as u64,
         line: chunk.first_line,
     })?;
+    let rest = Chunk {
+        bytes: chunk.bytes[raw_end..].to_vec(),
+        first_line: chunk.first_line + header_lines,
+        byte_offset: chunk.byte_offset + raw_end as u64,
+    };
+    // Excel's `sep=;` hint line: skipped when it names the source's delimiter, refused when
+    // it names another (the file would be split at the wrong character).
+    if let Some(found) = separator_line(&text).filter(|_| chunk.first_line == 1) {
+        if found != char::from(delimiter) {
+            return Err(IngestError::SeparatorLine {
+                path: path.to_path_buf(),
+                found,
+                configured: char::from(delimiter),
+            });
+        }
+        return split_header(path, &rest, encoding, delimiter);
+    }
     let mut rdr = reader(&text, delimiter);
     let mut record = ::csv::StringRecord::new();
     let has = rdr.read_record(&mut record).unwrap_or(false);
@@ -390,14 +407,19 @@ fn split_header(
             path: path.to_path_buf(),
         });
     }
-    Ok((
-        unique_names(record.iter()),
-        Chunk {
-            bytes: chunk.bytes[raw_end..].to_vec(),
-            first_line: chunk.first_line + header_lines,
-            byte_offset: chunk.byte_offset + raw_end as u64,
-        },
-    ))
+    Ok((unique_names(record.iter()), rest))
+}
+
+/// The delimiter an Excel `sep=X` line names.
+fn separator_line(line: &str) -> Option<char> {
+    let mut chars = line
+        .trim_end_matches(['\r', '\n'])
+        .strip_prefix("sep=")?
+        .chars();
+    match (chars.next(), chars.next()) {
+        (Some(c), None) => Some(c),
+        _ => None,
+    }
 }
 
 struct ParsedChunk {
@@ -546,6 +568,32 @@ mod tests {
                 .as_string::<i32>();
             assert_eq!(raw.value(2), "3,c,extra");
         }
+    }
+
+    #[test]
+    fn excels_separator_line_is_skipped_or_refused() {
+        let p = write_temp("sep.csv", b"sep=;\nid;name\n1;a\n");
+        let semicolon = ReadOptions {
+            delimiter: b';',
+            ..ReadOptions::default()
+        };
+        let (s, batches) = read_all(&p, &semicolon);
+        assert_eq!(s.header, vec!["id", "name"]);
+        assert_eq!(
+            lines(&batches),
+            vec![3],
+            "lines keep counting from the file's first"
+        );
+        let refused = read_csv(&p, &ReadOptions::default(), |_| Ok(())).expect_err("refused");
+        assert!(
+            refused
+                .to_string()
+                .contains("set `delimiter = \";\"` on the source"),
+            "{refused}"
+        );
+        let only = write_temp("sep-only.csv", b"sep=,\n");
+        let empty = read_csv(&only, &ReadOptions::default(), |_| Ok(())).expect_err("empty");
+        assert!(matches!(empty, IngestError::Empty { .. }), "{empty}");
     }
 
     #[test]

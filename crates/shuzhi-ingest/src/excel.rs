@@ -237,6 +237,13 @@ fn cell_text(cell: &Data) -> CellText {
         },
         Data::Float(f) => exact(f.to_string()),
         Data::Bool(b) => exact(if *b { "TRUE" } else { "FALSE" }.into()),
+        // Serial 0 (Excel shows 1900-01-00) and negative serials (Excel shows ####) are not
+        // dates: they stay the number they are, which no date step reads as a date.
+        Data::DateTime(dt)
+            if dt.is_datetime() && (dt.as_f64() < 0.0 || dt.to_ymd_hms_milli().0 < 1900) =>
+        {
+            exact(dt.as_f64().to_string())
+        }
         Data::DateTime(dt) if dt.is_datetime() => {
             let (y, m, d, hh, mm, ss, _) = dt.to_ymd_hms_milli();
             exact(if (hh, mm, ss) == (0, 0, 0) {
@@ -360,6 +367,10 @@ mod tests {
         assert_eq!(date(60.0, false), "1900-02-29");
         assert_eq!(date(61.0, false), "1900-03-01");
         assert_eq!(date(43831.5, false), "2020-01-01 12:00:00");
+        assert_eq!(date(1.0, false), "1900-01-01");
+        assert_eq!(date(0.0, false), "0", "Excel's 1900-01-00 is no date");
+        assert_eq!(date(-1.0, false), "-1", "Excel shows ####");
+        assert_eq!(date(0.0, true), "1904-01-01");
         assert_eq!(
             cell_text(&Data::Float(110105491231002.0)).text,
             "110105491231002"

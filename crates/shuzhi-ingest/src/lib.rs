@@ -282,6 +282,20 @@ pub enum IngestError {
         /// Sheet names present.
         available: String,
     },
+    /// A CSV file that starts with Excel's `sep=` line naming another delimiter than the
+    /// source's.
+    #[error(
+        "{path}: line 1 is Excel's delimiter line `sep={found}`, but the source reads `{configured}`: \
+         set `delimiter = \"{found}\"` on the source"
+    )]
+    SeparatorLine {
+        /// The file.
+        path: PathBuf,
+        /// The delimiter the line names.
+        found: char,
+        /// The delimiter the source declares.
+        configured: char,
+    },
     /// The sink that receives batches gave up (e.g. the query was cancelled).
     #[error("batch consumer stopped: {0}")]
     Consumer(String),
@@ -338,6 +352,13 @@ impl IngestError {
                 path: name,
                 wanted,
                 available,
+            },
+            IngestError::SeparatorLine {
+                found, configured, ..
+            } => IngestError::SeparatorLine {
+                path: name,
+                found,
+                configured,
             },
             other @ IngestError::Consumer(_) => other,
         }

@@ -176,6 +176,9 @@ fn archive(
         let target = dir.join(format!("{i:03}-{name}"));
         let _ = std::fs::remove_file(&target);
         std::fs::copy(path, &target).map_err(|e| io("archive", path, e))?;
+        // The copy is what every later run reads: it must be the bytes that were hashed (a
+        // department may be rewriting the file while it is archived).
+        verify(&target, &path.display().to_string(), sha)?;
         archived.push(BatchFile {
             path: path.display().to_string(),
             archived: target
@@ -187,6 +190,41 @@ fn archive(
         });
     }
     Ok(archived)
+}
+
+/// Fails unless the file at `path` (delivered as `label`) has the sha256 `recorded`.
+fn verify(path: &Path, label: &str, recorded: &str) -> Result<(), JobError> {
+    let found = sha256_file(path)?;
+    match found == recorded {
+        true => Ok(()),
+        false => Err(JobError::ChangedDelivery {
+            path: path.to_path_buf(),
+            label: label.to_owned(),
+            recorded: recorded.to_owned(),
+            found,
+        }),
+    }
+}
+
+/// Checks, before they are read again, that the archived files of the batches earlier runs
+/// delivered still hold the bytes recorded for them (archives are copies, but anything may
+/// write to the output directory).
+pub fn verify_archives(
+    batches: &[LiveBatch],
+    run_id: &str,
+    registry: &[BatchRecord],
+) -> Result<(), JobError> {
+    let earlier = |b: &LiveBatch| {
+        registry
+            .iter()
+            .any(|r| r.source == b.source.id && r.batch == b.batch && r.run_id != run_id)
+    };
+    for b in batches.iter().filter(|b| earlier(b)) {
+        for ((path, label), sha) in b.source.files.iter().zip(&b.labels).zip(&b.sha256) {
+            verify(path, label, sha)?;
+        }
+    }
+    Ok(())
 }
 
 /// The registry's batches with their sources' current settings and archived files.

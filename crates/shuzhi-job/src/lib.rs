@@ -60,6 +60,21 @@ pub enum JobError {
         /// Rows without an entity.
         rows: u64,
     },
+    /// A delivered file's bytes are not the ones its batch recorded: an archive changed since
+    /// it was delivered, or a file changed while it was being archived.
+    #[error(
+        "{path} does not hold the bytes delivered as {label} (sha256 recorded {recorded}, now {found}); nothing was published: restore the archived file, or deliver the source again in full to retire the batch"
+    )]
+    ChangedDelivery {
+        /// The archived copy.
+        path: std::path::PathBuf,
+        /// The file as delivered.
+        label: String,
+        /// Its recorded sha256.
+        recorded: String,
+        /// The sha256 of its bytes now.
+        found: String,
+    },
     /// A broken invariant of the run.
     #[error("internal error: {0}")]
     Internal(String),

@@ -78,6 +78,7 @@ pub(crate) fn deliveries(
     for line in &deliveries.log {
         tracing::info!("{line}");
     }
+    crate::delivery::verify_archives(&governed, &options.run_id, &deliveries.registry)?;
     Ok(Scope {
         deliveries,
         governed,

@@ -177,11 +177,12 @@ pub const STEPS: &[Entry] = &[
     },
     Entry {
         toml: "\"parse_date\"",
-        meaning: "ISO, `/`, `.`, `年月日`, `20230105`, Excel serials, zero-time timestamps → a date; ambiguous and placeholder dates (`1900-01-01`) → null. Last among the text steps of a `type = \"date\"` field",
+        meaning: "ISO, `/`, `.`, `年月日`, `20230105`, Excel serials, timestamps (the time of day is dropped) → a date; impossible and ambiguous dates (`1/5/2023`) → null. Placeholder dates such as `1900-01-01` are dates: declare a field's placeholders with a check (`{ expr = \"registered_on <> DATE '1900-01-01'\", severity = \"warn\" }`), so that each is a flagged finding. Last among the text steps of a `type = \"date\"` field",
         examples: &[
             ex("2023年1月5日", Some("2023-01-05")),
             ex("44931", Some("2023-01-05")),
-            ex("1900-01-01", None),
+            ex("2025-04-10 15:52:33", Some("2025-04-10")),
+            ex("1/5/2023", None),
         ],
     },
     Entry {
