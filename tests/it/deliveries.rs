@@ -196,9 +196,15 @@ async fn replaying_deliveries_gives_the_tables_of_a_single_pass() {
         rows(&query(&once, "SELECT count(*) FROM quarantine_population").await)
     );
 
-    // A new full snapshot retires every earlier batch: 刘洋 (only in day 2) disappears.
+    // A new full snapshot retires every earlier batch: 刘洋 (only in day 2) disappears. It has
+    // 3 rows where day 1 had 4: the delivery guard holds back a 25 % drop unless accepted.
     let p4 = pipeline(&dir, "4", &day4, "full");
-    let day4_run = run_day(&twice, &p4, "d4").await;
+    let loaded = shuzhi_rules::load_pipeline(&p4).expect("pipeline loads");
+    let mut options = shuzhi_job::RunOptions::new("d4");
+    options.accept_deliveries = vec!["ps".into()];
+    let day4_run = shuzhi_job::run_pipeline(&loaded, &twice, &options)
+        .await
+        .expect("day 4 runs");
     let after: Vec<String> = library(&twice)
         .await
         .iter()
@@ -467,5 +473,67 @@ async fn a_file_overwritten_in_place_never_changes_what_was_delivered() {
         std::fs::read(out.join("_published.json")).expect("pointer"),
         pointer,
         "nothing published"
+    );
+}
+
+/// Delivery guards: a typo in the key column's name, a header-only full delivery and a full
+/// delivery with far fewer rows than the one it replaces hold the run back (exit 1, nothing
+/// published); `--accept-delivery` publishes such a delivery anyway.
+#[test]
+fn deliveries_that_look_like_mistakes_hold_the_run_back() {
+    let dir = temp_dir("guards");
+    let persons = [
+        "11010519491231002X,张三丽,女,1949-12-31,13912345678,110105,2020-01-05,北京市朝阳区",
+        "110108199003071238,李明,男,1990-03-07,13800001111,110108,2021-02-01,北京市海淀区",
+        "330106198511204563,王芳,女,1985-11-20,,330106,2019-06-30,杭州市西湖区",
+        "320102199205050030,赵强,男,1992-05-05,,320102,2018-01-01,南京市玄武区",
+    ];
+    let full = day_file(&dir, "full.csv", &persons, HEADER);
+    let out = dir.join("out");
+    let run = |pipeline: &Path, extra: &[&str]| {
+        let mut args = vec!["run", pipeline.to_str().expect("utf-8"), "--out"];
+        args.push(out.to_str().expect("utf-8"));
+        args.extend(extra);
+        crate::common::shuzhi(&args, &dir)
+    };
+
+    let typo = pipeline(&dir, "typo", &full, "full");
+    let text = std::fs::read_to_string(&typo).expect("pipeline");
+    let text = text.replace(
+        "id_number = \"公民身份号码\"",
+        "id_number = \"公民身份证号码\"",
+    );
+    std::fs::write(&typo, text).expect("typo");
+    let (code, _, stderr) = run(&typo, &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("delivery guard") && stderr.contains("公民身份证号码"),
+        "{stderr}"
+    );
+    assert!(!out.join("_published.json").exists(), "nothing published");
+
+    let (code, _, stderr) = run(&pipeline(&dir, "day1", &full, "full"), &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let pointer = std::fs::read(out.join("_published.json")).expect("pointer");
+
+    let empty = day_file(&dir, "empty.csv", &[], HEADER);
+    let (code, _, stderr) = run(&pipeline(&dir, "empty", &empty, "full"), &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("has no rows"), "{stderr}");
+    let half = day_file(&dir, "half.csv", &persons[..2], HEADER);
+    let (code, _, stderr) = run(&pipeline(&dir, "half", &half, "full"), &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains("2 rows, 50 % fewer than the 4"), "{stderr}");
+    let unchanged = std::fs::read(out.join("_published.json")).expect("pointer");
+    assert_eq!(unchanged, pointer, "nothing published");
+
+    let (code, _, stderr) = run(
+        &pipeline(&dir, "half", &half, "full"),
+        &["--accept-delivery", "ps"],
+    );
+    assert_eq!(code, 0, "{stderr}");
+    assert_ne!(
+        std::fs::read(out.join("_published.json")).expect("pointer"),
+        pointer
     );
 }

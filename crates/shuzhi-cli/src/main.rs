@@ -193,6 +193,11 @@ struct RunArgs {
     /// their keys in place (Delta deletion vectors); anything else rebuilds every table.
     #[arg(long)]
     full_rebuild: bool,
+    /// Publish this source's delivery even when a delivery guard holds it back (its key
+    /// column in no file's header; a full delivery with no rows, or with over 20 % fewer rows
+    /// than the one it replaces). Repeat for several sources.
+    #[arg(long, value_name = "SOURCE")]
+    accept_delivery: Vec<String>,
 }
 
 #[derive(Subcommand)]
@@ -276,6 +281,9 @@ fn job_failure(e: JobError) -> Failure {
         JobError::Library(l) => Failure::new(exit::INPUT, format!("error: {l}")),
         changed @ JobError::ChangedDelivery { .. } => {
             Failure::new(exit::INPUT, format!("error: {changed}"))
+        }
+        guard @ JobError::DeliveryGuard { .. } => {
+            Failure::new(exit::QUALITY, format!("error: {guard}"))
         }
         gate @ JobError::QualityGate { .. } => {
             Failure::new(exit::QUALITY, format!("error: {gate}"))
@@ -501,6 +509,7 @@ async fn run(args: RunArgs) -> Result<(), Failure> {
         dry_run,
         wait_lock,
         full_rebuild,
+        accept_delivery,
     } = args;
     let p = shuzhi_rules::load_pipeline(&pipeline).map_err(rules_failure)?;
     if dry_run {
@@ -538,6 +547,7 @@ async fn run(args: RunArgs) -> Result<(), Failure> {
         lock_wait: std::time::Duration::from_secs(wait_lock),
         as_of,
         full_rebuild,
+        accept_deliveries: accept_delivery,
     };
     let bar = report::progress_bar(std::io::stderr().is_terminal(), progress);
     let result = shuzhi_job::run_pipeline(&p, &root, &options).await;

@@ -5,6 +5,7 @@
 pub mod completeness;
 pub mod delivery;
 mod golden;
+mod guards;
 pub mod incremental;
 pub mod lineage;
 mod options;
@@ -74,6 +75,15 @@ pub enum JobError {
         recorded: String,
         /// The sha256 of its bytes now.
         found: String,
+    },
+    /// Deliveries that look like mistakes (see `guards`).
+    #[error(
+        "delivery guard: {}; nothing was published (fix the delivery or the mapping, or publish anyway with --accept-delivery SOURCE)",
+        findings.join("; ")
+    )]
+    DeliveryGuard {
+        /// What each guard found.
+        findings: Vec<String>,
     },
     /// A broken invariant of the run.
     #[error("internal error: {0}")]

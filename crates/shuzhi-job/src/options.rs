@@ -26,6 +26,8 @@ pub struct RunOptions {
     pub as_of: Option<String>,
     /// Govern every live batch even when the run only adds batches (see `incremental`).
     pub full_rebuild: bool,
+    /// Sources whose deliveries publish even when a delivery guard holds them back.
+    pub accept_deliveries: Vec<String>,
 }
 
 impl RunOptions {
@@ -40,6 +42,7 @@ impl RunOptions {
             lock_wait: Duration::ZERO,
             as_of: None,
             full_rebuild: false,
+            accept_deliveries: Vec::new(),
         }
     }
 }

@@ -132,6 +132,17 @@ async fn run_stages(
     clock.lap("govern");
     shuzhi_library::failpoint::hit("after_govern");
 
+    let findings = crate::guards::findings(
+        pipeline,
+        root,
+        &options.run_id,
+        &scope,
+        &governed,
+        &options.accept_deliveries,
+    );
+    if !findings.is_empty() {
+        return Err(JobError::DeliveryGuard { findings });
+    }
     let breaches = stages::audit(pipeline, &scope, &mut governed)?;
     clock.lap("audit");
     tracing::info!("row accounting holds for every source; committing");
