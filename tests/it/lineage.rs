@@ -177,3 +177,84 @@ fn a_failed_run_ends_with_a_fail_event() {
         .expect("message");
     assert!(message.contains("not valid utf-8"), "{message}");
 }
+
+fn kinds(events: &[Value]) -> Vec<&str> {
+    events
+        .iter()
+        .filter_map(|e| e["eventType"].as_str())
+        .collect()
+}
+
+/// A stop request (what SIGTERM / SIGINT send) ends the run as failed: nothing published, a
+/// FAIL event, the lock released. A run killed before it could write its end (kill -9) is
+/// closed with an ABORT event by the next run's recovery.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stopped_run_fails_cleanly_and_a_killed_one_is_aborted_by_recovery() {
+    let out = temp_dir("lineage-stop");
+    let pipeline = shuzhi_rules::load_pipeline(&repo().join("tests/handworked/pipeline.toml"))
+        .expect("sample pipeline loads");
+    let (_tx, stop) = tokio::sync::watch::channel(Some("SIGTERM"));
+    let mut options = shuzhi_job::RunOptions::new("stopped");
+    options.stop = Some(stop);
+    let stopped = shuzhi_job::run_pipeline(&pipeline, &out, &options)
+        .await
+        .expect_err("stopped");
+    assert!(
+        matches!(
+            stopped,
+            shuzhi_job::JobError::Interrupted { signal: "SIGTERM" }
+        ),
+        "{stopped}"
+    );
+    assert!(!out.join("_published.json").exists());
+    assert!(!out.join("_lock.json").exists(), "the lock is released");
+    let ended = events(&out, "stopped");
+    assert_eq!(kinds(&ended), vec!["START", "FAIL"]);
+
+    // As if it had been killed before its FAIL event: the next run closes it with ABORT.
+    let lineage = out.join("_runs/stopped/openlineage.jsonl");
+    let start = serde_json::to_string(&ended[0]).expect("event");
+    std::fs::write(&lineage, format!("{start}\n")).expect("truncated");
+    shuzhi_job::run_pipeline(&pipeline, &out, &shuzhi_job::RunOptions::new("next"))
+        .await
+        .expect("next run");
+    let closed = events(&out, "stopped");
+    assert_eq!(kinds(&closed), vec!["START", "ABORT"]);
+    check_event(&closed[1]);
+    assert_eq!(kinds(&events(&out, "next")), vec!["START", "COMPLETE"]);
+}
+
+/// `kill -TERM` during `shuzhi run`: exit 143, a FAIL event naming the signal, no lock left,
+/// nothing published.
+#[test]
+fn sigterm_stops_a_run_cleanly() {
+    let dir = temp_dir("sigterm");
+    let out = dir.join("out");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_shuzhi"))
+        .args(["run", "pipeline.toml", "--run-id", "sig", "--out"])
+        .arg(&out)
+        .current_dir(repo())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    let started = out.join("_runs/sig/openlineage.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while !started.exists() && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(started.exists(), "the run started");
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill runs");
+    assert!(killed.success());
+    let done = child.wait_with_output().expect("exits");
+    let stderr = String::from_utf8_lossy(&done.stderr);
+    assert_eq!(done.status.code(), Some(143), "{stderr}");
+    assert!(stderr.contains("stopped by SIGTERM"), "{stderr}");
+    assert!(!out.join("_lock.json").exists(), "the lock is released");
+    assert!(!out.join("_published.json").exists(), "nothing published");
+    let ended = events(&out, "sig");
+    assert_eq!(kinds(&ended), vec!["START", "FAIL"]);
+}

@@ -20,6 +20,10 @@ mod exit {
     pub const CONFIG: u8 = 2;
     pub const INPUT: u8 = 3;
     pub const INTERNAL: u8 = 70;
+    /// Stopped by SIGINT (128 + 2, as shells report it).
+    pub const SIGINT: u8 = 130;
+    /// Stopped by SIGTERM (128 + 15).
+    pub const SIGTERM: u8 = 143;
 }
 
 #[derive(Parser)]
@@ -282,6 +286,13 @@ fn job_failure(e: JobError) -> Failure {
         changed @ JobError::ChangedDelivery { .. } => {
             Failure::new(exit::INPUT, format!("error: {changed}"))
         }
+        stopped @ JobError::Interrupted { signal } => Failure::new(
+            match signal {
+                "SIGTERM" => exit::SIGTERM,
+                _ => exit::SIGINT,
+            },
+            format!("error: {stopped}"),
+        ),
         guard @ JobError::DeliveryGuard { .. } => {
             Failure::new(exit::QUALITY, format!("error: {guard}"))
         }
@@ -290,6 +301,28 @@ fn job_failure(e: JobError) -> Failure {
         }
         other => Failure::new(exit::INTERNAL, format!("error: {other}")),
     }
+}
+
+/// A stop request that SIGINT (Ctrl-C) or SIGTERM (schedulers, `kill`) sets to its name, so
+/// that the run ends cleanly: nothing published, its FAIL event written, the lock released.
+fn stop_on_signals() -> tokio::sync::watch::Receiver<Option<&'static str>> {
+    use tokio::signal::unix::{SignalKind, signal};
+    let (tx, rx) = tokio::sync::watch::channel(None);
+    tokio::spawn(async move {
+        let (Ok(mut term), Ok(mut int)) = (
+            signal(SignalKind::terminate()),
+            signal(SignalKind::interrupt()),
+        ) else {
+            tracing::warn!("cannot listen for SIGTERM / SIGINT: a signal will kill the run");
+            return;
+        };
+        let name = tokio::select! {
+            _ = term.recv() => "SIGTERM",
+            _ = int.recv() => "SIGINT",
+        };
+        let _ = tx.send(Some(name));
+    });
+    rx
 }
 
 fn init_logging(verbose: u8) {
@@ -548,6 +581,7 @@ async fn run(args: RunArgs) -> Result<(), Failure> {
         as_of,
         full_rebuild,
         accept_deliveries: accept_delivery,
+        stop: Some(stop_on_signals()),
     };
     let bar = report::progress_bar(std::io::stderr().is_terminal(), progress);
     let result = shuzhi_job::run_pipeline(&p, &root, &options).await;

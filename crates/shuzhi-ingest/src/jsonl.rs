@@ -1,16 +1,18 @@
 //! JSON Lines: one object per line, read in parallel chunks cut at line ends.
 //!
 //! Keys become columns in order of first appearance (a key missing from an object is null);
-//! strings are taken as they are, numbers as their JSON text (integers exactly), nested
-//! arrays and objects as JSON text. A line that is not a JSON object is kept, marked
-//! `ingest.bad_json` with its raw text. Blank lines are skipped; line numbers stay exact.
+//! strings are taken as they are, numbers as their JSON text exactly as written (no trip
+//! through a float: 30 digits stay 30 digits), nested arrays and objects as JSON text. A line
+//! that is not a JSON object is kept, marked `ingest.bad_json` with its raw text; an object
+//! with a key twice is kept, marked `ingest.duplicate_key` (which value is meant cannot be
+//! told). Blank lines are skipped; line numbers stay exact.
 
 use std::path::Path;
 use std::sync::Arc;
 
 use arrow::record_batch::RecordBatch;
 use rayon::prelude::*;
-use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::batch::{RowOrigin, TextBatchBuilder};
 use crate::encoding::{TextEncoding, decode};
@@ -105,6 +107,53 @@ fn cut_lines(bytes: &[u8], base_offset: u64, target: usize) -> Vec<LineChunk> {
     chunks
 }
 
+/// A JSON object's members in order, each value as written.
+struct Members<'a>(Vec<(String, &'a RawValue)>);
+
+impl<'de: 'a, 'a> serde::Deserialize<'de> for Members<'a> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Visit<'a>(std::marker::PhantomData<&'a ()>);
+        impl<'de: 'a, 'a> serde::de::Visitor<'de> for Visit<'a> {
+            type Value = Members<'a>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a JSON object")
+            }
+            fn visit_map<M: serde::de::MapAccess<'de>>(
+                self,
+                mut map: M,
+            ) -> Result<Members<'a>, M::Error> {
+                let mut members = Vec::new();
+                while let Some(member) = map.next_entry::<String, &'de RawValue>()? {
+                    members.push(member);
+                }
+                Ok(Members(members))
+            }
+        }
+        deserializer.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
+
+/// Whether a key appears twice (objects are small: a quadratic scan is cheaper than a set).
+fn has_duplicate(members: &[(String, &RawValue)]) -> bool {
+    members
+        .iter()
+        .enumerate()
+        .any(|(i, (k, _))| members[..i].iter().any(|(other, _)| other == k))
+}
+
+/// A member's cell: strings unescaped, `null` as null, numbers, booleans and nested values as
+/// their JSON text, exactly as written (a 30-digit number keeps every digit).
+fn cell_text(value: &RawValue) -> Option<std::borrow::Cow<'_, str>> {
+    let text = value.get().trim();
+    match text.as_bytes().first() {
+        Some(b'n') => None,
+        Some(b'"') => serde_json::from_str::<String>(text)
+            .ok()
+            .map(std::borrow::Cow::Owned),
+        _ => Some(std::borrow::Cow::Borrowed(text)),
+    }
+}
+
 fn parse_chunk(
     path: &Path,
     chunk: &LineChunk,
@@ -136,19 +185,19 @@ fn parse_chunk(
             sheet: None,
             line: chunk.first_line + i as u64,
         };
-        match serde_json::from_str::<Value>(line) {
-            Ok(Value::Object(object)) => {
-                for (key, value) in object {
+        match serde_json::from_str::<Members>(line) {
+            Ok(Members(members)) if has_duplicate(&members) => {
+                builder.end_row(origin, Some(reason::DUPLICATE_KEY), Some(line));
+                out.bad += 1;
+            }
+            Ok(Members(members)) => {
+                for (key, value) in members {
                     let c = builder.column(&key, capacity);
-                    match value {
-                        Value::Null => builder.cell(c, None),
-                        Value::String(s) => builder.cell(c, Some(&s)),
-                        other => builder.cell(c, Some(&other.to_string())),
-                    }
+                    builder.cell(c, cell_text(value).as_deref());
                 }
                 builder.end_row(origin, None, None);
             }
-            _ => {
+            Err(_) => {
                 builder.end_row(origin, Some(reason::BAD_JSON), Some(line));
                 out.bad += 1;
             }
@@ -168,6 +217,43 @@ mod tests {
     use crate::{INGEST_ERROR_COLUMN, LINE_COLUMN, RAW_COLUMN};
     use arrow::array::{Array, AsArray};
     use arrow::datatypes::Int64Type;
+
+    #[test]
+    fn numbers_keep_their_exact_text_and_a_key_twice_is_refused() {
+        let dir = std::env::temp_dir().join(format!("shuzhi-jsonl-exact-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("dir");
+        let p = dir.join("exact.jsonl");
+        let text = "{\"big\":123456789012345678901234567890,\"tiny\":1e-400,\"f\":0.10,\"s\":\"a\\\"b\",\"ok\":true}\n\
+                    {\"big\":1,\"big\":2}\n";
+        std::fs::write(&p, text).expect("write");
+        let mut batches = Vec::new();
+        let s = read_jsonl(&p, &ReadOptions::default(), |b| {
+            batches.push(b);
+            Ok(())
+        })
+        .expect("readable");
+        assert_eq!(s.rows, 2);
+        assert_eq!(s.ingest_errors, 1);
+        let all =
+            arrow::compute::concat_batches(&batches[0].schema(), &batches).expect("one schema");
+        let text_of = |name: &str| {
+            all.column_by_name(name)
+                .expect(name)
+                .as_string::<i32>()
+                .value(0)
+                .to_owned()
+        };
+        assert_eq!(text_of("big"), "123456789012345678901234567890");
+        assert_eq!(text_of("tiny"), "1e-400");
+        assert_eq!(text_of("f"), "0.10");
+        assert_eq!(text_of("s"), "a\"b");
+        assert_eq!(text_of("ok"), "true");
+        let errors = all
+            .column_by_name(INGEST_ERROR_COLUMN)
+            .expect("errors")
+            .as_string::<i32>();
+        assert_eq!(errors.value(1), reason::DUPLICATE_KEY);
+    }
 
     #[test]
     fn objects_numbers_drift_and_bad_lines() {
@@ -192,7 +278,11 @@ mod tests {
             .expect("readable");
             assert_eq!(s.rows, 4);
             assert_eq!(s.ingest_errors, 2);
-            assert_eq!(s.header, vec!["id", "name", "extra", "tags"]);
+            assert_eq!(
+                s.header,
+                vec!["id", "name", "tags", "extra"],
+                "in order of appearance"
+            );
             let mut lines = Vec::new();
             let mut ids = Vec::new();
             let mut raws = Vec::new();

@@ -44,8 +44,10 @@ pub mod reason {
     pub const EXCEL_PRECISION_LOSS: &str = "ingest.excel_precision_loss";
     /// A JSON Lines line that is not a JSON object.
     pub const BAD_JSON: &str = "ingest.bad_json";
+    /// A JSON object with the same key twice: which value is meant cannot be told.
+    pub const DUPLICATE_KEY: &str = "ingest.duplicate_key";
     /// Every code, for reports.
-    pub const ALL: [&str; 3] = [RAGGED_ROW, EXCEL_PRECISION_LOSS, BAD_JSON];
+    pub const ALL: [&str; 4] = [RAGGED_ROW, EXCEL_PRECISION_LOSS, BAD_JSON, DUPLICATE_KEY];
 }
 
 /// File formats ingest reads.

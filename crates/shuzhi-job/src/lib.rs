@@ -85,6 +85,14 @@ pub enum JobError {
         /// What each guard found.
         findings: Vec<String>,
     },
+    /// The run was asked to stop (a signal).
+    #[error(
+        "stopped by {signal}: nothing was published; the next run cleans up what this one wrote"
+    )]
+    Interrupted {
+        /// The signal's name.
+        signal: &'static str,
+    },
     /// A broken invariant of the run.
     #[error("internal error: {0}")]
     Internal(String),

@@ -65,13 +65,18 @@ fn file_dataset(path: &str) -> Value {
 }
 
 impl Lineage {
-    /// Writes the START event of `run_id` with the pipeline's input files.
-    pub fn start(root: &Path, run_id: &str, pipeline: &Pipeline) -> std::io::Result<Lineage> {
-        let lineage = Lineage {
+    /// The events of run `run_id` of `pipeline`, written under `root`.
+    pub fn of(root: &Path, run_id: &str, pipeline: &Pipeline) -> Lineage {
+        Lineage {
             path: root.join("_runs").join(run_id).join(LINEAGE_FILE),
             run_uuid: run_uuid(run_id),
             job: json!({ "namespace": "shuzhi", "name": pipeline.name }),
-        };
+        }
+    }
+
+    /// Writes the START event of `run_id` with the pipeline's input files.
+    pub fn start(root: &Path, run_id: &str, pipeline: &Pipeline) -> std::io::Result<Lineage> {
+        let lineage = Lineage::of(root, run_id, pipeline);
         let inputs: Vec<Value> = pipeline
             .sources
             .iter()
@@ -165,6 +170,32 @@ impl Lineage {
 
     /// Writes the FAIL event with the error message.
     pub fn fail(&self, message: &str) -> std::io::Result<()> {
+        self.end("FAIL", message)
+    }
+
+    /// Writes the ABORT event of a run that was killed before it could end itself (found by
+    /// the recovery of a later run), unless the run has ended already (COMPLETE, FAIL, ABORT).
+    pub fn abort_if_open(&self, message: &str) -> std::io::Result<()> {
+        let events = match std::fs::read_to_string(&self.path) {
+            Ok(text) => text,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(e) => return Err(e),
+        };
+        let ended = events.lines().any(|line| {
+            serde_json::from_str::<Value>(line).is_ok_and(|event| {
+                matches!(
+                    event["eventType"].as_str(),
+                    Some("COMPLETE" | "FAIL" | "ABORT")
+                )
+            })
+        });
+        match ended {
+            true => Ok(()),
+            false => self.end("ABORT", message),
+        }
+    }
+
+    fn end(&self, event_type: &str, message: &str) -> std::io::Result<()> {
         let error = merged(
             facet(&format!(
                 "{FACETS}/1-0-1/ErrorMessageRunFacet.json#/$defs/ErrorMessageRunFacet"
@@ -172,7 +203,7 @@ impl Lineage {
             json!({ "message": message, "programmingLanguage": "Rust" }),
         );
         self.emit(
-            "FAIL",
+            event_type,
             json!({ "errorMessage": error }),
             Vec::new(),
             Vec::new(),

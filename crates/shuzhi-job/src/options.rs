@@ -28,6 +28,9 @@ pub struct RunOptions {
     pub full_rebuild: bool,
     /// Sources whose deliveries publish even when a delivery guard holds them back.
     pub accept_deliveries: Vec<String>,
+    /// Set to the signal's name (`SIGTERM`, `SIGINT`) to stop the run: it ends as failed,
+    /// publishes nothing, writes its FAIL event and releases the lock.
+    pub stop: Option<tokio::sync::watch::Receiver<Option<&'static str>>>,
 }
 
 impl RunOptions {
@@ -43,6 +46,7 @@ impl RunOptions {
             as_of: None,
             full_rebuild: false,
             accept_deliveries: Vec::new(),
+            stop: None,
         }
     }
 }

@@ -41,7 +41,26 @@ pub async fn run_pipeline(
     let lineage = crate::lineage::Lineage::start(root, &options.run_id, pipeline).map_err(|e| {
         JobError::Internal(format!("cannot write the OpenLineage START event: {e}"))
     })?;
-    let report = run_stages(pipeline, root, options, recovered).await;
+    for run in &recovery.interrupted_runs {
+        let closed = crate::lineage::Lineage::of(root, run, pipeline).abort_if_open(&format!(
+            "the run stopped before publishing; run {} recovered its output",
+            options.run_id
+        ));
+        if let Err(e) = closed {
+            tracing::warn!("cannot close the OpenLineage run of {run}: {e}");
+        }
+    }
+    let stages = run_stages(pipeline, root, options, recovered);
+    let report = match options.stop.clone() {
+        Some(mut stop) => tokio::select! {
+            biased;
+            signal = stop.wait_for(Option::is_some) => Err(JobError::Interrupted {
+                signal: signal.ok().and_then(|s| *s).unwrap_or("a stop request"),
+            }),
+            report = stages => report,
+        },
+        None => stages.await,
+    };
     // The run's outcome stands even if its lineage event cannot be written: warn only.
     let written = match &report {
         Ok((run, tables)) => lineage.complete(root, pipeline, &run.manifest, tables),
