@@ -230,7 +230,7 @@ async fn a_stopped_run_fails_cleanly_and_a_killed_one_is_aborted_by_recovery() {
 fn sigterm_stops_a_run_cleanly() {
     let dir = temp_dir("sigterm");
     let out = dir.join("out");
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_shuzhi"))
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_shuzhi"))
         .args(["run", "pipeline.toml", "--run-id", "sig", "--out"])
         .arg(&out)
         .current_dir(repo())
