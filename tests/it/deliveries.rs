@@ -512,6 +512,24 @@ fn deliveries_that_look_like_mistakes_hold_the_run_back() {
     );
     assert!(!out.join("_published.json").exists(), "nothing published");
 
+    // The name column twice (the second with a trailing full-width space that normalising trims).
+    let twice = day_file(
+        &dir,
+        "twice.csv",
+        &persons
+            .map(|p| format!("{p},某人"))
+            .each_ref()
+            .map(String::as_str),
+        &format!("{HEADER},姓名　"),
+    );
+    let (code, _, stderr) = run(&pipeline(&dir, "twice", &twice, "full"), &[]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("has the column `姓名` more than once"),
+        "{stderr}"
+    );
+    assert!(!out.join("_published.json").exists(), "nothing published");
+
     let (code, _, stderr) = run(&pipeline(&dir, "day1", &full, "full"), &[]);
     assert_eq!(code, 0, "{stderr}");
     let pointer = std::fs::read(out.join("_published.json")).expect("pointer");

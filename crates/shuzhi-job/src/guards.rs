@@ -1,6 +1,7 @@
 //! Delivery guards: a delivery that looks like a mistake holds the run back (exit 1, nothing
 //! published) instead of publishing quietly. A source whose key column is in none of its
-//! files' headers (a typo in the mapping) would publish every row as a reject; a full delivery
+//! files' headers (a typo in the mapping) would publish every row as a reject; a mapped column
+//! that a header has twice would be read from the first without a word; a full delivery
 //! with no rows (a header-only export) or far fewer rows than the one it replaces would retire
 //! most of the library. `--accept-delivery SOURCE` publishes such a delivery anyway.
 
@@ -49,6 +50,17 @@ pub(crate) fn findings(
         };
         let reports = governed.reports.iter().filter(|r| r.source == source.id);
         for r in reports.clone() {
+            // Header names that collide after normalising (width, spaces) are renamed `__2`:
+            // a mapped one is ambiguous, and which column was meant cannot be told.
+            for (field, column) in &r.matched {
+                if r.summary.header.contains(&format!("{column}__2")) {
+                    found.push(format!(
+                        "source `{}`: {} has the column `{column}` more than once (after normalising width and spaces), and `{field}` is read from it",
+                        source.id,
+                        r.summary.path.display(),
+                    ));
+                }
+            }
             if r.missing_fields.contains(&library.key) {
                 let names = source
                     .columns
