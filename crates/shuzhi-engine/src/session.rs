@@ -115,14 +115,18 @@ pub fn session(config: &EngineConfig) -> Result<SessionContext, EngineError> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn batches_shrink_under_a_small_memory_limit_only() {
-        let config = |memory_limit: usize| EngineConfig {
+    /// Two partitions, 65,536-row batches, `memory_limit` bytes.
+    fn config(memory_limit: usize) -> EngineConfig {
+        EngineConfig {
             target_partitions: 2,
             batch_size: 65_536,
             memory_limit,
             spill_dir: None,
-        };
+        }
+    }
+
+    #[test]
+    fn batches_shrink_under_a_small_memory_limit_only() {
         assert_eq!(config(14 << 30).batch_rows(), 65_536);
         assert_eq!(config(64 << 20).batch_rows(), 1_024);
         assert_eq!(config(1 << 30).batch_rows(), 16_384);
@@ -136,12 +140,6 @@ mod tests {
 
     #[test]
     fn merges_of_spill_files_fit_in_half_a_partitions_share() {
-        let config = |memory_limit: usize| EngineConfig {
-            target_partitions: 2,
-            batch_size: 65_536,
-            memory_limit,
-            spill_dir: None,
-        };
         assert_eq!(config(64 << 20).spill_merge_fan_in(), 2);
         assert_eq!(config(1 << 30).spill_merge_fan_in(), 2);
         assert_eq!(config(14 << 30).spill_merge_fan_in(), 7);
