@@ -306,7 +306,9 @@ async fn an_increment_from_one_department_gives_the_tables_of_a_full_rebuild() {
         (
             "hrss",
             "hrss",
-            format!("{A},张三,2,1949-12-31,13912345678,2020-01-01\n"),
+            // Another phone for A than public security's: a day-1 conflict that day 2's
+            // phone replaces (the merge must delete it, in its department's partition).
+            format!("{A},张三,2,1949-12-31,13700000000,2020-01-01\n"),
         ),
     ];
     // Day 2: human resources delivers a new phone for A and a wrong birth date for B.

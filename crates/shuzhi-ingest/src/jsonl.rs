@@ -133,12 +133,16 @@ impl<'de: 'a, 'a> serde::Deserialize<'de> for Members<'a> {
     }
 }
 
-/// Whether a key appears twice (objects are small: a quadratic scan is cheaper than a set).
+/// Whether a key appears twice: a scan for the usual small objects, a set for wide ones.
 fn has_duplicate(members: &[(String, &RawValue)]) -> bool {
-    members
-        .iter()
-        .enumerate()
-        .any(|(i, (k, _))| members[..i].iter().any(|(other, _)| other == k))
+    if members.len() <= 16 {
+        return members
+            .iter()
+            .enumerate()
+            .any(|(i, (k, _))| members[..i].iter().any(|(other, _)| other == k));
+    }
+    let mut seen = std::collections::HashSet::with_capacity(members.len());
+    !members.iter().all(|(k, _)| seen.insert(k.as_str()))
 }
 
 /// A member's cell: strings unescaped, `null` as null, numbers, booleans and nested values as
@@ -253,6 +257,19 @@ mod tests {
             .expect("errors")
             .as_string::<i32>();
         assert_eq!(errors.value(1), reason::DUPLICATE_KEY);
+    }
+
+    #[test]
+    fn duplicate_keys_are_found_in_small_and_wide_objects() {
+        let raw = serde_json::value::to_raw_value(&1).expect("raw");
+        for width in [2, 16, 17, 200] {
+            let mut members: Vec<(String, &RawValue)> = (0..width)
+                .map(|i| (format!("k{i}"), raw.as_ref()))
+                .collect();
+            assert!(!has_duplicate(&members), "{width}");
+            members.push(("k1".into(), raw.as_ref()));
+            assert!(has_duplicate(&members), "{width}");
+        }
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The golden stage: for every golden library, the golden records, links, attribute sources
 //! and conflicts, built from the committed source layer in one pass per output partition (the
-//! plan is `shuzhi_engine::plan::golden`'s, the operator `shuzhi_engine::survivorship`'s). Every table is rebuilt in full from the source layer, so an
-//! incremental run's golden tables equal a full rebuild's. All files are written and the link
-//! accounting is checked before the first commit.
+//! plan is `shuzhi_engine::plan::golden`'s, the operator `shuzhi_engine::survivorship`'s). A
+//! full run builds every table; an incremental run recomputes only the entities whose keys its
+//! new rows won and replaces their rows (so its tables equal a full rebuild's). All files are
+//! written and the link accounting is checked before the first commit.
 
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::path::Path;
@@ -251,6 +252,43 @@ fn merge_base(
     })
 }
 
+/// A merge's commits: each table's published rows of the recomputed entities deleted (Delta
+/// deletion vectors, in every partition), with how many rows that deletes.
+async fn merge_changes(
+    root: &Path,
+    library: &str,
+    write: &WriteOptions,
+    written: &[Written],
+    merge: &MergeBase,
+) -> Result<Vec<(Change, u64)>, JobError> {
+    let ids: HashSet<String> = merge
+        .touched
+        .iter()
+        .map(|k| entity_id(library, k))
+        .collect();
+    let keys = Arc::new(KeysByPartition::from([(EVERY_PARTITION.to_owned(), ids)]));
+    let mut changes = Vec::new();
+    for (w, published) in written.iter().zip(&merge.tables) {
+        let found = supersede(
+            &root.join(&w.dir),
+            published.version,
+            &w.name,
+            &write.run_id,
+            ENTITY_ID,
+            keys.clone(),
+            &[ENTITY_ID.to_owned()],
+        )
+        .await?;
+        changes.push((
+            Change::Append {
+                actions: found.actions,
+            },
+            found.count,
+        ));
+    }
+    Ok(changes)
+}
+
 /// Builds, checks and commits the golden tables of `library` from its committed source layer:
 /// in full, or, merging into `merge`, only the touched entities' rows (the published rows of
 /// those entities are deleted in the same commits).
@@ -325,37 +363,10 @@ async fn build_library(
             rows: unlinked,
         });
     }
-    // A merge first deletes the published rows of the entities it recomputes.
-    let mut changes: Vec<(Change, u64)> = Vec::new();
-    for (t, w) in written.iter().enumerate() {
-        changes.push(match &merge {
-            None => (Change::Replace, 0),
-            Some(m) => {
-                let ids: HashSet<String> = m.touched.iter().map(|k| entity_id(name, k)).collect();
-                let partition = match w.partition {
-                    Some(_) => EVERY_PARTITION,
-                    None => "",
-                };
-                let keys = KeysByPartition::from([(partition.to_owned(), ids)]);
-                let found = supersede(
-                    &root.join(&w.dir),
-                    m.tables[t].version,
-                    &w.name,
-                    &write.run_id,
-                    ENTITY_ID,
-                    Arc::new(keys),
-                    &[ENTITY_ID.to_owned()],
-                )
-                .await?;
-                (
-                    Change::Append {
-                        actions: found.actions,
-                    },
-                    found.count,
-                )
-            }
-        });
-    }
+    let changes = match &merge {
+        Some(m) => merge_changes(root, name, write, &written, m).await?,
+        None => written.iter().map(|_| (Change::Replace, 0)).collect(),
+    };
     let total = |t: usize, before: u64| written[t].rows + before - changes[t].1;
     let before = merge.as_ref().map(|m| &m.counts);
     let counts = GoldenCounts {

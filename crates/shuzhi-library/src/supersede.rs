@@ -98,6 +98,14 @@ fn with_partition_values(rows: RecordBatch, path: &str, columns: &[String]) -> R
     Ok(RecordBatch::try_new(schema, arrays)?)
 }
 
+/// The entry of `keys` that applies to the files of `partition`: its own, else the keys of
+/// every partition.
+fn keys_of<'a>(keys: &'a KeysByPartition, partition: &'a str) -> Option<&'a str> {
+    [partition, EVERY_PARTITION]
+        .into_iter()
+        .find(|p| keys.contains_key(*p))
+}
+
 /// The partition directory a data file lives in (`""` for an unpartitioned table).
 fn partition_of(path: &str) -> &str {
     match path.split_once('/') {
@@ -136,10 +144,10 @@ pub async fn supersede(
     let root = crate::table::table_url(dir)?;
     let mut tasks = Vec::with_capacity(views.len());
     for view in views {
-        let partition = partition_of(view.path().as_ref()).to_owned();
-        if !keys.contains_key(&partition) {
+        let path = view.path();
+        let Some(partition) = keys_of(&keys, partition_of(path.as_ref())).map(str::to_owned) else {
             continue;
-        }
+        };
         let (dir, key, keys, columns) = (
             dir.to_path_buf(),
             key.to_owned(),
@@ -160,10 +168,7 @@ pub async fn supersede(
             };
             let path = dir.join(view.path().as_ref());
             let empty = HashSet::new();
-            let keys = keys
-                .get(&partition)
-                .or_else(|| keys.get(EVERY_PARTITION))
-                .unwrap_or(&empty);
+            let keys = keys.get(&partition).unwrap_or(&empty);
             scan_file(&path, view, &key, keys, &columns, already)
         }));
     }
@@ -342,6 +347,20 @@ fn protocol_with_deletion_vectors(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn keys_apply_to_their_partition_or_to_every_partition() {
+        let own = KeysByPartition::from([("_department=hrss/".to_owned(), HashSet::new())]);
+        assert_eq!(
+            keys_of(&own, "_department=hrss/"),
+            Some("_department=hrss/")
+        );
+        assert_eq!(keys_of(&own, "_department=ps/"), None);
+        assert_eq!(keys_of(&own, ""), None);
+        let every = KeysByPartition::from([(EVERY_PARTITION.to_owned(), HashSet::new())]);
+        assert_eq!(keys_of(&every, "_department=ps/"), Some(EVERY_PARTITION));
+        assert_eq!(keys_of(&every, ""), Some(EVERY_PARTITION));
+    }
 
     #[test]
     fn a_file_lives_in_its_partition_directory() {
