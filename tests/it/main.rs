@@ -15,4 +15,5 @@ mod ruletests;
 mod sample;
 mod schema;
 mod spill;
+mod topics;
 mod vocabulary;

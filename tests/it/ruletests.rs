@@ -17,13 +17,24 @@ fn the_standard_rule_sets_pass_their_own_tests() {
     assert_eq!(
         files,
         [
+            "contribution.toml",
             "credit.toml",
+            "death_certificate.toml",
+            "death_registration.toml",
+            "enrolment_application.toml",
             "geospatial.toml",
             "household.toml",
+            "household_cancellation.toml",
             "legal_person.toml",
+            "legal_representative.toml",
             "licence.toml",
+            "marriage.toml",
+            "medical_settlement.toml",
+            "pension.toml",
             "population.toml",
-            "property.toml"
+            "property.toml",
+            "real_estate.toml",
+            "unemployment_benefit.toml"
         ]
     );
     let mut total = 0;
@@ -130,7 +141,7 @@ fn explain_shows_each_step_then_the_checks() {
     assert_eq!(code, 0);
     // Without --library, the first rule file (by name) that declares the field.
     assert!(
-        stdout.contains("failed: household.id_number.gb11643 (reject)"),
+        stdout.contains("failed: contribution.id_number.gb11643 (reject)"),
         "{stdout}"
     );
     let (code, _, stderr) = shuzhi(&["explain", "--field", "idnumber", "1"], &repo());

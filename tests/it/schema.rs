@@ -22,6 +22,7 @@ fn committed_schemas_are_current() {
     for (of, file) in [
         ("rules", "rules.schema.json"),
         ("pipeline", "pipeline.schema.json"),
+        ("topic", "topic.schema.json"),
     ] {
         let (code, stdout, stderr) = shuzhi(&["schema", of], &repo());
         assert_eq!(code, 0, "{stderr}");
@@ -51,6 +52,14 @@ fn standard_files_validate_and_broken_ones_do_not() {
         }
     }
     assert!(checked >= 5, "{checked}");
+    let topic = validator("topic.schema.json");
+    for entry in std::fs::read_dir(repo().join("rules/topics")).expect("topics") {
+        let path = entry.expect("entry").path();
+        let doc = toml_as_json(&std::fs::read_to_string(&path).expect("read"));
+        let errors: Vec<String> = topic.iter_errors(&doc).map(|e| e.to_string()).collect();
+        assert!(errors.is_empty(), "{}: {errors:?}", path.display());
+    }
+    assert!(!topic.is_valid(&toml_as_json("[topic]\nname = \"x\"\nreads = []\n")));
     let pipeline = validator("pipeline.schema.json");
     let doc = toml_as_json(&std::fs::read_to_string(repo().join("pipeline.toml")).expect("read"));
     assert!(pipeline.is_valid(&doc));

@@ -110,7 +110,8 @@ enum Command {
         #[arg(value_enum, default_value_t = SchemaOf::Rules)]
         of: SchemaOf,
     },
-    /// Run SQL over the published libraries (tables: each library, quarantine_<library>, verdicts).
+    /// Run SQL over the published libraries (tables: each library, quarantine_<library>, verdicts,
+    /// golden tables, topics).
     Query {
         /// The SQL query.
         sql: String,
@@ -226,6 +227,8 @@ enum SchemaOf {
     Rules,
     /// Pipeline files (`pipeline.toml`).
     Pipeline,
+    /// Topic files (`rules/topics/*.toml`).
+    Topic,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -274,6 +277,15 @@ fn engine_failure(e: EngineError) -> Failure {
                 .with_help(message.lines().next().unwrap_or("").to_owned());
             Failure::new(exit::CONFIG, format!("{d}"))
         }
+        EngineError::TopicSql { origin, message } => {
+            let d = Diagnostic::at("E0202", &origin, "topic SQL does not plan")
+                .with_help(message.lines().next().unwrap_or("").to_owned());
+            Failure::new(exit::CONFIG, format!("{d}"))
+        }
+        EngineError::TopicOutput { origin, message } => {
+            let d = Diagnostic::at("E0203", &origin, message);
+            Failure::new(exit::CONFIG, format!("{d}"))
+        }
         EngineError::Library(l) => Failure::new(exit::INPUT, format!("error: {l}")),
         other => Failure::new(exit::INTERNAL, format!("error: {other}")),
     }
@@ -296,6 +308,7 @@ fn job_failure(e: JobError) -> Failure {
         guard @ JobError::DeliveryGuard { .. } => {
             Failure::new(exit::QUALITY, format!("error: {guard}"))
         }
+        topic @ JobError::TopicKey { .. } => Failure::new(exit::QUALITY, format!("error: {topic}")),
         gate @ JobError::QualityGate { .. } => {
             Failure::new(exit::QUALITY, format!("error: {gate}"))
         }
@@ -371,6 +384,7 @@ async fn dispatch(command: Command) -> Result<(), Failure> {
                 match of {
                     SchemaOf::Rules => shuzhi_rules::raw::rules_schema(),
                     SchemaOf::Pipeline => shuzhi_rules::raw::pipeline_schema(),
+                    SchemaOf::Topic => shuzhi_rules::raw::topic_schema(),
                 }
             );
             Ok(())
@@ -517,10 +531,11 @@ async fn check(pipeline: &Path) -> Result<(), Failure> {
         .await
         .map_err(engine_failure)?;
     println!(
-        "ok: {} — {} source(s), {} library rule file(s), {} code table(s); fingerprint {}",
+        "ok: {} — {} source(s), {} library rule file(s), {} topic(s), {} code table(s); fingerprint {}",
         pipeline.display(),
         p.sources.len(),
         p.libraries.len(),
+        p.topics.len(),
         p.code_tables.len(),
         &p.fingerprint[..12]
     );
@@ -624,6 +639,21 @@ async fn test(path: &Path) -> Result<(), Failure> {
             .filter(|o| !o.differences.is_empty())
             .count();
         passed += outcomes.iter().filter(|o| o.differences.is_empty()).count();
+    }
+    if !p.topics.is_empty() {
+        let config = EngineConfig::default();
+        let schemas = shuzhi_engine::check_pipeline(&p, &config)
+            .await
+            .map_err(engine_failure)?;
+        let ctx = shuzhi_engine::session(&config).map_err(engine_failure)?;
+        for topic in &p.topics {
+            let outcomes = shuzhi_engine::topic::run_topic_tests(&ctx, topic, &schemas)
+                .await
+                .map_err(engine_failure)?;
+            print!("{}", report::topic_tests(topic, &outcomes));
+            failed += outcomes.iter().filter(|(_, o)| o.is_err()).count();
+            passed += outcomes.iter().filter(|(_, o)| o.is_ok()).count();
+        }
     }
     println!("{passed} passed, {failed} failed");
     if failed > 0 {

@@ -129,6 +129,30 @@ pub fn summary(run: &RunReport, root: &Path) -> String {
                 .map(|(library, g)| (library, [g.entities, g.links, g.conflicts])),
         );
     }
+    if !m.topics.is_empty() {
+        let _ = writeln!(
+            s,
+            "\ntopics (SQL over this run's libraries; rows per decision)"
+        );
+        for (topic, t) in &m.topics {
+            let decisions: Vec<String> = t
+                .decisions
+                .iter()
+                .map(|(d, n)| format!("{d} {n}"))
+                .collect();
+            let kept = if t.computed {
+                ""
+            } else {
+                "  (unchanged, kept)"
+            };
+            let _ = writeln!(
+                s,
+                "{topic:<28} {:>10}  {}{kept}",
+                t.rows,
+                decisions.join(", ")
+            );
+        }
+    }
     // GB/T 36344: each library's weakest assessed indicator, and expected populations.
     let mut weakest: std::collections::BTreeMap<String, (&str, f64)> = Default::default();
     for q in &m.quality {
@@ -227,6 +251,28 @@ pub fn rule_tests(
             let _ = writeln!(s, "  FAIL  {} ({})", o.test.name, o.test.origin.location());
             for d in &o.differences {
                 let _ = writeln!(s, "          {d}");
+            }
+        }
+    }
+    s
+}
+
+/// A topic's test outcomes, like [`rule_tests`].
+pub fn topic_tests(
+    topic: &shuzhi_rules::Topic,
+    outcomes: &[(String, shuzhi_engine::topic::TopicTestOutcome)],
+) -> String {
+    let mut s = format!("{}: {} test(s)\n", topic.file.display(), outcomes.len());
+    for (name, outcome) in outcomes {
+        match outcome {
+            Ok(()) => {
+                let _ = writeln!(s, "  ok    {name}");
+            }
+            Err(problems) => {
+                let _ = writeln!(s, "  FAIL  {name}");
+                for p in problems {
+                    let _ = writeln!(s, "          {p}");
+                }
             }
         }
     }

@@ -4,6 +4,7 @@
 //! `shuzhi-job`'s.
 
 mod arrays;
+pub mod calendar;
 pub mod dedup;
 pub mod dirs;
 pub mod evaluate;
@@ -14,6 +15,7 @@ pub mod session;
 pub mod sink;
 pub mod source;
 pub mod survivorship;
+pub mod topic;
 pub mod udf;
 
 pub use dirs::OutputDirs;
@@ -30,6 +32,22 @@ pub enum EngineError {
         /// Where the expression was written.
         origin: shuzhi_rules::Origin,
         /// DataFusion's message.
+        message: String,
+    },
+    /// A topic's SQL does not plan.
+    #[error("{}: topic SQL does not plan: {message}", origin.location())]
+    TopicSql {
+        /// The offending token (or the whole query when DataFusion does not say).
+        origin: shuzhi_rules::Origin,
+        /// DataFusion's message.
+        message: String,
+    },
+    /// A topic's query does not return the columns its `[topic]` declares.
+    #[error("{}: {message}", origin.location())]
+    TopicOutput {
+        /// The declaration.
+        origin: shuzhi_rules::Origin,
+        /// What is missing.
         message: String,
     },
     /// A library has rules but no source.

@@ -105,7 +105,12 @@ pub fn session(config: &EngineConfig) -> Result<SessionContext, EngineError> {
     let state = SessionStateBuilder::new()
         .with_config(session_config)
         .with_runtime_env(runtime)
-        .with_scalar_functions(crate::udf::named_udfs())
+        .with_scalar_functions(
+            crate::udf::named_udfs()
+                .into_iter()
+                .chain(crate::calendar::calendar_udfs())
+                .collect(),
+        )
         .with_default_features()
         .build();
     Ok(SessionContext::new_with_state(state))

@@ -54,12 +54,15 @@ pub enum TextStep {
     Coords(coords::CoordSystem),
     /// [`pseudonym::PseudonymKey::pseudonym`].
     Pseudonym(Arc<pseudonym::PseudonymKey>),
+    /// A month in any layout ([`date::parse_month`]) as `YYYY-MM`; text that is not a month
+    /// is kept (a check rejects it).
+    Month,
 }
 
 impl TextStep {
     /// The steps that take no argument (`null_tokens` takes the pipeline's tokens and
     /// `parse_date` ends a chain: see [`Chain`]).
-    const PLAIN: [TextStep; 9] = [
+    const PLAIN: [TextStep; 10] = [
         TextStep::NormalizeText,
         TextStep::Upper,
         TextStep::IdNumber,
@@ -69,6 +72,7 @@ impl TextStep {
         TextStep::Simplified,
         TextStep::CompanyName,
         TextStep::CompanyKey,
+        TextStep::Month,
     ];
 
     /// Rule-file names of the steps that take no argument.
@@ -103,6 +107,7 @@ impl TextStep {
             TextStep::Address(d) => format!("address:{}", d.table()),
             TextStep::Coords(from) => format!("coords:{}", from.name()),
             TextStep::Pseudonym(key) => format!("pseudonym:{}", key.id()),
+            TextStep::Month => "month".into(),
         }
     }
 
@@ -140,6 +145,10 @@ impl TextStep {
                 Some(coords::point_to_wgs84(s, *from).map_or(Cow::Borrowed(s), Cow::Owned))
             }
             TextStep::Pseudonym(key) => Some(Cow::Owned(key.pseudonym(s))),
+            TextStep::Month => Some(match date::parse_month(s) {
+                Some(m) => Cow::Owned(m.format("%Y-%m").to_string()),
+                None => Cow::Borrowed(s),
+            }),
         }
     }
 }

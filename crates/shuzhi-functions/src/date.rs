@@ -104,9 +104,60 @@ fn is_time_of_day(t: &str) -> bool {
         && parts[1..].iter().all(|p| two_digits(p, 59))
 }
 
+/// Parses a month (`202607`, `2026-07`, `2026/7`, `2026年7月`, or any date [`parse_date`]
+/// reads, at least 8 characters) as the first day of that month; `None` when it is not a month.
+pub fn parse_month(raw: &str) -> Option<NaiveDate> {
+    let s = raw.trim();
+    if s.len() == 6 && s.bytes().all(|b| b.is_ascii_digit()) {
+        return ymd(s[..4].parse().ok()?, s[4..].parse().ok()?, 1)
+            .filter(|d| YEARS.contains(&d.year()));
+    }
+    let parts: Vec<&str> = s
+        .trim_end_matches('月')
+        .split(['-', '/', '.', '年'])
+        .collect();
+    if let [y, m] = parts.as_slice()
+        && y.len() == 4
+        && (1..=2).contains(&m.len())
+        && y.bytes().chain(m.bytes()).all(|b| b.is_ascii_digit())
+    {
+        return ymd(y.parse().ok()?, m.parse().ok()?, 1);
+    }
+    // A whole date (not a bare number, which `parse_date` would read as an Excel serial).
+    (s.len() >= 8)
+        .then(|| parse_date(s))
+        .flatten()
+        .and_then(|d| d.with_day(1))
+}
+
+/// Months since year 0 (`year * 12 + month - 1`): month arithmetic is subtraction.
+pub fn month_number(d: NaiveDate) -> i64 {
+    i64::from(d.year()) * 12 + i64::from(d.month0())
+}
+
+/// Days since 1970-01-01 of a date (Arrow `Date32`).
+pub fn date_days(d: NaiveDate) -> i32 {
+    d.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE
+}
+
+/// The date of Arrow `Date32` days.
+pub fn days_date(days: i32) -> Option<NaiveDate> {
+    NaiveDate::from_num_days_from_ce_opt(days.checked_add(UNIX_EPOCH_DAYS_FROM_CE)?)
+}
+
+/// Whole years from `birth` to `at` (negative when `at` is earlier).
+pub fn age_at(birth: NaiveDate, at: NaiveDate) -> i64 {
+    let years = i64::from(at.year() - birth.year());
+    if (at.month(), at.day()) < (birth.month(), birth.day()) {
+        years - 1
+    } else {
+        years
+    }
+}
+
 /// [`parse_date`] as Arrow `Date32` days.
 pub fn parse_date_days(raw: &str) -> Option<i32> {
-    parse_date(raw).map(|d| d.num_days_from_ce() - UNIX_EPOCH_DAYS_FROM_CE)
+    parse_date(raw).map(date_days)
 }
 
 #[cfg(test)]
@@ -115,6 +166,38 @@ mod tests {
 
     fn d(y: i32, m: u32, day: u32) -> Option<NaiveDate> {
         NaiveDate::from_ymd_opt(y, m, day)
+    }
+
+    #[test]
+    fn months_in_the_layouts_departments_use() {
+        for s in [
+            "202607",
+            "2026-07",
+            "2026/7",
+            "2026.07",
+            "2026年7月",
+            "2026-07-18",
+            "2026年07月",
+        ] {
+            assert_eq!(parse_month(s), d(2026, 7, 1), "{s}");
+        }
+        for s in ["202613", "2026", "26-07", "abc", "2026-7-1-1", ""] {
+            assert_eq!(parse_month(s), None, "{s}");
+        }
+        let (jul, feb) = (d(2026, 7, 1).expect("date"), d(2027, 2, 1).expect("date"));
+        assert_eq!(month_number(feb) - month_number(jul), 7);
+        assert_eq!(days_date(date_days(feb)), Some(feb));
+    }
+
+    #[test]
+    fn age_counts_whole_years() {
+        let birth = d(2020, 8, 31).expect("date");
+        assert_eq!(age_at(birth, d(2026, 8, 30).expect("date")), 5);
+        assert_eq!(age_at(birth, d(2026, 8, 31).expect("date")), 6);
+        assert_eq!(
+            age_at(d(2020, 2, 29).expect("date"), d(2021, 2, 28).expect("date")),
+            0
+        );
     }
 
     #[test]

@@ -10,7 +10,6 @@ use std::path::Path;
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, RecordBatch, StringArray};
-use arrow::datatypes::{Schema, SchemaRef};
 use datafusion::datasource::MemTable;
 use datafusion::prelude::SessionContext;
 use shuzhi_engine::EngineError;
@@ -18,132 +17,19 @@ use shuzhi_engine::execute::{GoldenSink, execute_golden};
 use shuzhi_engine::plan::golden::{
     BatchDelivery, GoldenTable, SOURCE_INPUT, TOUCHED_INPUT, plan_golden,
 };
-use shuzhi_engine::sink::{column, with_partition, write_by_department};
 use shuzhi_engine::survivorship::GoldenBatches;
 use shuzhi_functions::entity::entity_id;
 use shuzhi_library::layout::run_dir;
 use shuzhi_library::supersede::{EVERY_PARTITION, KeysByPartition, supersede};
 use shuzhi_library::{
-    BatchRecord, Change, Manifest, PartitionedWriter, Published, PublishedTable, WriteOptions,
-    Writer, WrittenFile, commit,
+    BatchRecord, Change, Manifest, Published, PublishedTable, WriteOptions, commit,
 };
 use shuzhi_report::GoldenCounts;
 use shuzhi_rules::{LibraryRules, Pipeline};
 
 use crate::JobError;
 use crate::stages::{Committed, LibraryOutput};
-
-/// A table's files, written but not committed.
-struct Written {
-    name: String,
-    dir: String,
-    schema: SchemaRef,
-    partition: Option<&'static str>,
-    files: Vec<WrittenFile>,
-    rows: u64,
-    /// Rows whose first column (the entity id) is null.
-    null_ids: u64,
-}
-
-impl Written {
-    /// Adds another partition's files of the same table.
-    fn merge(&mut self, other: Written) {
-        self.files.extend(other.files);
-        self.rows += other.rows;
-        self.null_ids += other.null_ids;
-    }
-}
-
-/// One output partition's writer of one golden table.
-struct TableWriter {
-    name: String,
-    dir: String,
-    /// The table's columns (the partition column last, when partitioned).
-    schema: SchemaRef,
-    /// The columns in its files (without the partition column).
-    file_schema: SchemaRef,
-    partition: Option<&'static str>,
-    writer: PartitionedWriter,
-    rows: u64,
-    null_ids: u64,
-}
-
-impl TableWriter {
-    fn new(
-        (name, dir, partition): (String, String, Option<&'static str>),
-        schema: &SchemaRef,
-        root: &Path,
-        stream: usize,
-        write: &WriteOptions,
-    ) -> Self {
-        let file_schema: SchemaRef = match partition {
-            Some(p) => Arc::new(Schema::new(
-                schema
-                    .fields()
-                    .iter()
-                    .filter(|f| f.name() != p)
-                    .map(|f| f.as_ref().clone())
-                    .collect::<Vec<_>>(),
-            )),
-            None => schema.clone(),
-        };
-        let writer = PartitionedWriter::new(
-            &root.join(&dir),
-            file_schema.clone(),
-            partition,
-            Writer::Stream(stream),
-            write.clone(),
-        );
-        TableWriter {
-            name,
-            dir,
-            schema: match partition {
-                Some(_) => with_partition(&file_schema),
-                None => file_schema.clone(),
-            },
-            file_schema,
-            partition,
-            writer,
-            rows: 0,
-            null_ids: 0,
-        }
-    }
-
-    fn write(&mut self, batch: &RecordBatch) -> Result<(), EngineError> {
-        if batch.num_rows() == 0 {
-            return Ok(());
-        }
-        self.rows += batch.num_rows() as u64;
-        self.null_ids += batch.column(0).null_count() as u64;
-        match self.partition {
-            Some(p) => {
-                let departments = column(batch, p)?;
-                let cols = self
-                    .file_schema
-                    .fields()
-                    .iter()
-                    .map(|f| column(batch, f.name()))
-                    .collect::<Result<Vec<_>, _>>()?;
-                let rows = RecordBatch::try_new(self.file_schema.clone(), cols)?;
-                write_by_department(&mut self.writer, &rows, &departments, None)?;
-            }
-            None => self.writer.write(batch, None)?,
-        }
-        Ok(())
-    }
-
-    fn finish(self) -> Result<Written, EngineError> {
-        Ok(Written {
-            name: self.name,
-            dir: self.dir,
-            schema: self.schema,
-            partition: self.partition,
-            files: self.writer.finish()?,
-            rows: self.rows,
-            null_ids: self.null_ids,
-        })
-    }
-}
+use crate::table_writer::{TableWriter, Written};
 
 /// The name, directory and partition column of the golden tables of `library`, in the
 /// order of [`GoldenBatches`]' fields: golden records, attributes, conflicts, link.

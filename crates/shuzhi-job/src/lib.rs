@@ -11,7 +11,9 @@ pub mod lineage;
 mod options;
 mod run;
 mod stages;
+mod table_writer;
 pub mod tables;
+mod topics;
 
 pub use options::{RunOptions, RunReport};
 pub use run::run_pipeline;
@@ -29,6 +31,16 @@ pub enum JobError {
     /// Reading, writing or committing the lakehouse failed.
     #[error(transparent)]
     Library(Box<LibraryError>),
+    /// A topic gave two rows with the same key; nothing was published.
+    #[error(
+        "topic `{topic}` gives more than one row for key {key}; nothing was published (make the topic's `key` unique: group by it, or add the column that tells the rows apart)"
+    )]
+    TopicKey {
+        /// The topic.
+        topic: String,
+        /// The duplicated key, masked.
+        key: String,
+    },
     /// Rows were lost between ingest and the sink: a bug; nothing is published.
     #[error(
         "row accounting failed for source `{source_id}`: read {read}, but kept + quarantined = {accounted}; nothing was published"

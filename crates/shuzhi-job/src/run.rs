@@ -184,6 +184,16 @@ async fn run_stages(
     )
     .await?;
     clock.lap("golden");
+    let topics = crate::topics::build(
+        &ctx,
+        root,
+        pipeline,
+        &stages::write_options(pipeline, options),
+        scope.previous.as_ref(),
+        &mut committed,
+    )
+    .await?;
+    clock.lap("topics");
     let assessment = stages::assess(&ctx, root, pipeline, &governed.counts, &committed).await?;
     clock.lap("assess");
 
@@ -201,6 +211,7 @@ async fn run_stages(
             stage_cpu_seconds: clock.cpu,
             stage_peak_rss_mb: clock.peak_rss_mb,
             golden,
+            topics,
         },
         assessment,
         &committed,

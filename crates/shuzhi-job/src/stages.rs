@@ -431,6 +431,8 @@ pub(crate) struct RunFacts {
     pub stage_peak_rss_mb: BTreeMap<String, f64>,
     /// What the golden stage built, per golden library.
     pub golden: BTreeMap<String, shuzhi_report::GoldenCounts>,
+    /// What the topic stage built (or kept), per topic.
+    pub topics: BTreeMap<String, shuzhi_report::TopicCounts>,
 }
 
 fn input_file(r: &FileReport) -> InputFile {
@@ -489,6 +491,7 @@ pub(crate) fn manifest(
         step_changes: facts.counts.step_changes,
         spilled_bytes: facts.counts.spilled_bytes,
         golden: facts.golden,
+        topics: facts.topics,
         stage_seconds: facts.stage_seconds,
         stage_cpu_seconds: facts.stage_cpu_seconds,
         stage_peak_rss_mb: facts.stage_peak_rss_mb,

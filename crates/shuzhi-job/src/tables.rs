@@ -4,11 +4,21 @@ use shuzhi_engine::plan::golden::GoldenTable;
 use shuzhi_rules::{LibraryRules, Pipeline};
 
 /// Every table a pipeline writes: query name and directory relative to the output root, in the
-/// order a run commits them (the governed tables, then those built from golden sources).
+/// order a run commits them (the governed tables, those built from golden sources, topics).
 pub fn output_tables(pipeline: &Pipeline) -> Vec<(String, String)> {
     let mut tables = governed_tables(pipeline);
     tables.extend(golden_tables(pipeline));
+    tables.extend(topic_tables(pipeline));
     tables
+}
+
+/// The topic tables, in the order the topic stage builds them: query name and directory.
+pub fn topic_tables(pipeline: &Pipeline) -> Vec<(String, String)> {
+    pipeline
+        .topics
+        .iter()
+        .map(|t| (t.name.clone(), format!("_topics/{}", t.name)))
+        .collect()
 }
 
 /// The libraries that have sources.

@@ -10,7 +10,8 @@ use crate::{Result, io_err};
 
 pub use crate::layout::MANIFEST_FILE;
 pub use shuzhi_report::{
-    Breach, ExpectedPopulation, FieldCatalogue, GoldenCounts, IndicatorScore, Orphans, SourceCounts,
+    Breach, ExpectedPopulation, FieldCatalogue, GoldenCounts, IndicatorScore, Orphans,
+    SourceCounts, TopicCounts,
 };
 
 /// One input file.
@@ -107,6 +108,9 @@ pub struct Manifest {
     /// Per golden library: entities, linked source rows and conflicts.
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub golden: BTreeMap<String, GoldenCounts>,
+    /// Per topic: rows, decisions, the versions it read, whether this run computed it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub topics: BTreeMap<String, TopicCounts>,
     /// Bytes spilled to disk by sorts and windows (dedup) under the memory limit.
     pub spilled_bytes: u64,
     /// Wall seconds per stage.

@@ -5,7 +5,7 @@ use std::path::Path;
 use arrow::datatypes::{DataType as ArrowType, SchemaRef};
 use deltalake::DeltaTable;
 use deltalake::kernel::transaction::CommitBuilder;
-use deltalake::kernel::{Action, Add, DataType, MetadataExt, StructField, StructType};
+use deltalake::kernel::{Action, Add, ArrayType, DataType, MetadataExt, StructField, StructType};
 use deltalake::protocol::{DeltaOperation, SaveMode};
 use futures::TryStreamExt;
 
@@ -18,6 +18,26 @@ fn delta_type(column: &str, t: &ArrowType) -> Result<DataType> {
         ArrowType::Date32 => DataType::DATE,
         ArrowType::Int64 => DataType::LONG,
         ArrowType::Boolean => DataType::BOOLEAN,
+        ArrowType::Int32 => DataType::INTEGER,
+        ArrowType::Float64 => DataType::DOUBLE,
+        // Topics store lists (evidence rows, sources) and structs (an evidence row).
+        ArrowType::List(item) | ArrowType::LargeList(item) => DataType::Array(Box::new(
+            ArrayType::new(delta_type(column, item.data_type())?, item.is_nullable()),
+        )),
+        ArrowType::Struct(fields) => {
+            let fields = fields
+                .iter()
+                .map(|f| {
+                    let t = delta_type(column, f.data_type())?;
+                    Ok(StructField::new(f.name(), t, f.is_nullable()))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            let unsupported = |_| LibraryError::UnsupportedType {
+                column: column.into(),
+                data_type: t.clone(),
+            };
+            DataType::Struct(Box::new(StructType::try_new(fields).map_err(unsupported)?))
+        }
         other => {
             return Err(LibraryError::UnsupportedType {
                 column: column.into(),

@@ -32,6 +32,25 @@ pub struct GoldenCounts {
     pub spilled_bytes: u64,
 }
 
+/// What the topic stage built for one topic.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+pub struct TopicCounts {
+    /// Rows of the topic table.
+    pub rows: u64,
+    /// Rows per decision.
+    pub decisions: std::collections::BTreeMap<String, u64>,
+    /// Fingerprint of the topic file that built it.
+    pub fingerprint: String,
+    /// The version of each table it read.
+    pub inputs: std::collections::BTreeMap<String, u64>,
+    /// Whether this run computed it (else the published table was kept: nothing it reads
+    /// changed).
+    pub computed: bool,
+    /// Bytes its plan spilled to disk under the memory limit.
+    #[serde(default)]
+    pub spilled_bytes: u64,
+}
+
 /// Counts a run gathers as rows pass its sinks: the input of every score.
 #[derive(Debug, Clone, Default)]
 pub struct RunCounts {

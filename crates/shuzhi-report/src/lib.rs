@@ -9,7 +9,7 @@ mod gate;
 mod quality;
 
 pub use catalogue::{FieldCatalogue, field_catalogue};
-pub use counts::{GoldenCounts, RunCounts, SourceCounts};
+pub use counts::{GoldenCounts, RunCounts, SourceCounts, TopicCounts};
 pub use gate::{Breach, breaches};
 pub use quality::{
     ExpectedPopulation, IndicatorScore, Orphans, expected_population_score, library_rows,

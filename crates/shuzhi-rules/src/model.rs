@@ -18,6 +18,8 @@ pub struct Pipeline {
     pub sources: Vec<Source>,
     /// Rules per target library, in file order.
     pub libraries: Vec<LibraryRules>,
+    /// Topic libraries, in the order they run.
+    pub topics: Vec<Topic>,
     /// Code tables by name.
     pub code_tables: BTreeMap<String, CodeTable>,
     /// Pseudonym keys in use: key id → fingerprint (never the secret).
@@ -351,10 +353,70 @@ impl LibraryRules {
         self.fields.iter().find(|f| f.name == name)
     }
 
+    /// The query names of the tables a run writes for this library, which topics may read:
+    /// the library (a golden library's golden records), its quarantine, and a golden
+    /// library's source layer, links, attribute sources and conflicts.
+    pub fn tables(&self) -> Vec<String> {
+        let mut tables = vec![self.name.clone(), format!("quarantine_{}", self.name)];
+        if self.golden {
+            for part in ["source", "link", "attributes", "conflicts"] {
+                tables.push(format!("{}_{part}", self.name));
+            }
+        }
+        tables
+    }
+
     /// All checks of all fields, in order.
     pub fn checks(&self) -> impl Iterator<Item = &Check> {
         self.fields.iter().flat_map(|f| f.checks.iter())
     }
+}
+
+/// A topic library (主题库): one SQL query over published libraries, with the columns that key
+/// its rows, give its decision and reason, and list its evidence.
+#[derive(Debug, Clone)]
+pub struct Topic {
+    /// Name, also the query name of its table.
+    pub name: String,
+    /// What it finds (for the catalogue).
+    pub description: Option<String>,
+    /// Tables the SQL reads, each with where it is named.
+    pub reads: Vec<(String, Origin)>,
+    /// Output key columns (unique per row).
+    pub key: Vec<String>,
+    /// Where the key is declared.
+    pub key_origin: Origin,
+    /// Decision column.
+    pub decision: String,
+    /// Reason column.
+    pub reason: String,
+    /// Evidence column.
+    pub evidence: String,
+    /// The query; its origin covers the quoted string.
+    pub sql: SqlExpr,
+    /// `[[test]]` blocks.
+    pub tests: Vec<TopicTest>,
+    /// The topic file.
+    pub file: PathBuf,
+    /// sha256 of the file in canonical form (comments and layout do not count): recorded
+    /// on every topic row and in the manifest.
+    pub fingerprint: String,
+}
+
+/// Where `[topic]` puts its decision, reason and evidence when it does not say.
+pub const TOPIC_DEFAULT_COLUMNS: [&str; 3] = ["decision", "reason", "evidence"];
+
+/// A topic test: rows per input table, and every row the topic must give.
+#[derive(Debug, Clone)]
+pub struct TopicTest {
+    /// Name shown in reports (`test N` when not given).
+    pub name: String,
+    /// Rows per table read: column → value as text (`None`: null).
+    pub input: BTreeMap<String, Vec<BTreeMap<String, Option<String>>>>,
+    /// Expected rows: column → value as text (`None`: null).
+    pub expect: Vec<BTreeMap<String, Option<String>>>,
+    /// Where the test was written.
+    pub origin: Origin,
 }
 
 /// A rule unit test: one delivered row and what the rules must make of it.

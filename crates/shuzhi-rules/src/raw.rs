@@ -35,6 +35,11 @@ pub(crate) struct RawPipeline {
     /// Rule files, one library each, relative to the pipeline file.
     #[schemars(with = "Vec<String>")]
     pub rules: Vec<Spanned<String>>,
+    /// Topic files (`[topic]`: a library defined in SQL over other libraries), relative to the
+    /// pipeline file; they run after the base libraries, in this order.
+    #[serde(default)]
+    #[schemars(with = "Vec<String>")]
+    pub topics: Vec<Spanned<String>>,
     /// Folder of code tables (default `rules/codes`).
     #[serde(default)]
     #[schemars(with = "Option<String>")]
@@ -124,6 +129,68 @@ pub(crate) struct RawRuleFile {
     #[serde(default)]
     #[schemars(with = "Vec<RawTest>")]
     pub test: Vec<Spanned<RawTest>>,
+}
+
+/// A topic file: a topic library (主题库) defined in SQL over other libraries, and its tests.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTopicFile {
+    /// The topic.
+    pub topic: RawTopic,
+    /// Topic tests (`shuzhi test`): small input tables and the rows the topic must give.
+    #[serde(default)]
+    #[schemars(with = "Vec<RawTopicTest>")]
+    pub test: Vec<Spanned<RawTopicTest>>,
+}
+
+/// `[topic]`.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTopic {
+    /// Topic name, also its table's query name, e.g. `deceased`.
+    #[schemars(with = "String")]
+    pub name: Spanned<String>,
+    /// What the topic finds, for the catalogue.
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The tables the SQL reads: libraries, golden records, `<library>_source` layers, or
+    /// topics listed before this one.
+    #[schemars(with = "Vec<String>")]
+    pub reads: Vec<Spanned<String>>,
+    /// Output columns that identify a row; no two rows may share them.
+    #[schemars(with = "Vec<String>")]
+    pub key: Spanned<Vec<String>>,
+    /// Output column holding the decision (default `decision`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub decision: Option<Spanned<String>>,
+    /// Output column holding the one reason for the decision (default `reason`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub reason: Option<Spanned<String>>,
+    /// Output column listing the evidence rows, `evidence(library, key, _file, _line)` values
+    /// (default `evidence`).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub evidence: Option<Spanned<String>>,
+    /// One DataFusion SQL query with shuzhi's functions.
+    #[schemars(with = "String")]
+    pub sql: Spanned<String>,
+}
+
+/// A topic `[[test]]`: input rows per table read, and the rows the topic must give.
+#[derive(Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTopicTest {
+    /// Name shown in reports.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Rows per table read (columns not given are null; text is cast to the column's type).
+    #[schemars(with = "BTreeMap<String, Vec<BTreeMap<String, serde_json::Value>>>")]
+    pub input: BTreeMap<String, Vec<BTreeMap<String, toml::Value>>>,
+    /// Every row the topic must give (compared on the columns written, in any order).
+    #[schemars(with = "Vec<BTreeMap<String, serde_json::Value>>")]
+    pub expect: Vec<BTreeMap<String, toml::Value>>,
 }
 
 /// `[[test]]`: one delivered row and what the rules must make of it.
@@ -460,6 +527,11 @@ fn clean_steps_schema(_: &mut SchemaGenerator) -> Schema {
 /// JSON Schema of rule files.
 pub fn rules_schema() -> String {
     schema_text::<RawRuleFile>("shuzhi rule file")
+}
+
+/// JSON Schema of topic files.
+pub fn topic_schema() -> String {
+    schema_text::<RawTopicFile>("shuzhi topic file")
 }
 
 /// JSON Schema of pipeline files.

@@ -132,6 +132,14 @@ pub const STEPS: &[Entry] = &[
         )],
     },
     Entry {
+        toml: "\"month\"",
+        meaning: "a month in any layout departments use (`202607`, `2026/7`, `2026年7月`, a whole date) as `YYYY-MM`; text that is not a month is kept (check it with a `regex`); topic SQL reads it with `month_of`",
+        examples: &[
+            ex("202607", Some("2026-07")),
+            ex("2026年7月", Some("2026-07")),
+        ],
+    },
+    Entry {
         toml: "{ address = \"gb2260\" }",
         meaning: "the division prefix of an address written in full from the GB/T 2260 table (short and missing upper levels, repeated levels, `市辖区`, spaces); a county name shared by several cities without its city stays as written",
         examples: &[
@@ -480,7 +488,33 @@ pub fn rules_markdown() -> String {
          from and why, `<library>_link` links every source row to its entity, `<library>_conflicts`\n\
          lists each department copy that is not the same as the golden value (compared as the\n\
          department stated it, before fixes), with the department that must correct it\n\
-         (`shuzhi rectify --department <d>` exports its list). See docs/libraries.md.\n",
+         (`shuzhi rectify --department <d>` exports its list). See docs/libraries.md.\n\n\
+         ## Topics\n\n\
+         A topic library (主题库) is a file with `[topic]` instead of `[library]`, listed under\n\
+         `topics = [...]` in `[pipeline]` (they run in that order, after the golden stage, over\n\
+         the versions the run is about to publish, and are published with them):\n\n\
+         - `name` — its table's query name; `description` — for the catalogue;\n\
+         - `reads` — the tables its SQL reads: libraries (a golden library's golden records),\n\
+           `<library>_source` / `_attributes` / `_conflicts` / `_link`, `quarantine_<library>`,\n\
+           `verdicts`, or a topic listed before it (E0140 otherwise);\n\
+         - `key` — output columns no two rows share (a duplicate fails the run before\n\
+           publishing, naming the topic and the masked key);\n\
+         - `decision`, `reason`, `evidence` — output columns (defaults `decision`, `reason`,\n\
+           `evidence`); the evidence is a list of `evidence(library, key, file, line)` values;\n\
+         - `sql` — one DataFusion query; write it as a literal string (three single quotes)\n\
+           so that errors point at the offending token.\n\n\
+         Decision lists are SQL `CASE` expressions (the first branch that holds decides; write\n\
+         the reason's `CASE` in the same order); row lookups are joins; lists per key are\n\
+         `array_agg(... ORDER BY ...)`. Functions for topics besides shuzhi's kernels\n\
+         (`id_birth_date`, `id_gender`, `id_region`, ...): `month_of(text or date)` (a month is\n\
+         the date of its first day), `add_months(date, n)`, `months_between(a, b)`,\n\
+         `age_at(birth, date)`, `evidence(library, key, file, line)`. Every row also gets\n\
+         `_topic` and `_topic_fingerprint` (sha256 of the file in canonical form). A topic whose\n\
+         file and input versions did not change keeps its published table. `[[test]]` blocks\n\
+         give rows per table read (`input.<table> = [{ column = \"value\" }]`, other columns\n\
+         null, text cast to the column's type) and every row the topic must give (`expect`,\n\
+         compared by key on the columns written); `shuzhi test pipeline.toml` runs them and\n\
+         `shuzhi check` plans every topic without data.\n",
     );
     s
 }

@@ -203,6 +203,20 @@ pub fn date(d: NaiveDate, style: DateStyle) -> Cell {
     }
 }
 
+/// A date written in any [`DateStyle`] but `Typed`, as `YYYY-MM-DD` (for the truth files).
+pub fn iso_date(text: &str) -> String {
+    let parts: Vec<u32> = text
+        .split(|c: char| !c.is_ascii_digit())
+        .filter(|p| !p.is_empty())
+        .filter_map(|p| p.parse().ok())
+        .collect();
+    match parts.as_slice() {
+        [y, m, d] => format!("{y:04}-{m:02}-{d:02}"),
+        [_] if text.len() == 8 => format!("{}-{}-{}", &text[..4], &text[4..6], &text[6..]),
+        _ => text.to_owned(),
+    }
+}
+
 /// A delivered birth date (sometimes contradicting the ID).
 pub fn birth(rng: &mut Rng, birth: NaiveDate, style: DateStyle, p: &mut Planted) -> Cell {
     let d = if rng.chance(rate("birth_disagrees")) {

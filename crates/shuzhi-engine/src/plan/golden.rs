@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use datafusion::arrow::datatypes::Schema;
+use datafusion::arrow::datatypes::{Schema, SchemaRef};
 use datafusion::physical_plan::ExecutionPlan;
 use datafusion::prelude::SessionContext;
 use shuzhi_rules::{Field, LibraryRules, Severity};
@@ -286,6 +286,23 @@ fn survivorship_spec(library: &LibraryRules, source: &Schema) -> SurvivorshipSpe
 /// key and sorted by key within each partition (the sort spills), for a
 /// [`crate::survivorship::Survivorship`] per output partition. With `touched_only`, only the
 /// entities whose keys are in [`TOUCHED_INPUT`] (an incremental run's merge).
+/// The columns of `library`'s golden tables, planned over an empty source layer of `source`'s
+/// columns (no data is read).
+pub async fn golden_schemas(
+    ctx: &SessionContext,
+    library: &LibraryRules,
+    source: &SchemaRef,
+) -> Result<crate::survivorship::GoldenSchemas, EngineError> {
+    let session = SessionContext::new_with_state(ctx.state());
+    let empty = datafusion::datasource::MemTable::try_new(source.clone(), vec![vec![]])?;
+    session.deregister_table(SOURCE_INPUT)?;
+    session.register_table(SOURCE_INPUT, Arc::new(empty))?;
+    let (plan, spec) = plan_golden(&session, library, source, &[], false).await?;
+    session.deregister_table(SOURCE_INPUT)?;
+    let operator = crate::survivorship::Survivorship::new(spec, &plan.schema())?;
+    Ok(operator.schemas().clone())
+}
+
 pub async fn plan_golden(
     ctx: &SessionContext,
     library: &LibraryRules,

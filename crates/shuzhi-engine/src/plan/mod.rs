@@ -7,7 +7,10 @@ mod checks;
 mod clean;
 pub mod golden;
 
+use std::collections::BTreeMap;
 use std::sync::Arc;
+
+use arrow::datatypes::SchemaRef;
 
 use datafusion::catalog::streaming::StreamingTable;
 use datafusion::prelude::{DataFrame, Expr, SessionContext, ident, lit};
@@ -17,6 +20,7 @@ use shuzhi_rules::{LibraryRules, Pipeline, Severity, SqlExpr};
 use crate::provenance::{
     BATCH_COLUMN, DELETED_COLUMN, DEPARTMENT_COLUMN, SEQ_COLUMN, SOURCE_COLUMN,
 };
+use crate::sink::with_partition;
 use crate::source::{FileReports, LiveBatch, SourceStream};
 use crate::{EngineConfig, EngineError};
 
@@ -283,20 +287,76 @@ pub fn plan_libraries(
         .collect()
 }
 
-/// Plans every library without reading data: SQL expressions, types and functions are checked.
-pub async fn check_pipeline(pipeline: &Pipeline, config: &EngineConfig) -> Result<(), EngineError> {
+/// Plans every library without reading data: SQL expressions, types and functions are checked;
+/// then every topic's SQL over empty tables of the columns the run would write. Returns the
+/// columns of every table, topics included, by query name.
+pub async fn check_pipeline(
+    pipeline: &Pipeline,
+    config: &EngineConfig,
+) -> Result<BTreeMap<String, SchemaRef>, EngineError> {
     let ctx = crate::session(config)?;
+    let mut schemas = table_schemas(&ctx, pipeline).await?;
+    for topic in &pipeline.topics {
+        let session = crate::topic::topic_session(&ctx);
+        for (name, _) in &topic.reads {
+            let schema = schemas.get(name).cloned().ok_or_else(|| {
+                EngineError::Internal(format!("topic {} reads unknown table {name}", topic.name))
+            })?;
+            let table = datafusion::datasource::MemTable::try_new(schema, vec![vec![]])?;
+            session.register_table(name.as_str(), Arc::new(table))?;
+        }
+        let frame = crate::topic::plan_topic(&session, topic).await?;
+        let schema = Arc::new(frame.schema().as_arrow().clone());
+        frame.into_optimized_plan()?;
+        schemas.insert(topic.name.clone(), schema);
+    }
+    Ok(schemas)
+}
+
+/// The columns of every table a run of `pipeline` writes, by query name, planned without
+/// reading data (what topics read: libraries, quarantines, verdicts, golden tables).
+pub async fn table_schemas(
+    ctx: &SessionContext,
+    pipeline: &Pipeline,
+) -> Result<BTreeMap<String, SchemaRef>, EngineError> {
     let reports = FileReports::default();
     let declared = LiveBatch::declared(pipeline);
-    for planned in plan_libraries(
-        &ctx,
+    let planned = plan_libraries(
+        ctx,
         pipeline,
         &declared,
         &ReadOptions::default(),
         &reports,
         false,
-    )? {
+    )?;
+    let mut schemas = BTreeMap::new();
+    for planned in planned {
+        let outputs = crate::sink::OutputSchemas::of(&planned);
+        let rules = planned.rules.clone();
         planned.frame.into_optimized_plan()?;
+        let name = &rules.name;
+        schemas.insert(
+            format!("quarantine_{name}"),
+            with_partition(&outputs.quarantine),
+        );
+        schemas.insert("verdicts".to_owned(), with_partition(&outputs.verdicts));
+        if !rules.golden {
+            schemas.insert(name.clone(), outputs.library);
+            continue;
+        }
+        let source = with_partition(&outputs.library);
+        let golden = golden::golden_schemas(ctx, &rules, &source).await?;
+        schemas.insert(golden::GoldenTable::Source.query_name(name), source);
+        schemas.insert(name.clone(), golden.golden);
+        schemas.insert(
+            golden::GoldenTable::Attributes.query_name(name),
+            golden.attributes,
+        );
+        schemas.insert(
+            golden::GoldenTable::Conflicts.query_name(name),
+            golden.conflicts,
+        );
+        schemas.insert(golden::GoldenTable::Link.query_name(name), golden.link);
     }
-    Ok(())
+    Ok(schemas)
 }

@@ -8,12 +8,13 @@ pub(super) fn canonical_toml(text: &str) -> String {
 }
 
 /// The pipeline file in canonical form without its locations (output folder, rule and code
-/// table paths, source paths) and without what belongs to one delivery (its mode and batch id):
-/// neither changes how rows are governed (rule files and code tables are hashed by content).
+/// table paths, source paths), its topic files (each topic has its own fingerprint) and what
+/// belongs to one delivery (its mode and batch id): none changes how rows are governed (rule
+/// files and code tables are hashed by content).
 pub(super) fn canonical_pipeline_toml(text: &str) -> String {
     canonical_toml_without(text, |doc| {
         if let Some(toml::Value::Table(p)) = doc.get_mut("pipeline") {
-            for key in ["output", "rules", "codes"] {
+            for key in ["output", "rules", "codes", "topics"] {
                 p.remove(key);
             }
         }

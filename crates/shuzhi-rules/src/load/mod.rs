@@ -8,6 +8,7 @@ mod field;
 mod fingerprint;
 mod library;
 mod sources;
+mod topic;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -28,6 +29,7 @@ use cross::{never_delivered_fields, unfed_libraries, unknown_referenced_librarie
 use fingerprint::{canonical_csv, canonical_pipeline_toml, canonical_toml};
 use library::load_rule_file;
 use sources::compile_sources;
+use topic::load_topic_file;
 
 fn read_file(path: &Path) -> Result<Arc<SourceFile>, RulesError> {
     let text = std::fs::read_to_string(path).map_err(|source| RulesError::Read {
@@ -150,6 +152,7 @@ pub fn load_rules(path: &Path) -> Result<Pipeline, RulesError> {
         output: folder.join("out"),
         sources: Vec::new(),
         libraries,
+        topics: Vec::new(),
         code_tables,
         keys: keys.fingerprints(),
         warnings: Vec::new(),
@@ -225,6 +228,45 @@ fn load_listed_rule_files(
     listed
 }
 
+/// The topic files a pipeline lists, in order; each may read the libraries' tables and the
+/// topics before it. Topics are not part of the rule fingerprint (a changed topic recomputes
+/// itself, not the libraries): each has its own.
+fn load_listed_topics(
+    pipeline_file: &Arc<SourceFile>,
+    raw: &RawPipelineFile,
+    base: &Path,
+    libraries: &[LibraryRules],
+    problems: &mut Vec<Diagnostic>,
+) -> Vec<Topic> {
+    let mut tables: Vec<String> = libraries.iter().flat_map(LibraryRules::tables).collect();
+    tables.push("verdicts".into());
+    let mut topics = Vec::new();
+    for path in &raw.pipeline.topics {
+        let full = base.join(path.get_ref());
+        let Ok(file) = read_file(&full) else {
+            problems.push(
+                Diagnostic::at(
+                    "E0002",
+                    &Origin {
+                        file: pipeline_file.clone(),
+                        span: path.span(),
+                    },
+                    format!("topic file `{}` cannot be read", full.display()),
+                )
+                .with_help("paths are relative to the pipeline file's folder"),
+            );
+            continue;
+        };
+        let (topic, mut ds) = load_topic_file(&file, &tables, &tables);
+        problems.append(&mut ds);
+        if let Some(t) = topic {
+            tables.push(t.name.clone());
+            topics.push(t);
+        }
+    }
+    topics
+}
+
 /// Loads a pipeline file, its rule files and code tables. All problems found are returned
 /// together as [`RulesError::Invalid`].
 pub fn load_pipeline(path: &Path) -> Result<Pipeline, RulesError> {
@@ -272,6 +314,7 @@ pub fn load_pipeline(path: &Path) -> Result<Pipeline, RulesError> {
         null_tokens: tokens,
     };
     let sources = compile_sources(&mut cx, &raw.source, &base, &libraries);
+    let topics = load_listed_topics(&pipeline_file, &raw, &base, &libraries, &mut cx.problems);
     cx.problems
         .extend(unfed_libraries(&listings, &sources, &cx.problems));
     if !cx.problems.is_empty() {
@@ -287,6 +330,7 @@ pub fn load_pipeline(path: &Path) -> Result<Pipeline, RulesError> {
         output,
         sources,
         libraries,
+        topics,
         code_tables,
         keys: keys.fingerprints(),
         warnings,

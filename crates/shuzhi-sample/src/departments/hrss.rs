@@ -45,6 +45,7 @@ pub(super) fn hrss(world: &World, rng: &Rng, d: &mut Deliveries) {
         vec!["结算单号", "身份证号", "结算日期", "医疗费用总额"],
     );
     let months = months();
+    let mut unemployed_persons = std::collections::HashSet::new();
     for person in &world.persons {
         let age = as_of().year() - person.birth.year();
         let unemployed = person.employer.is_none() && (18..60).contains(&age) && r.chance(0.06);
@@ -83,6 +84,7 @@ pub(super) fn hrss(world: &World, rng: &Rng, d: &mut Deliveries) {
             );
         }
         if unemployed {
+            unemployed_persons.insert(person.entity.clone());
             unemployment_benefit(
                 &mut r,
                 world,
@@ -97,8 +99,108 @@ pub(super) fn hrss(world: &World, rng: &Rng, d: &mut Deliveries) {
             medical_settlement(&mut r, person, &mut medical, d);
         }
     }
+    let benefits = Benefits {
+        months: &months,
+        unemployed: &unemployed_persons,
+    };
+    benefits.overlaps(
+        world,
+        &mut rng.fork("benefit_overlaps"),
+        &mut unemployment,
+        &mut pension,
+        d,
+    );
+    benefits.namesakes(world, &mut rng.fork("benefit_namesakes"), &mut pension, d);
     d.tables
         .extend([copy, unemployment, pension, contributions, medical]);
+}
+
+/// The benefit-fraud cases planted after the monthly tables, from their own random streams.
+struct Benefits<'a> {
+    months: &'a [NaiveDate],
+    unemployed: &'a std::collections::HashSet<String>,
+}
+
+impl Benefits<'_> {
+    /// Adults on no other benefit, alive: 1 % are paid unemployment benefit and then a pension,
+    /// half with one month of both (finding), half starting the pension the month after the
+    /// benefit ends (decoy).
+    fn overlaps(
+        &self,
+        world: &World,
+        r: &mut Rng,
+        unemployment: &mut Table,
+        pension: &mut Table,
+        d: &mut Deliveries,
+    ) {
+        let m = self.months;
+        for person in &world.persons {
+            let age = as_of().year() - person.birth.year();
+            let eligible = (18..60).contains(&age)
+                && person.employer.is_none()
+                && !person.pensioner
+                && person.death.is_none()
+                && !self.unemployed.contains(&person.entity);
+            if !eligible || !r.chance(0.01) {
+                continue;
+            }
+            let decoy = r.chance(0.5);
+            let last_benefit = if decoy { 2 } else { 3 };
+            for &month in &m[..=last_benefit] {
+                pay(unemployment, person, month, 1800);
+            }
+            for &month in &m[3..] {
+                pay(pension, person, month, 2500);
+            }
+            d.findings.push(Finding {
+                kind: "unemployment_while_pension",
+                entity: person.entity.clone(),
+                detail: format!(
+                    "benefit until {}, pension from {}",
+                    month_text(m[last_benefit]),
+                    month_text(m[3])
+                ),
+                decoy,
+            });
+        }
+    }
+
+    /// 20 % of the deceased on no benefit, dead before the window: a namesake (same name,
+    /// same birth date, another ID) is paid a pension in every month (decoy: not the dead
+    /// person).
+    fn namesakes(&self, world: &World, r: &mut Rng, pension: &mut Table, d: &mut Deliveries) {
+        let ids: std::collections::HashSet<&str> =
+            world.persons.iter().map(|p| p.id.as_str()).collect();
+        for person in &world.persons {
+            let before_window = person.death.is_some_and(|dd| dd < self.months[0]);
+            let on_benefit = person.pensioner || self.unemployed.contains(&person.entity);
+            if !before_window || on_benefit || !r.chance(0.2) {
+                continue;
+            }
+            let birth = person.birth.format("%Y%m%d").to_string();
+            let namesake = (0..1000)
+                .map(|seq| crate::ident::id18(&person.id[..6], &birth, seq))
+                .find(|id| !ids.contains(id.as_str()));
+            let Some(id) = namesake else { continue };
+            let twin = Person {
+                id,
+                entity: format!("namesake of {}", person.entity),
+                ..person.clone()
+            };
+            for &month in self.months {
+                pay(pension, &twin, month, 3100);
+            }
+            d.findings.push(Finding {
+                kind: "pension_after_death",
+                entity: person.entity.clone(),
+                detail: format!(
+                    "died {}; a namesake with the same birth date is paid under another ID",
+                    person.death.map(|x| x.to_string()).unwrap_or_default()
+                ),
+                decoy: true,
+            });
+        }
+    }
 }
 
 /// One monthly payment row.
@@ -198,6 +300,28 @@ fn unemployment_benefit(
     let start = months[2];
     for &m in months.iter().filter(|m| **m >= start) {
         pay(unemployment, person, m, 1800);
+    }
+    // Benefit is paid whatever happens: after the death month it is a finding, in the death
+    // month only a decoy.
+    if let Some(death) = person.death.map(month_start).filter(|dm| *dm >= start) {
+        let after = months.iter().any(|m| *m > death);
+        d.findings.push(Finding {
+            kind: "unemployment_after_death",
+            entity: person.entity.clone(),
+            detail: format!(
+                "died in {}, benefit paid from {}",
+                month_text(death),
+                month_text(start)
+            ),
+            decoy: !after,
+        });
+    } else if person.death.is_some() {
+        d.findings.push(Finding {
+            kind: "unemployment_after_death",
+            entity: person.entity.clone(),
+            detail: format!("died before {}, benefit paid from it", month_text(start)),
+            decoy: false,
+        });
     }
     let overlap = r.below(10);
     if overlap < 2 {

@@ -123,7 +123,75 @@ pub fn deliver(world: &World, rng: &Rng) -> Deliveries {
     market::market_and_credit(world, rng, &mut d);
     natural_resources::natural_resources(world, rng, &mut d);
     education::education(world, rng, &mut d);
+    deceased_findings(world, &mut d);
     d
+}
+
+/// Who a deceased-persons topic must find: every dead person some department reports (civil
+/// affairs, health, or public security cancelling for death), with how many report it and
+/// whether their dates differ; decoys: persons cancelled for moving away (迁出). A death no
+/// department reports cannot be found: findings after such a death become decoys.
+fn deceased_findings(world: &World, d: &mut Deliveries) {
+    use std::collections::BTreeMap;
+    let mut reported: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+    let mut moved = Vec::new();
+    for t in &d.tables {
+        let date_column = match t.name {
+            "deaths" | "death_certificates" => 2,
+            "cancellations" => 3,
+            _ => continue,
+        };
+        for (row, truth) in t.rows.iter().zip(&t.truth) {
+            let reason = row.get(2).and_then(Cell::render).unwrap_or_default();
+            if t.name == "cancellations" && reason != "死亡" {
+                moved.push(truth.entity.clone());
+                continue;
+            }
+            let date = row
+                .get(date_column)
+                .and_then(Cell::render)
+                .unwrap_or_default();
+            let date = crate::dirt::iso_date(&date);
+            if let Some(p) = entity_person(world, &truth.entity) {
+                reported.entry(p.entity.as_str()).or_default().push(date);
+            }
+        }
+    }
+    for f in &mut d.findings {
+        let after_death = f.kind.ends_with("_after_death");
+        if after_death && !f.decoy && !reported.contains_key(f.entity.as_str()) {
+            f.decoy = true;
+            f.detail.push_str(" (no department reported the death)");
+        }
+    }
+    for (entity, dates) in reported {
+        let mut distinct = dates.clone();
+        distinct.sort();
+        distinct.dedup();
+        d.findings.push(Finding {
+            kind: "deceased",
+            entity: entity.to_owned(),
+            detail: format!(
+                "{} source(s), earliest {}, dates {}",
+                dates.len(),
+                distinct.first().cloned().unwrap_or_default(),
+                if distinct.len() > 1 {
+                    "disagree"
+                } else {
+                    "agree"
+                }
+            ),
+            decoy: false,
+        });
+    }
+    for entity in moved {
+        d.findings.push(Finding {
+            kind: "deceased",
+            entity,
+            detail: "cancelled for moving away (迁出), alive".into(),
+            decoy: true,
+        });
+    }
 }
 
 fn entity_person<'a>(world: &'a World, entity: &str) -> Option<&'a crate::world::Person> {
