@@ -505,7 +505,8 @@ pub fn rules_markdown() -> String {
            so that errors point at the offending token.\n\n\
          Decision lists are SQL `CASE` expressions (the first branch that holds decides; write\n\
          the reason's `CASE` in the same order); row lookups are joins; lists per key are\n\
-         `array_agg(... ORDER BY ...)`. Functions for topics besides shuzhi's kernels\n\
+         `array_sort(array_agg(...))` (not `array_agg(... ORDER BY ...)` or `array_agg(DISTINCT\n\
+         ...)`, whose memory DataFusion over-counts: they fail small memory limits). Functions for topics besides shuzhi's kernels\n\
          (`id_birth_date`, `id_gender`, `id_region`, ...): `month_of(text or date)` (a month is\n\
          the date of its first day), `add_months(date, n)`, `months_between(a, b)`,\n\
          `age_at(birth, date)`, `evidence(library, key, file, line)`. Every row also gets\n\
