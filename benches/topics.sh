@@ -7,7 +7,7 @@
 #
 #   benches/topics.sh [PERSONS]          default 1000000
 #
-# Needs Python with polars and fastexcel (installed with pip when missing). Results are appended
+# Needs Python with polars, fastexcel and python-calamine (installed with pip when missing). Results are appended
 # to bench-out/topics-results.md.
 set -euo pipefail
 repo=$(cd "$(dirname "$0")/.." && pwd)
@@ -16,7 +16,8 @@ persons=${1:-1000000}
 mkdir -p "$out"
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/shuzhi-target}"
 command -v /usr/bin/time >/dev/null || { apt-get update -qq && apt-get install -y -qq time; }
-python3 -c "import polars, fastexcel" 2>/dev/null || python3 -m pip install -q polars fastexcel
+python3 -c "import polars, fastexcel, python_calamine" 2>/dev/null \
+  || python3 -m pip install -q polars fastexcel python-calamine
 (cd "$repo" && cargo build --release -p shuzhi-cli)
 shuzhi="$CARGO_TARGET_DIR/release/shuzhi"
 

@@ -20,15 +20,18 @@ import sys
 import time
 
 import polars as pl
+from python_calamine import CalamineWorkbook
 
 WEIGHTS = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2]
 CHECK = "10X98765432"
 FULL_WIDTH = [chr(0xFF10 + i) for i in range(10)] + ["ｘ", "Ｘ"]
 HALF_WIDTH = [str(i) for i in range(10)] + ["X", "X"]
 # shuzhi's default null tokens (shuzhi_functions::text::DEFAULT_NULL_TOKENS), compared in lower case.
-NULL_TOKENS = ["无", "空", "暂无", "没有", "不详", "未知", "未填", "未填写", "待补充", "待定", "略", "/", "／", "\\",
-               "-", "--", "—", "——", "－", ".", "。", "null", "none", "nil", "n/a", "na", "#n/a", "#value!", "#ref!", "nan", "\\n", "(空)", "（空）",
-               "（空白）"]
+NULL_TOKENS = [
+    "无", "空", "暂无", "没有", "不详", "未知", "未填", "未填写", "待补充", "待定", "略", "/", "／", "\\",
+    "-", "--", "—", "——", "－", ".", "。", "null", "none", "nil", "n/a", "na", "#n/a", "#value!",
+    "#ref!", "nan", "\\n", "(空)", "（空）", "（空白）",
+]
 
 
 def present(column: str) -> pl.Expr:
@@ -175,13 +178,18 @@ def benefit_fraud(city: str, dead: pl.DataFrame) -> pl.DataFrame:
 
 
 def enrolment_review(city: str, dead: pl.DataFrame) -> pl.DataFrame:
-    # The application library's reject checks: child and guardian IDs valid, name, school and
-    # district present.
+    # The application library's reject checks: child and guardian IDs valid (an ID Excel
+    # stored as a number lost its last digits: python-calamine tells which cells are numbers),
+    # name, school and district present.
+    workbook = f"{city}/education/enrolment_applications.xlsx"
+    cells = CalamineWorkbook.from_path(workbook).get_sheet_by_name("入学申请").to_python()
+    numeric_ids = [isinstance(row[0], float) for row in cells[2:]]
     apps = with_lines(
-        pl.read_excel(f"{city}/education/enrolment_applications.xlsx", sheet_name="入学申请",
-                      read_options={"header_row": 1}, infer_schema_length=0),
+        pl.read_excel(workbook, sheet_name="入学申请", read_options={"header_row": 1}, infer_schema_length=0),
         3,
-    ).filter(present("学生姓名") & present("申请学校") & present("学校区划代码")).select(
+    ).with_columns(pl.Series("numeric_id", numeric_ids)).filter(
+        ~pl.col("numeric_id") & present("学生姓名") & present("申请学校") & present("学校区划代码")
+    ).select(
         identity("学生身份证号").alias("child_id"), identity("监护人身份证号").alias("guardian_id"),
         pl.col("申请学校").alias("school"), pl.col("学校区划代码").str.zfill(6).alias("school_region"), "_line",
     ).filter(pl.col("child_id").is_not_null() & pl.col("guardian_id").is_not_null())

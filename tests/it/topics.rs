@@ -424,3 +424,57 @@ async fn topics_over_a_million_rows_spill_under_64_mib_and_agree() {
         "64 MiB and unlimited agree"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_changed_input_recomputes_only_the_topics_that_read_it() {
+    let dir = temp_dir("topic-increment");
+    // Pensions arrive as increments: a folder of files, each a new batch.
+    std::fs::create_dir_all(dir.join("pensions")).expect("dir");
+    std::fs::copy(
+        repo().join("sample-data/hrss/pension.csv"),
+        dir.join("pensions/2026-10.csv"),
+    )
+    .expect("copy");
+    let path = pipeline_with_topic(
+        &dir,
+        "[topic]\nname = \"extra\"\nreads = [\"household\"]\nkey = [\"id_number\"]\nsql = '''\nSELECT id_number, 'x' AS decision, 'y' AS reason,\n       make_array(evidence('household', id_number, _file, _line)) AS evidence\nFROM household'''\n",
+    );
+    let text = std::fs::read_to_string(&path).expect("pipeline");
+    let moved = format!(
+        "\"{}/pensions/*.csv\"\ndelivery = \"increment\"",
+        dir.display()
+    );
+    let original = format!(
+        "\"{}/sample-data/hrss/pension.csv\"",
+        repo().canonicalize().expect("repo").display()
+    );
+    std::fs::write(&path, text.replace(&original, &moved)).expect("pipeline");
+    let out = dir.join("out");
+    let run = |id: &'static str| {
+        let path = path.clone();
+        let out = out.clone();
+        async move {
+            let pipeline = shuzhi_rules::load_pipeline(&path).expect("loads");
+            shuzhi_job::run_pipeline(&pipeline, &out, &shuzhi_job::RunOptions::new(id))
+                .await
+                .expect("runs")
+        }
+    };
+    run("d1").await;
+    // Human resources delivers one more month of pensions: the topic reading pensions is
+    // recomputed, the others keep their published tables.
+    std::fs::write(
+        dir.join("pensions/2026-11.csv"),
+        "身份证号,姓名,发放月份,金额\n110105193711119443,向强怡,202611,3100\n",
+    )
+    .expect("increment");
+    let second = run("d2").await;
+    let computed: BTreeSet<&str> = second
+        .manifest
+        .topics
+        .iter()
+        .filter(|(_, t)| t.computed)
+        .map(|(name, _)| name.as_str())
+        .collect();
+    assert_eq!(computed, BTreeSet::from(["benefit_fraud"]));
+}
