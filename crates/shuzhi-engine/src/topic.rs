@@ -12,6 +12,7 @@ use arrow::util::display::{ArrayFormatter, FormatOptions};
 use datafusion::datasource::MemTable;
 use datafusion::execution::SessionStateBuilder;
 use datafusion::execution::context::SQLOptions;
+use datafusion::execution::memory_pool::MemoryLimit;
 use datafusion::prelude::{DataFrame, SessionContext, lit};
 use shuzhi_rules::{Origin, SqlExpr, Topic};
 
@@ -22,11 +23,26 @@ pub const TOPIC_COLUMN: &str = "_topic";
 /// Column of every topic row holding the fingerprint of the topic file that produced it.
 pub const TOPIC_FINGERPRINT_COLUMN: &str = "_topic_fingerprint";
 
+/// Memory pools below this size run topics on one partition (see [`topic_session`]).
+pub const SMALL_POOL: usize = 1 << 30;
+
 /// A session for one topic, sharing `ctx`'s runtime (memory pool, spill files) and functions,
 /// with its own tables, where planning errors carry the position of the offending token.
+///
+/// Under a pool smaller than [`SMALL_POOL`] a topic runs on one partition: with several,
+/// DataFusion 55.2's `RepartitionExec` spills batches into a spill-pool channel, and a topic
+/// spilling through it once parked every worker for good (a run under 64 MiB in the test
+/// suite; the family of apache/datafusion#24883). One partition has no repartitioning.
 pub fn topic_session(ctx: &SessionContext) -> SessionContext {
     let state = ctx.state();
     let mut config = state.config().clone();
+    let small = matches!(
+        state.runtime_env().memory_pool.memory_limit(),
+        MemoryLimit::Finite(bytes) if bytes < SMALL_POOL
+    );
+    if small {
+        config = config.with_target_partitions(1);
+    }
     let options = config.options_mut();
     options.sql_parser.collect_spans = true;
     // Topic tables store plain text, as the golden tables do.
