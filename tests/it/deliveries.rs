@@ -555,3 +555,59 @@ fn deliveries_that_look_like_mistakes_hold_the_run_back() {
         pointer
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rows_out_of_a_sources_scope_stay_out_of_the_library_and_its_checks() {
+    let dir = temp_dir("scope");
+    // The new register's rows of people born before 1960 are another office's: out of scope.
+    let path = handworked_copy(&dir, "pipeline.toml", |t| {
+        t.replacen(
+            "library = \"population\"\ndelivery = \"full\"",
+            "library = \"population\"\ndelivery = \"full\"\nscope = \"birth_date >= DATE '1960-01-01'\"",
+            1,
+        )
+    });
+    let pipeline = shuzhi_rules::load_pipeline(&path).expect("loads");
+    let out = dir.join("out");
+    let run = shuzhi_job::run_pipeline(&pipeline, &out, &shuzhi_job::RunOptions::new("scope"))
+        .await
+        .expect("runs");
+    let counts = &run.manifest.sources["ps_population_new"];
+    assert!(counts.out_of_scope > 0, "{counts:?}");
+    assert_eq!(
+        counts.read,
+        counts.kept + counts.quarantined,
+        "nothing lost"
+    );
+    assert!(
+        !run.manifest
+            .rule_failures
+            .contains_key("population.out_of_scope")
+    );
+    // In quarantine with their reason and provenance, each once.
+    let out_of_scope = rows(
+        &query(
+            &out,
+            "SELECT _file, _line FROM quarantine_population WHERE _reasons = 'population.out_of_scope'",
+        )
+        .await,
+    );
+    assert_eq!(out_of_scope.len() as u64, counts.out_of_scope);
+    // No verdict for them, and none of the source's library rows is out of scope.
+    let verdicts = rows(
+        &query(
+            &out,
+            "SELECT count(*) FROM verdicts v JOIN quarantine_population q ON v._file = q._file AND v._line = q._line WHERE q._reasons = 'population.out_of_scope'",
+        )
+        .await,
+    );
+    assert_eq!(verdicts, ["0"]);
+    let kept_before_1960 = rows(
+        &query(
+            &out,
+            "SELECT count(*) FROM population_source WHERE _source = 'ps_population_new' AND birth_date < DATE '1960-01-01'",
+        )
+        .await,
+    );
+    assert_eq!(kept_before_1960, ["0"]);
+}

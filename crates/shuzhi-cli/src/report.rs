@@ -91,6 +91,13 @@ pub fn summary(run: &RunReport, root: &Path) -> String {
             .iter()
             .map(|(source, c)| (source, [c.read, c.kept, c.quarantined])),
     );
+    for (source, c) in m.sources.iter().filter(|(_, c)| c.out_of_scope > 0) {
+        let _ = writeln!(
+            s,
+            "  {source}: {} of the quarantined rows are out of its scope (no check ran on them)",
+            c.out_of_scope
+        );
+    }
     if !m.deliveries.is_empty() {
         let _ = writeln!(s, "\ndeliveries");
         for line in &m.deliveries {

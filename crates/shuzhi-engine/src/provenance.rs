@@ -18,6 +18,8 @@ pub const RUN_ID_COLUMN: &str = "_run_id";
 pub const SEQ_COLUMN: &str = "_seq";
 /// Whether a cdc row deletes its key; not stored.
 pub const DELETED_COLUMN: &str = "_deleted";
+/// True when the row's source `scope` is false for it: kept out of the library and its checks.
+pub const OUT_OF_SCOPE_COLUMN: &str = "_out_of_scope";
 /// True when a reject check (or ingest) failed.
 pub const REJECTED_COLUMN: &str = "_rejected";
 /// Reject reasons, `; `-separated rule ids.

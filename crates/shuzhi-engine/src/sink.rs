@@ -19,11 +19,12 @@ use crate::arrays::null_as_false;
 use crate::dedup::{DuplicateMarker, Survivors, replace_where};
 use crate::dirs::OutputDirs;
 use crate::plan::golden::{GoldenTable, STATED_PREFIX, stated_column};
+use crate::plan::scope::out_of_scope_rule;
 use crate::plan::{PlannedCheck, PlannedLibrary, dedup_rule, deleted_rule, superseded_rule};
 use crate::provenance::{
     BATCH_COLUMN, DELETED_COLUMN, DEPARTMENT_COLUMN, FILE_COLUMN, FLAGS_COLUMN,
-    INGEST_ERROR_COLUMN, LINE_COLUMN, RAW_COLUMN, REASONS_COLUMN, REJECTED_COLUMN, RUN_ID_COLUMN,
-    SHEET_COLUMN, SOURCE_COLUMN, department_field, stored_fields,
+    INGEST_ERROR_COLUMN, LINE_COLUMN, OUT_OF_SCOPE_COLUMN, RAW_COLUMN, REASONS_COLUMN,
+    REJECTED_COLUMN, RUN_ID_COLUMN, SHEET_COLUMN, SOURCE_COLUMN, department_field, stored_fields,
 };
 
 /// Verdict column: the row's library key (its entity), masked like the key field.
@@ -274,9 +275,12 @@ impl SplitSink {
             return Ok(());
         }
         let rejected = mask(batch, REJECTED_COLUMN)?;
+        // Rows out of their source's scope compete for no key and go to quarantine.
+        let out_of_scope = mask(batch, OUT_OF_SCOPE_COLUMN)?;
+        let excluded = or(&rejected, &out_of_scope)?;
         let (marks, survivors) = match &mut self.duplicates {
             Some((marker, survivors)) => {
-                let marks = marker.mark(batch, &rejected)?;
+                let marks = marker.mark(batch, &excluded)?;
                 let described = survivors.describe(batch, &marks)?;
                 (Some(marks), Some(described))
             }
@@ -284,8 +288,8 @@ impl SplitSink {
         };
         let duplicate = marks.as_ref().map(|m| m.duplicate.clone());
         let dropped = match &duplicate {
-            Some(dup) => or(&rejected, dup)?,
-            None => rejected.clone(),
+            Some(dup) => or(&excluded, dup)?,
+            None => excluded,
         };
         // A cdc delete that won its key in its delivery removes it: the row goes to quarantine
         // as the record of the deletion. Any other winner of an older delivery is superseded by
@@ -311,7 +315,7 @@ impl SplitSink {
             ));
         }
         let run_id = constant(&self.run_id, n);
-        self.count_sources(batch, &kept, &rejected)?;
+        self.count_sources(batch, &kept, &rejected, &out_of_scope)?;
         self.count_changes(batch)?;
 
         // Library rows.
@@ -355,6 +359,9 @@ impl SplitSink {
         if let Some(dup) = &duplicate {
             reasons = replace_where(dup, &dedup_rule(lib), &reasons)?;
         }
+        if out_of_scope.true_count() > 0 {
+            reasons = replace_where(&out_of_scope, &out_of_scope_rule(lib), &reasons)?;
+        }
         for (rows, rule) in [
             (&deleted, deleted_rule(lib)),
             (&superseded, superseded_rule(lib)),
@@ -394,17 +401,20 @@ impl SplitSink {
         batch: &RecordBatch,
         kept: &BooleanArray,
         rejected: &BooleanArray,
+        out_of_scope: &BooleanArray,
     ) -> Result<(), EngineError> {
         let sources = column(batch, SOURCE_COLUMN)?;
         for (source, in_source) in distinct_masks(&sources)? {
             let kept_here = arrow::compute::and(&in_source, kept)?.true_count() as u64;
             let rejected_here = arrow::compute::and(&in_source, rejected)?.true_count() as u64;
+            let out_here = arrow::compute::and(&in_source, out_of_scope)?.true_count() as u64;
             let rows = in_source.true_count() as u64;
             let e = self.counts.sources.entry(source).or_default();
             e.read += rows;
             e.kept += kept_here;
             e.quarantined += rows - kept_here;
             e.rejected += rejected_here;
+            e.out_of_scope += out_here;
         }
         Ok(())
     }

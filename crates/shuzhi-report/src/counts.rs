@@ -13,9 +13,17 @@ pub struct SourceCounts {
     pub kept: u64,
     /// Rows in quarantine.
     pub quarantined: u64,
-    /// Of those, rows rejected by checks or ingest (the others lost a dedup).
+    /// Of those, rows rejected by checks or ingest (the others lost a dedup or were out of
+    /// scope).
     #[serde(default)]
     pub rejected: u64,
+    /// Of those, rows out of the source's `scope` (no check ran on them).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub out_of_scope: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What the golden stage built for one golden library.
@@ -75,6 +83,7 @@ impl RunCounts {
             e.kept += v.kept;
             e.quarantined += v.quarantined;
             e.rejected += v.rejected;
+            e.out_of_scope += v.out_of_scope;
         }
         for (k, v) in other.rule_failures {
             *self.rule_failures.entry(k).or_default() += v;

@@ -65,8 +65,9 @@ pub struct Orphans {
     pub sample: Vec<String>,
 }
 
-/// Rows read and rejected (by checks or ingest) for a library over its sources, or over the
-/// sources one department delivers.
+/// Rows read in scope (a source's out-of-scope rows are no part of its quality) and rejected
+/// (by checks or ingest) for a library over its sources, or over the sources one department
+/// delivers.
 pub fn library_rows(
     pipeline: &Pipeline,
     counts: &RunCounts,
@@ -79,7 +80,7 @@ pub fn library_rows(
         .filter(|s| department.is_none_or(|d| s.department == d));
     for source in sources {
         if let Some(c) = counts.sources.get(&source.id) {
-            read += c.read;
+            read += c.read - c.out_of_scope;
             rejected += c.rejected;
         }
     }
@@ -213,6 +214,7 @@ check = [{ rule = "phone", severity = "warn", max_fail_ratio = 0.5 }]
             delivery: shuzhi_rules::Delivery::Full,
             batch: None,
             operation: None,
+            scope: None,
             columns: Vec::new(),
             origin: shuzhi_rules::Origin {
                 file: std::sync::Arc::new(shuzhi_rules::SourceFile {
@@ -234,6 +236,7 @@ check = [{ rule = "phone", severity = "warn", max_fail_ratio = 0.5 }]
                     kept: read - rejected,
                     quarantined: rejected,
                     rejected,
+                    out_of_scope: 0,
                 },
             );
         }

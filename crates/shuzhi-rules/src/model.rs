@@ -133,6 +133,8 @@ pub struct Source {
     pub batch: Option<String>,
     /// Operation column of a cdc delivery.
     pub operation: Option<Operation>,
+    /// The rows in scope: a condition over the cleaned fields (false: out of scope).
+    pub scope: Option<SqlExpr>,
     /// Canonical field → the column names it may arrive under, in preference order (the
     /// first is the current name; the others are aliases from older systems).
     pub columns: Vec<(String, Vec<String>)>,

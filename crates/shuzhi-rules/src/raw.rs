@@ -101,6 +101,12 @@ pub(crate) struct RawSource {
     #[serde(default)]
     #[schemars(with = "Option<u32>")]
     pub header_row: Option<Spanned<i64>>,
+    /// The rows this library takes from the delivery: an SQL condition over the cleaned
+    /// fields; a row for which it is false is out of scope (kept in quarantine with its
+    /// provenance, reason `<library>.out_of_scope`, no check, not a rejection).
+    #[serde(default)]
+    #[schemars(with = "Option<String>")]
+    pub scope: Option<Spanned<String>>,
     /// Canonical field → delivered column name, or a list of names (aliases from older systems).
     #[schemars(schema_with = "columns_schema")]
     pub columns: BTreeMap<String, Spanned<toml::Value>>,

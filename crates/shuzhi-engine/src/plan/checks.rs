@@ -16,7 +16,9 @@ use shuzhi_rules::{Check, CheckKind, FieldType, LibraryRules, Pipeline, Severity
 
 use super::{PlannedCheck, parse, project};
 use crate::EngineError;
-use crate::provenance::{FLAGS_COLUMN, INGEST_ERROR_COLUMN, REASONS_COLUMN, REJECTED_COLUMN};
+use crate::provenance::{
+    FLAGS_COLUMN, INGEST_ERROR_COLUMN, OUT_OF_SCOPE_COLUMN, REASONS_COLUMN, REJECTED_COLUMN,
+};
 use crate::udf::{Kernel, udf};
 
 /// The failure flag of check `i`.
@@ -160,8 +162,12 @@ pub(super) fn check(
                 .and(failure(pipeline, library, &df, check)?),
             None => failure(pipeline, library, &df, check)?,
         };
-        // A ragged row has no field values: its only verdict is the ingest one.
-        let failed = ident(INGEST_ERROR_COLUMN).is_null().and(failed);
+        // A ragged row has no field values: its only verdict is the ingest one. A row out of
+        // its source's scope meets no check.
+        let failed = ident(INGEST_ERROR_COLUMN)
+            .is_null()
+            .and(ident(OUT_OF_SCOPE_COLUMN).is_not_true())
+            .and(failed);
         let fix = match (&check.fix, check.severity) {
             (Some(fix), Severity::Fix) => Some(parse(&df, fix)?),
             _ => None,

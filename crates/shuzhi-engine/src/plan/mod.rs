@@ -6,6 +6,7 @@
 mod checks;
 mod clean;
 pub mod golden;
+pub mod scope;
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -248,7 +249,7 @@ pub fn plan_library(
 
 /// Applies a library's rules to a frame of delivered rows (the source schema plus `_source`,
 /// `_department`, `_batch`, `_seq`, `_deleted`): originals kept, clean chains, SQL steps,
-/// checks, fixes, then the row's verdict (rejected, reasons, flags).
+/// the sources' scopes, checks, fixes, then the row's verdict (rejected, reasons, flags).
 pub fn plan_rules(
     pipeline: &Pipeline,
     library: &LibraryRules,
@@ -256,6 +257,7 @@ pub fn plan_rules(
 ) -> Result<PlannedLibrary, EngineError> {
     let (df, fields) = clean::keep_originals(library, df)?;
     let (df, steps) = clean::clean(library, df)?;
+    let df = scope::mark(pipeline, library, df)?;
     let (df, checks) = checks::check(pipeline, library, df)?;
     let df = checks::apply_fixes(library, &checks, df)?;
     let df = checks::verdict(&checks, df)?;

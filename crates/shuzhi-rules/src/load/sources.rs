@@ -300,6 +300,10 @@ fn compile_source(
         delivery: delivery?,
         batch: s.batch.clone(),
         operation,
+        scope: s.scope.as_ref().map(|scope| SqlExpr {
+            sql: scope.get_ref().clone(),
+            origin: cx.origin(scope),
+        }),
         columns,
         origin,
     })
