@@ -334,6 +334,47 @@ impl ScalarUDFImpl for ChainPart {
     }
 }
 
+/// `key_bucket(text)`: a stable bucket of a value (see [`arrays::hash_buckets`]), so that a
+/// window can group equal values in few partitions instead of one per value.
+#[derive(Debug, PartialEq, Eq, Hash)]
+pub struct KeyBucketUdf {
+    signature: Signature,
+}
+
+/// Buckets of [`KeyBucketUdf`].
+const KEY_BUCKETS: u64 = 4096;
+
+impl ScalarUDFImpl for KeyBucketUdf {
+    fn name(&self) -> &str {
+        "key_bucket"
+    }
+
+    fn signature(&self) -> &Signature {
+        &self.signature
+    }
+
+    fn return_type(&self, _args: &[DataType]) -> Result<DataType> {
+        Ok(DataType::Int64)
+    }
+
+    fn invoke_with_args(&self, args: ScalarFunctionArgs) -> Result<ColumnarValue> {
+        let arrays = ColumnarValue::values_to_arrays(&args.args)?;
+        let Some(input) = arrays.first() else {
+            return datafusion::common::exec_err!("key_bucket takes one argument");
+        };
+        let out = arrays::hash_buckets(input.as_ref(), KEY_BUCKETS)
+            .map_err(|e| datafusion::error::DataFusionError::External(Box::new(e)))?;
+        like_input(&args.args, out)
+    }
+}
+
+/// The [`KeyBucketUdf`].
+pub fn key_bucket() -> Arc<ScalarUDF> {
+    Arc::new(ScalarUDF::from(KeyBucketUdf {
+        signature: Signature::string(1, Volatility::Immutable),
+    }))
+}
+
 /// `array` as a scalar when the call's argument was a scalar (a literal), else as an array.
 fn like_input(args: &[ColumnarValue], array: ArrayRef) -> Result<ColumnarValue> {
     if matches!(args.first(), Some(ColumnarValue::Scalar(_))) {

@@ -41,6 +41,27 @@ macro_rules! with_strings {
 }
 pub(crate) use with_strings;
 
+/// A stable bucket in `0..buckets` for every non-null string (FNV-1a of its bytes), for
+/// grouping equal values cheaply; null stays null. The output is `Int64`.
+pub fn hash_buckets(array: &dyn Array, buckets: u64) -> Result<ArrayRef> {
+    with_strings!(array, |values| {
+        let out: arrow::array::Int64Array = (0..values.len())
+            .map(|i| {
+                values.is_valid(i).then(|| {
+                    let hash = values
+                        .value(i)
+                        .bytes()
+                        .fold(0xcbf2_9ce4_8422_2325u64, |h, b| {
+                            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+                        });
+                    (hash % buckets.max(1)) as i64
+                })
+            })
+            .collect();
+        Ok(Arc::new(out) as ArrayRef)
+    })
+}
+
 fn value_bytes_hint(array: &dyn Array) -> usize {
     array.get_buffer_memory_size().min(1 << 26)
 }
@@ -126,6 +147,19 @@ where
 mod tests {
     use super::*;
     use arrow::array::{AsArray, LargeStringArray, StringArray, StringViewArray};
+
+    #[test]
+    fn equal_values_share_a_bucket_and_layouts_agree() {
+        let values = ["a/2026-07", "b/2026-07", "a/2026-07"];
+        let utf8 = hash_buckets(&StringArray::from(values.to_vec()), 4096).expect("buckets");
+        let view = hash_buckets(&StringViewArray::from(values.to_vec()), 4096).expect("buckets");
+        let b = utf8.as_primitive::<arrow::datatypes::Int64Type>();
+        assert_eq!(b.value(0), b.value(2));
+        assert!((0..4096).contains(&b.value(1)));
+        assert_eq!(&utf8, &view);
+        let nulls = hash_buckets(&StringArray::from(vec![None::<&str>]), 16).expect("buckets");
+        assert!(nulls.is_null(0));
+    }
 
     fn upper(s: &str) -> Option<Cow<'_, str>> {
         if s.is_empty() {

@@ -317,7 +317,15 @@ pub const CHECKS: &[Entry] = &[
     Entry {
         toml: "{ rule = \"unique\" }",
         meaning: "fails on every row whose value another row of the run also has (counted over all rows governed in the run, before dedup; an incremental run sees its new batches)",
-        examples: &[fails("A"), fails("A"), passes("B")],
+        examples: &[
+            fails("A"),
+            passes("B"),
+            fails("C"),
+            fails("A"),
+            fails("C"),
+            fails("C"),
+            passes("D"),
+        ],
     },
     Entry {
         toml: "{ not_before = \"other\" }",
