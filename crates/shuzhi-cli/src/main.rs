@@ -65,7 +65,9 @@ enum Command {
         replace: bool,
     },
     /// Run the `[[test]]` blocks of rule files: each delivered row in, the expected cleaned row
-    /// and verdicts out; differences are shown field by field. Exit 1 if any test fails.
+    /// and verdicts out; differences are shown field by field. Given a pipeline file, its topic
+    /// files' tests run too (input rows per table, the rows the topic must give). Exit 1 if any
+    /// test fails.
     Test {
         /// A rule file, a folder of rule files (with its `codes/`), or a pipeline file.
         #[arg(default_value = "rules")]
@@ -96,7 +98,8 @@ enum Command {
         #[command(subcommand)]
         action: LedgerAction,
     },
-    /// Check a pipeline and its rule files without reading any data.
+    /// Check a pipeline, its rule files and topics without reading any data: every SQL
+    /// expression and every topic's query is planned; problems are shown at file:line:column.
     Check {
         /// Pipeline file.
         #[arg(default_value = "pipeline.toml")]
