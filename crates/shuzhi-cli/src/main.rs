@@ -357,7 +357,27 @@ fn init_logging(verbose: u8) {
         .try_init();
 }
 
+/// A reader that stops early (`shuzhi test | head`) closes the pipe; printing then fails, and
+/// std's print macros panic on that. The reader had what it wanted: exit 0 without a word, as
+/// `shuzhi query` does. Every other panic is reported as before.
+fn end_quietly_when_the_reader_goes() {
+    let report = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let payload = info.payload();
+        let message = payload
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| payload.downcast_ref::<&str>().copied())
+            .unwrap_or_default();
+        if message.starts_with("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        report(info);
+    }));
+}
+
 fn main() -> ExitCode {
+    end_quietly_when_the_reader_goes();
     let cli = Cli::parse();
     init_logging(cli.verbose);
     let runtime = match tokio::runtime::Builder::new_multi_thread()
