@@ -256,39 +256,43 @@ fn pipeline_with_topic(dir: &Path, topic: &str) -> std::path::PathBuf {
     path
 }
 
+/// `shuzhi check` of the bundled pipeline with `topic` added: its stderr, once it has failed
+/// with the configuration exit code and the diagnostic `code`.
+fn check_fails_with(dir: &Path, topic: &str, code: &str) -> String {
+    let p = pipeline_with_topic(dir, topic);
+    let (exit, _, stderr) = shuzhi(&["check", &p.display().to_string()], dir);
+    assert_eq!(exit, 2, "{stderr}");
+    assert!(stderr.contains(&format!("error[{code}]")), "{stderr}");
+    stderr
+}
+
 #[test]
 fn check_locates_bad_topics_in_their_files() {
     let dir = temp_dir("topic-check");
     // A table no library writes.
-    let p = pipeline_with_topic(
+    let stderr = check_fails_with(
         &dir,
         "[topic]\nname = \"extra\"\nreads = [\"populaton\"]\nkey = [\"id_number\"]\nsql = '''\nSELECT 1'''\n",
+        "E0140",
     );
-    let (code, _, stderr) = shuzhi(&["check", &p.display().to_string()], &dir);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("error[E0140]"), "{stderr}");
     assert!(stderr.contains("topics/extra.toml:3:"), "{stderr}");
     assert!(stderr.contains("did you mean `population`?"), "{stderr}");
 
     // SQL that does not plan: the unknown column is underlined where it is written.
-    let p = pipeline_with_topic(
+    let stderr = check_fails_with(
         &dir,
         "[topic]\nname = \"extra\"\nreads = [\"deceased\"]\nkey = [\"id_number\"]\nsql = '''\nSELECT id_number,\n       death_dat AS d\nFROM deceased'''\n",
+        "E0202",
     );
-    let (code, _, stderr) = shuzhi(&["check", &p.display().to_string()], &dir);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("error[E0202]"), "{stderr}");
     assert!(stderr.contains("topics/extra.toml:7:8"), "{stderr}");
     assert!(stderr.contains("^^^^^^^^^"), "{stderr}");
 
     // A query without the declared decision column.
-    let p = pipeline_with_topic(
+    let stderr = check_fails_with(
         &dir,
         "[topic]\nname = \"extra\"\nreads = [\"deceased\"]\nkey = [\"id_number\"]\nsql = '''\nSELECT id_number FROM deceased'''\n",
+        "E0203",
     );
-    let (code, _, stderr) = shuzhi(&["check", &p.display().to_string()], &dir);
-    assert_eq!(code, 2, "{stderr}");
-    assert!(stderr.contains("error[E0203]"), "{stderr}");
     assert!(stderr.contains("decision column `decision`"), "{stderr}");
 }
 

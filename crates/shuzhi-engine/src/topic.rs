@@ -225,18 +225,26 @@ fn check_output(topic: &Topic, schema: &Schema) -> Result<(), EngineError> {
 fn row_text(columns: &[ArrayRef], i: usize) -> String {
     columns
         .iter()
-        .map(|c| cell_text(c, i).unwrap_or_default())
+        .map(|c| {
+            column_text(&c.slice(i, 1))
+                .pop()
+                .flatten()
+                .unwrap_or_default()
+        })
         .collect::<Vec<_>>()
         .join("|")
 }
 
-/// One value as text (`None` for null): dates `YYYY-MM-DD`, lists `[a, b]`.
-fn cell_text(column: &ArrayRef, i: usize) -> Option<String> {
-    if column.is_null(i) {
-        return None;
-    }
-    let formatter = ArrayFormatter::try_new(column.as_ref(), &FormatOptions::default()).ok()?;
-    Some(formatter.value(i).to_string())
+/// Every value of a column as text (`None` for null): dates `YYYY-MM-DD`, lists `[a, b]`;
+/// one formatter per column.
+fn column_text(column: &ArrayRef) -> Vec<Option<String>> {
+    let formatter = ArrayFormatter::try_new(column.as_ref(), &FormatOptions::default()).ok();
+    (0..column.len())
+        .map(|i| match &formatter {
+            Some(f) if column.is_valid(i) => Some(f.value(i).to_string()),
+            _ => None,
+        })
+        .collect()
 }
 
 /// Keeps a topic's key unique across the batches it writes.
@@ -365,13 +373,17 @@ fn rows_by_key(
 ) -> BTreeMap<String, BTreeMap<String, Option<String>>> {
     let mut rows = BTreeMap::new();
     for b in batches {
+        let columns: Vec<(String, Vec<Option<String>>)> = b
+            .schema()
+            .fields()
+            .iter()
+            .zip(b.columns())
+            .map(|(f, c)| (f.name().clone(), column_text(c)))
+            .collect();
         for i in 0..b.num_rows() {
-            let row: BTreeMap<String, Option<String>> = b
-                .schema()
-                .fields()
+            let row: BTreeMap<String, Option<String>> = columns
                 .iter()
-                .zip(b.columns())
-                .map(|(f, c)| (f.name().clone(), cell_text(c, i)))
+                .map(|(name, values)| (name.clone(), values[i].clone()))
                 .collect();
             rows.insert(key_text(topic, &row), row);
         }

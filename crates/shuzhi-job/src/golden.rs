@@ -21,9 +21,7 @@ use shuzhi_engine::survivorship::GoldenBatches;
 use shuzhi_functions::entity::entity_id;
 use shuzhi_library::layout::run_dir;
 use shuzhi_library::supersede::{EVERY_PARTITION, KeysByPartition, supersede};
-use shuzhi_library::{
-    BatchRecord, Change, Manifest, Published, PublishedTable, WriteOptions, commit,
-};
+use shuzhi_library::{BatchRecord, Change, Manifest, Published, PublishedTable, WriteOptions};
 use shuzhi_report::GoldenCounts;
 use shuzhi_rules::{LibraryRules, Pipeline};
 
@@ -262,26 +260,7 @@ async fn build_library(
         spilled_bytes,
     };
     for (w, (change, _)) in written.into_iter().zip(changes) {
-        let version = commit(
-            &root.join(&w.dir),
-            &w.name,
-            &w.schema,
-            w.partition,
-            &w.files,
-            change,
-        )
-        .await?;
-        committed
-            .schemas
-            .insert(w.name.clone(), (w.dir.clone(), w.schema));
-        committed.tables.insert(
-            w.name.clone(),
-            PublishedTable {
-                path: w.dir,
-                version,
-            },
-        );
-        shuzhi_library::failpoint::hit(&format!("after_commit:{}", w.name));
+        w.commit(root, change, committed).await?;
     }
     Ok(counts)
 }

@@ -9,7 +9,12 @@ use arrow::array::RecordBatch;
 use arrow::datatypes::{Schema, SchemaRef};
 use shuzhi_engine::EngineError;
 use shuzhi_engine::sink::{column, with_partition, write_by_department};
-use shuzhi_library::{PartitionedWriter, WriteOptions, Writer, WrittenFile};
+use shuzhi_library::{
+    Change, PartitionedWriter, PublishedTable, WriteOptions, Writer, WrittenFile, commit,
+};
+
+use crate::JobError;
+use crate::stages::Committed;
 
 /// A table's files, written but not committed.
 pub(crate) struct Written {
@@ -24,6 +29,38 @@ pub(crate) struct Written {
 }
 
 impl Written {
+    /// Commits the files as the table's next Delta version and records the table in
+    /// `committed` (for the pointer and lineage), then passes its `after_commit` failpoint;
+    /// returns the version.
+    pub async fn commit(
+        self,
+        root: &Path,
+        change: Change,
+        committed: &mut Committed,
+    ) -> Result<u64, JobError> {
+        let version = commit(
+            &root.join(&self.dir),
+            &self.name,
+            &self.schema,
+            self.partition,
+            &self.files,
+            change,
+        )
+        .await?;
+        committed
+            .schemas
+            .insert(self.name.clone(), (self.dir.clone(), self.schema));
+        committed.tables.insert(
+            self.name.clone(),
+            PublishedTable {
+                path: self.dir,
+                version,
+            },
+        );
+        shuzhi_library::failpoint::hit(&format!("after_commit:{}", self.name));
+        Ok(version)
+    }
+
     /// Adds another partition's files of the same table.
     pub fn merge(&mut self, other: Written) {
         self.files.extend(other.files);

@@ -13,12 +13,17 @@ pub fn output_tables(pipeline: &Pipeline) -> Vec<(String, String)> {
 }
 
 /// The topic tables, in the order the topic stage builds them: query name and directory.
-pub fn topic_tables(pipeline: &Pipeline) -> Vec<(String, String)> {
+fn topic_tables(pipeline: &Pipeline) -> Vec<(String, String)> {
     pipeline
         .topics
         .iter()
-        .map(|t| (t.name.clone(), format!("_topics/{}", t.name)))
+        .map(|t| (t.name.clone(), topic_dir(&t.name)))
         .collect()
+}
+
+/// The directory of topic `name`'s table under the output root.
+pub(crate) fn topic_dir(name: &str) -> String {
+    format!("_topics/{name}")
 }
 
 /// The libraries that have sources.

@@ -13,14 +13,14 @@ use datafusion::prelude::SessionContext;
 use futures::StreamExt;
 use shuzhi_engine::topic::{KeyGuard, plan_topic, topic_session, with_topic_columns};
 use shuzhi_library::layout::run_dir;
-use shuzhi_library::{Change, Manifest, Published, PublishedTable, WriteOptions, commit};
+use shuzhi_library::{Change, Manifest, Published, PublishedTable, WriteOptions};
 use shuzhi_report::TopicCounts;
 use shuzhi_rules::{Pipeline, Topic};
 
 use crate::JobError;
 use crate::stages::Committed;
 use crate::table_writer::TableWriter;
-use crate::tables::topic_tables;
+use crate::tables::topic_dir;
 
 /// A key for messages: each part keeps its first and last two characters.
 fn masked_key(key: &str) -> String {
@@ -61,7 +61,6 @@ async fn compute(
     ctx: &SessionContext,
     root: &Path,
     topic: &Topic,
-    dir: &str,
     write: &WriteOptions,
     committed: &mut Committed,
 ) -> Result<TopicCounts, JobError> {
@@ -82,7 +81,7 @@ async fn compute(
     let plan = frame.create_physical_plan().await?;
     let schema = plan.schema();
     let mut writer = TableWriter::new(
-        (topic.name.clone(), dir.to_owned(), None),
+        (topic.name.clone(), topic_dir(&topic.name), None),
         &schema,
         root,
         0,
@@ -106,28 +105,10 @@ async fn compute(
         writer.write(&batch)?;
     }
     let written = writer.finish()?;
-    let version = commit(
-        &root.join(&written.dir),
-        &written.name,
-        &written.schema,
-        None,
-        &written.files,
-        Change::Replace,
-    )
-    .await?;
-    committed
-        .schemas
-        .insert(written.name.clone(), (written.dir.clone(), written.schema));
-    committed.tables.insert(
-        written.name.clone(),
-        PublishedTable {
-            path: written.dir,
-            version,
-        },
-    );
-    shuzhi_library::failpoint::hit(&format!("after_commit:{}", topic.name));
+    let rows = written.rows;
+    written.commit(root, Change::Replace, committed).await?;
     Ok(TopicCounts {
-        rows: written.rows,
+        rows,
         decisions,
         fingerprint: topic.fingerprint.clone(),
         inputs,
@@ -171,7 +152,6 @@ pub(crate) async fn build(
 ) -> Result<BTreeMap<String, TopicCounts>, JobError> {
     let manifest = previous.and_then(|p| Manifest::read(&run_dir(root, &p.run_id)).ok());
     let before = previous.zip(manifest.as_ref());
-    let dirs: BTreeMap<String, String> = topic_tables(pipeline).into_iter().collect();
     let mut out = BTreeMap::new();
     for topic in &pipeline.topics {
         let counts = match unchanged(topic, committed, before) {
@@ -179,10 +159,7 @@ pub(crate) async fn build(
                 committed.tables.insert(topic.name.clone(), table);
                 counts
             }
-            None => {
-                let dir = dirs.get(&topic.name).cloned().unwrap_or_default();
-                compute(ctx, root, topic, &dir, write, committed).await?
-            }
+            None => compute(ctx, root, topic, write, committed).await?,
         };
         tracing::info!(
             topic = %topic.name,
