@@ -487,3 +487,47 @@ fn quality_threshold_breach_exits_1_and_publishes_per_config() {
         "{stderr}"
     );
 }
+
+/// A run of the bundled job that dies after committing a topic publishes nothing; the next
+/// run recovers and publishes the same topics as a run that was never interrupted.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_crash_after_a_topic_commit_publishes_nothing_and_recovers() {
+    let pipeline = repo().join("pipeline.toml");
+    let topics = |out: &Path| {
+        let out = out.to_path_buf();
+        async move {
+            let mut tables = Vec::new();
+            for topic in ["deceased", "benefit_fraud", "enrolment_review"] {
+                let sql = format!("SELECT * FROM {topic} ORDER BY 1, 2");
+                tables.push(rows(&query(&out, &sql).await));
+            }
+            tables
+        }
+    };
+    let clean = temp_dir("crash-topics-clean");
+    let (code, _, stderr) = run(&pipeline, &[], &clean, "t1", None);
+    assert_eq!(code, 0, "{stderr}");
+
+    let out = temp_dir("crash-topics");
+    let (code, _, stderr) = run(
+        &pipeline,
+        &[],
+        &out,
+        "t1",
+        Some("after_commit:benefit_fraud"),
+    );
+    assert_ne!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("failpoint after_commit:benefit_fraud hit"),
+        "{stderr}"
+    );
+    assert!(
+        shuzhi_library::read_published(&out)
+            .expect("pointer")
+            .is_none(),
+        "nothing published"
+    );
+    let (code, _, stderr) = run(&pipeline, &[], &out, "t2", None);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(topics(&out).await, topics(&clean).await);
+}
