@@ -13,6 +13,7 @@
 pub mod departments;
 pub mod dirt;
 pub mod ident;
+pub mod matching;
 pub mod rng;
 pub mod table;
 pub mod world;

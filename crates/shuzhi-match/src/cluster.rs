@@ -1,0 +1,138 @@
+//! Clustering of accepted pairs: strongest links first, a union-find that refuses a merge which
+//! would put two different valid IDs (or two records of one duplicate-free source) in one
+//! entity, or grow a cluster past its cap. Connected components alone let one wrong link chain
+//! two households together; here the refused links are counted and reported instead.
+
+use serde::Serialize;
+
+/// Why merges were refused.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+pub struct Refusals {
+    /// The two clusters hold different valid IDs.
+    pub different_ids: u64,
+    /// The two clusters hold records of one source, which is free of duplicates.
+    pub same_source: u64,
+    /// The merged cluster would exceed `max_cluster`.
+    pub too_large: u64,
+}
+
+/// What a cluster must not hold twice: one valid ID, one record per source.
+pub struct Constraints<'a> {
+    /// Each record's valid ID, if any.
+    pub ids: Vec<Option<&'a [u8; 18]>>,
+    /// Each record's source, when sources are duplicate-free.
+    pub sources: Option<&'a [u32]>,
+    /// Largest cluster allowed.
+    pub max_cluster: usize,
+}
+
+struct Cluster<'a> {
+    size: usize,
+    ids: Vec<&'a [u8; 18]>,
+    sources: Vec<u32>,
+}
+
+/// Clusters `n` records from `links` (record pairs), strongest first as given. Returns each
+/// record's cluster: the smallest record index in it.
+pub fn cluster(n: usize, links: &[(u32, u32)], c: &Constraints<'_>) -> (Vec<u32>, Refusals) {
+    let mut parent: Vec<u32> = (0..n as u32).collect();
+    let mut clusters: Vec<Cluster<'_>> = (0..n)
+        .map(|i| Cluster {
+            size: 1,
+            ids: c.ids[i].into_iter().collect(),
+            sources: c.sources.map(|s| vec![s[i]]).unwrap_or_default(),
+        })
+        .collect();
+    let mut refused = Refusals::default();
+    for &(a, b) in links {
+        let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
+        if ra == rb {
+            continue;
+        }
+        let (x, y) = (&clusters[ra as usize], &clusters[rb as usize]);
+        if x.size + y.size > c.max_cluster {
+            refused.too_large += 1;
+            continue;
+        }
+        if x.ids.iter().any(|i| y.ids.iter().any(|j| i != j)) {
+            refused.different_ids += 1;
+            continue;
+        }
+        if x.sources.iter().any(|s| y.sources.contains(s)) {
+            refused.same_source += 1;
+            continue;
+        }
+        // The smaller index is the root, so a cluster's id is its first record.
+        let (root, child) = if ra < rb { (ra, rb) } else { (rb, ra) };
+        let moved = std::mem::replace(
+            &mut clusters[child as usize],
+            Cluster {
+                size: 0,
+                ids: Vec::new(),
+                sources: Vec::new(),
+            },
+        );
+        let target = &mut clusters[root as usize];
+        target.size += moved.size;
+        for id in moved.ids {
+            if !target.ids.contains(&id) {
+                target.ids.push(id);
+            }
+        }
+        target.sources.extend(moved.sources);
+        parent[child as usize] = root;
+    }
+    let roots = (0..n as u32).map(|i| find(&mut parent, i)).collect();
+    (roots, refused)
+}
+
+fn find(parent: &mut [u32], mut x: u32) -> u32 {
+    while parent[x as usize] != x {
+        let up = parent[parent[x as usize] as usize];
+        parent[x as usize] = up;
+        x = up;
+    }
+    x
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chains_are_cut_where_ids_conflict_and_clusters_are_capped() {
+        let a = *b"11010519491231002X";
+        let b = *b"110105195012310029";
+        // 0 and 2 hold different valid IDs; 1 has none and links to both.
+        let ids = vec![Some(&a), None, Some(&b), None];
+        let c = Constraints {
+            ids,
+            sources: None,
+            max_cluster: 10,
+        };
+        let (clusters, refused) = cluster(4, &[(0, 1), (1, 2), (2, 3)], &c);
+        assert_eq!(clusters, vec![0, 0, 2, 2]);
+        assert_eq!(refused.different_ids, 1);
+        let capped = Constraints {
+            ids: vec![None; 4],
+            sources: None,
+            max_cluster: 2,
+        };
+        let (clusters, refused) = cluster(4, &[(0, 1), (1, 2), (2, 3)], &capped);
+        assert_eq!(clusters, vec![0, 0, 2, 2]);
+        assert_eq!(refused.too_large, 1);
+    }
+
+    #[test]
+    fn duplicate_free_sources_give_one_record_each() {
+        let sources = [0, 1, 1];
+        let c = Constraints {
+            ids: vec![None; 3],
+            sources: Some(&sources),
+            max_cluster: 10,
+        };
+        let (clusters, refused) = cluster(3, &[(0, 1), (0, 2)], &c);
+        assert_eq!(clusters, vec![0, 0, 2]);
+        assert_eq!(refused.same_source, 1);
+    }
+}
