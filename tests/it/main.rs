@@ -11,6 +11,7 @@ mod generated;
 mod golden;
 mod leak;
 mod lineage;
+mod matching;
 mod ruletests;
 mod sample;
 mod schema;

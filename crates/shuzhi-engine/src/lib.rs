@@ -9,6 +9,7 @@ pub mod dedup;
 pub mod dirs;
 pub mod evaluate;
 pub mod execute;
+pub mod linking;
 pub mod plan;
 pub mod provenance;
 pub mod session;
@@ -62,6 +63,9 @@ pub enum EngineError {
     /// Writing or committing outputs failed.
     #[error(transparent)]
     Library(Box<shuzhi_library::LibraryError>),
+    /// A `[match]` section or the rows it links do not fit.
+    #[error(transparent)]
+    Match(#[from] shuzhi_match::MatchError),
     /// A broken invariant inside the engine.
     #[error("internal error: {0}")]
     Internal(String),

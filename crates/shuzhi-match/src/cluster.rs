@@ -26,9 +26,12 @@ pub struct Constraints<'a> {
     pub max_cluster: usize,
 }
 
+/// A cluster as the union-find's root holds it. The constraint keeps at most one valid ID per
+/// cluster, so one slot is enough.
 struct Cluster<'a> {
-    size: usize,
-    ids: Vec<&'a [u8; 18]>,
+    size: u32,
+    id: Option<&'a [u8; 18]>,
+    /// Only filled when sources are duplicate-free.
     sources: Vec<u32>,
 }
 
@@ -39,7 +42,7 @@ pub fn cluster(n: usize, links: &[(u32, u32)], c: &Constraints<'_>) -> (Vec<u32>
     let mut clusters: Vec<Cluster<'_>> = (0..n)
         .map(|i| Cluster {
             size: 1,
-            ids: c.ids[i].into_iter().collect(),
+            id: c.ids[i],
             sources: c.sources.map(|s| vec![s[i]]).unwrap_or_default(),
         })
         .collect();
@@ -50,11 +53,11 @@ pub fn cluster(n: usize, links: &[(u32, u32)], c: &Constraints<'_>) -> (Vec<u32>
             continue;
         }
         let (x, y) = (&clusters[ra as usize], &clusters[rb as usize]);
-        if x.size + y.size > c.max_cluster {
+        if (x.size + y.size) as usize > c.max_cluster {
             refused.too_large += 1;
             continue;
         }
-        if x.ids.iter().any(|i| y.ids.iter().any(|j| i != j)) {
+        if matches!((x.id, y.id), (Some(a), Some(b)) if a != b) {
             refused.different_ids += 1;
             continue;
         }
@@ -68,17 +71,13 @@ pub fn cluster(n: usize, links: &[(u32, u32)], c: &Constraints<'_>) -> (Vec<u32>
             &mut clusters[child as usize],
             Cluster {
                 size: 0,
-                ids: Vec::new(),
+                id: None,
                 sources: Vec::new(),
             },
         );
         let target = &mut clusters[root as usize];
         target.size += moved.size;
-        for id in moved.ids {
-            if !target.ids.contains(&id) {
-                target.ids.push(id);
-            }
-        }
+        target.id = target.id.or(moved.id);
         target.sources.extend(moved.sources);
         parent[child as usize] = root;
     }

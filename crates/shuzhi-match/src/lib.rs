@@ -21,7 +21,7 @@ pub use cluster::Refusals;
 pub use compare::{IdValue, ids_veto};
 pub use evaluate::{Evaluation, Scores, evaluate};
 pub use link::{Explanation, Linked, Linker, ScoredPair};
-pub use model::{FieldModel, Model};
+pub use model::{CorrelatedGroup, FieldModel, Model};
 pub use spec::{BlockKey, CompareKind, CompareSpec, MatchSpec};
 
 /// What can go wrong when linking.

@@ -13,9 +13,7 @@ use crate::MatchError;
 use crate::blocking::{Blocking, SkippedBlock};
 use crate::cluster::{Constraints, Refusals, cluster};
 use crate::compare::{EXACT, Prepared};
-use crate::model::{
-    FieldModel, Model, Patterns, candidate_match_share, estimate_m, estimate_u, term_frequencies,
-};
+use crate::model::{CorrelatedGroup, FieldModel, Model, Patterns, estimate_u, term_frequencies};
 use crate::spec::{CompareKind, MatchSpec};
 
 /// Seed of the random pairs behind u: the same input gives the same model on every run.
@@ -31,6 +29,8 @@ pub struct Linker {
     frequencies: Vec<Option<Vec<f32>>>,
     /// Source index of each record, when the spec names a source column.
     sources: Option<Vec<u32>>,
+    /// Correlated groups, as field indices.
+    groups: Vec<Vec<usize>>,
 }
 
 /// A scored candidate pair.
@@ -66,7 +66,9 @@ pub struct Linked {
 /// Why a pair scored as it did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Explanation {
-    /// Per compared field: column, level and its weight (log2 m/u; term-frequency adjusted).
+    /// Per compared field: column, level and its weight (log2 m/u; term-frequency adjusted);
+    /// then, per correlated group that all agrees, its columns, `correlated` and the
+    /// correction.
     pub fields: Vec<(String, &'static str, f64)>,
     /// Prior weight, log2(λ / (1 - λ)).
     pub prior: f64,
@@ -128,6 +130,7 @@ impl Linker {
             .map(|(c, f)| c.term_frequency.then(|| term_frequencies(f)))
             .collect();
         Ok(Linker {
+            groups: spec.correlated_fields()?,
             spec: spec.clone(),
             patterns: Patterns::new(&fields),
             fields,
@@ -176,17 +179,32 @@ impl Linker {
                     (a, ra)
                 },
             );
-        let (m, rounds) = estimate_m(&self.patterns, &counts, &self.spec.compare, &u);
-        let share = candidate_match_share(&self.patterns, &counts, &m, &u);
-        let candidates: u64 = per_rule.iter().sum();
+        let correlated: Vec<CorrelatedGroup> = self
+            .groups
+            .iter()
+            .map(|fields| {
+                let columns = fields
+                    .iter()
+                    .map(|&f| self.spec.compare[f].column.clone())
+                    .collect();
+                CorrelatedGroup::new(columns, fields.clone(), &self.fields, &u)
+            })
+            .collect();
         // Matches outside the candidates are assumed few (blocking recall is measured by
         // `evaluate`); the prior is over every pair that could have been compared.
-        let lambda = (share * candidates as f64 / self.comparable_pairs()).clamp(1e-12, 0.5);
+        let trained = crate::model::train(
+            &self.patterns,
+            &counts,
+            &self.spec.compare,
+            &u,
+            &correlated,
+            self.comparable_pairs(),
+        );
         let fields = self
             .spec
             .compare
             .iter()
-            .zip(m.into_iter().zip(u))
+            .zip(trained.m.into_iter().zip(u))
             .map(|(c, (m, u))| FieldModel {
                 column: c.column.clone(),
                 levels: c.kind.levels()[1..].to_vec(),
@@ -197,10 +215,17 @@ impl Linker {
             .collect();
         Model {
             fields,
-            lambda,
-            candidate_match_share: share,
-            rounds,
+            lambda: trained.lambda,
+            candidate_match_share: trained.share,
+            correlated,
+            rounds: trained.rounds,
             patterns: counts.len(),
+            rule_names: self
+                .blocking
+                .rule_names()
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
             candidates_per_rule: per_rule,
         }
     }
@@ -243,19 +268,35 @@ impl Linker {
         if self.fields.iter().any(|f| f.vetoes(i, j)) {
             return None;
         }
-        let weight = Self::prior(model)
-            + self
-                .fields
-                .iter()
-                .enumerate()
-                .map(|(f, field)| self.field_weight(model, f, field.level(i, j), i, j))
-                .sum::<f64>();
+        let (fields, correction) = self.weigh(model, i, j);
+        let weight = Self::prior(model) + fields.iter().map(|f| f.1).sum::<f64>() + correction;
         Some(ScoredPair {
             left: i as u32,
             right: j as u32,
             weight,
             probability: probability(weight),
         })
+    }
+
+    /// Each field's level and weight for the pair, and the correction of the correlated groups
+    /// that all agree (computed from their average u, also under term frequencies).
+    fn weigh(&self, model: &Model, i: usize, j: usize) -> (Vec<(u8, f64)>, f64) {
+        let fields: Vec<(u8, f64)> = self
+            .fields
+            .iter()
+            .enumerate()
+            .map(|(f, field)| {
+                let level = field.level(i, j);
+                (level, self.field_weight(model, f, level, i, j))
+            })
+            .collect();
+        let correction = model
+            .correlated
+            .iter()
+            .filter(|g| g.all_exact(|f| fields[f].0))
+            .map(|g| g.correction)
+            .sum();
+        (fields, correction)
     }
 
     /// Scores every candidate, keeps the pairs at or above the review probability, and
@@ -321,34 +362,44 @@ impl Linker {
                 "rows {i} and {j}: the input has {n} rows (0-based)"
             )));
         }
-        let fields: Vec<(String, &'static str, f64)> = self
-            .fields
+        let (weighed, correction) = self.weigh(model, i, j);
+        let mut fields: Vec<(String, &'static str, f64)> = weighed
             .iter()
             .enumerate()
-            .map(|(f, field)| {
-                let level = field.level(i, j);
+            .map(|(f, &(level, weight))| {
+                let kind = self.fields[f].kind();
                 (
                     self.spec.compare[f].column.clone(),
-                    field.kind().levels()[usize::from(level)],
-                    self.field_weight(model, f, level, i, j),
+                    kind.levels()[usize::from(level)],
+                    weight,
                 )
             })
             .collect();
+        for g in &model.correlated {
+            if g.all_exact(|f| weighed[f].0) {
+                fields.push((g.columns.join(" + "), "correlated", g.correction));
+            }
+        }
         let prior = Self::prior(model);
         let weight = prior + fields.iter().map(|f| f.2).sum::<f64>();
+        debug_assert!(
+            (weight - prior - correction - weighed.iter().map(|w| w.1).sum::<f64>()).abs() < 1e-9
+        );
         let vetoed = self.fields.iter().any(|f| f.vetoes(i, j));
-        let names = self.blocking.rule_names();
         Ok(Explanation {
             fields,
             prior,
             weight,
             probability: if vetoed { 0.0 } else { probability(weight) },
             vetoed,
-            blocked_by: self
-                .blocking
-                .blocked_together(i, j)
-                .map(|r| names[r].to_string()),
+            blocked_by: self.blocking_rule(i, j).map(str::to_string),
         })
+    }
+
+    /// The first blocking rule that compares records `i` and `j`; `None` when no rule does.
+    pub fn blocking_rule(&self, i: usize, j: usize) -> Option<&str> {
+        let r = self.blocking.blocked_together(i, j)?;
+        self.blocking.rule_names().get(r).copied()
     }
 }
 

@@ -60,10 +60,14 @@ pub struct Model {
     pub lambda: f64,
     /// Share of matches among the candidate pairs.
     pub candidate_match_share: f64,
+    /// Correlated fields, weighed jointly when they all agree.
+    pub correlated: Vec<CorrelatedGroup>,
     /// Rounds of m estimation run.
     pub rounds: usize,
     /// Distinct level patterns among the candidates.
     pub patterns: usize,
+    /// The blocking rules, as written.
+    pub rule_names: Vec<String>,
     /// Candidate pairs per blocking rule.
     pub candidates_per_rule: Vec<u64>,
 }
@@ -206,12 +210,14 @@ fn splitmix(state: &mut u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// A field's m is estimated from the candidate pairs whose other fields alone carry at least
-/// this many bits of evidence (about a billion to one): those pairs are matches whatever the
-/// field says, so its levels among them are its levels among matches.
-const EVIDENCE_BITS: f64 = 30.0;
-/// Rounds of m estimation; each round uses the weights of the last.
+/// A field's m is estimated from the candidate pairs that the other fields alone, with the
+/// prior, put at this many bits of posterior odds (about a thousand to one): those pairs are
+/// matches whatever the field says, so its levels among them are its levels among matches.
+const POSTERIOR_BITS: f64 = 10.0;
+/// Rounds of m estimation per prior; each round uses the weights of the last.
 const M_ROUNDS: usize = 10;
+/// Times the prior and m are re-estimated from each other.
+const PRIOR_ROUNDS: usize = 3;
 
 fn initial_m(levels: usize) -> Vec<f64> {
     (0..levels)
@@ -225,89 +231,177 @@ fn initial_m(levels: usize) -> Vec<f64> {
         .collect()
 }
 
-/// m of every field, leave one out: the level distribution of field f among the candidate
-/// pairs that the *other* fields already call a match. Unlike EM over all fields at once, a
-/// field never confirms itself, so correlated agreement (a household's shared phone and
-/// address) cannot turn a whole block of non-matches into the "match" class. Fields whose m
-/// the spec gives keep it. Returns m and the rounds run.
-pub(crate) fn estimate_m(
+/// Fields whose exact agreement is shared beyond chance (a household's phone and address):
+/// agreeing on all of them is weighed by how often that combination repeats, not as
+/// independent pieces of evidence.
+#[derive(Debug, Clone, Serialize)]
+pub struct CorrelatedGroup {
+    /// The columns.
+    pub columns: Vec<String>,
+    /// Their indices among the compared fields.
+    #[serde(skip)]
+    pub fields: Vec<usize>,
+    /// Chance that two random records agree exactly on all of them (Σ p² over the combined
+    /// value).
+    pub u_all_exact: f64,
+    /// Bits added to the independent sum when all agree: Σ log2 u_f(exact) - log2
+    /// u(all exact), at most 0.
+    pub correction: f64,
+}
+
+impl CorrelatedGroup {
+    /// The group of `fields`, its joint u from the combined values.
+    pub(crate) fn new(
+        columns: Vec<String>,
+        fields: Vec<usize>,
+        prepared: &[Prepared],
+        u: &[Vec<f64>],
+    ) -> Self {
+        let keys: Vec<u64> = (0..prepared.first().map_or(0, Prepared::len))
+            .into_par_iter()
+            .map(|i| {
+                let mut bytes = Vec::with_capacity(8 * fields.len());
+                for &f in &fields {
+                    let k = prepared[f].keys()[i];
+                    if k == 0 {
+                        return 0;
+                    }
+                    bytes.extend_from_slice(&k.to_le_bytes());
+                }
+                crate::compare::hash_bytes(&bytes)
+            })
+            .collect();
+        let u_all_exact = exact_u(&keys);
+        let independent: f64 = fields.iter().map(|&f| u[f][0].log2()).sum();
+        CorrelatedGroup {
+            columns,
+            fields,
+            u_all_exact,
+            correction: (independent - u_all_exact.log2()).min(0.0),
+        }
+    }
+
+    /// True when every field of the group is at `exact` in `levels`.
+    pub(crate) fn all_exact(&self, levels: impl Fn(usize) -> u8) -> bool {
+        self.fields.iter().all(|&f| levels(f) == EXACT)
+    }
+}
+
+/// A pattern's bits of evidence under m and u, leaving out field `skip` (and the correction
+/// of any group it belongs to).
+fn pattern_bits(
+    levels: &[u8],
+    m: &[Vec<f64>],
+    u: &[Vec<f64>],
+    groups: &[CorrelatedGroup],
+    skip: Option<usize>,
+) -> f64 {
+    let fields: f64 = levels
+        .iter()
+        .enumerate()
+        .filter(|(f, l)| Some(*f) != skip && **l != MISSING)
+        .map(|(f, &l)| {
+            let k = usize::from(l) - 1;
+            (m[f][k] / u[f][k]).log2()
+        })
+        .sum();
+    let corrections: f64 = groups
+        .iter()
+        .filter(|g| skip.is_none_or(|s| !g.fields.contains(&s)))
+        .filter(|g| g.all_exact(|f| levels[f]))
+        .map(|g| g.correction)
+        .sum();
+    fields + corrections
+}
+
+/// What training gives besides u: m per field, the prior, the candidates' match share and the
+/// rounds of m estimation run.
+pub(crate) struct Trained {
+    pub m: Vec<Vec<f64>>,
+    pub lambda: f64,
+    pub share: f64,
+    pub rounds: usize,
+}
+
+/// m, the prior and the candidates' match share, estimated from each other. m of every field
+/// is estimated leave one out: the level distribution of field f among the candidate pairs
+/// that the prior and the *other* fields already call a match. Unlike EM over all fields at
+/// once, a field never confirms itself, so correlated agreement cannot turn a whole block of
+/// non-matches into the "match" class. `pairs` is the number of pairs that could have been
+/// compared (the prior is over those); fields whose m the spec gives keep it.
+pub(crate) fn train(
     patterns: &Patterns,
     counts: &HashMap<u32, u64>,
     specs: &[CompareSpec],
     u: &[Vec<f64>],
-) -> (Vec<Vec<f64>>, usize) {
+    groups: &[CorrelatedGroup],
+    pairs: f64,
+) -> Trained {
     let decoded: Vec<(Vec<u8>, f64)> = counts
         .iter()
         .map(|(&p, &c)| (patterns.unpack(p), c as f64))
         .collect();
+    let candidates: f64 = decoded.iter().map(|d| d.1).sum();
     let mut m: Vec<Vec<f64>> = specs
         .iter()
         .zip(u)
         .map(|(spec, u)| spec.m.clone().unwrap_or_else(|| initial_m(u.len())))
         .collect();
     let mut rounds = 0;
-    for _ in 0..M_ROUNDS {
-        rounds += 1;
-        let weight = |f: usize, level: u8| {
-            if level == MISSING {
-                0.0
-            } else {
-                let k = usize::from(level) - 1;
-                (m[f][k] / u[f][k]).log2()
-            }
-        };
-        let mut seen: Vec<Vec<f64>> = u.iter().map(|l| vec![0.0; l.len()]).collect();
-        for (levels, count) in &decoded {
-            let total: f64 = levels.iter().enumerate().map(|(f, &l)| weight(f, l)).sum();
-            for (f, &level) in levels.iter().enumerate() {
-                if level != MISSING && total - weight(f, level) >= EVIDENCE_BITS {
-                    seen[f][usize::from(level) - 1] += count;
+    let mut share = match_share(&decoded, &m, u, groups);
+    for _ in 0..PRIOR_ROUNDS {
+        let lambda = (share * candidates / pairs.max(1.0)).clamp(1e-12, 0.5);
+        let prior = (lambda / (1.0 - lambda)).log2();
+        for _ in 0..M_ROUNDS {
+            rounds += 1;
+            let mut seen: Vec<Vec<f64>> = u.iter().map(|l| vec![0.0; l.len()]).collect();
+            for (levels, count) in &decoded {
+                for (f, &level) in levels.iter().enumerate() {
+                    if level != MISSING
+                        && prior + pattern_bits(levels, &m, u, groups, Some(f)) >= POSTERIOR_BITS
+                    {
+                        seen[f][usize::from(level) - 1] += count;
+                    }
                 }
             }
-        }
-        let mut moved: f64 = 0.0;
-        for (f, spec) in specs.iter().enumerate() {
-            let sum: f64 = seen[f].iter().sum();
-            if spec.m.is_some() || sum <= 0.0 {
-                continue;
+            let mut moved: f64 = 0.0;
+            for (f, spec) in specs.iter().enumerate() {
+                let sum: f64 = seen[f].iter().sum();
+                if spec.m.is_some() || sum <= 0.0 {
+                    continue;
+                }
+                // Half a pair per level, so a level no anchored pair showed stays possible.
+                let smoothed = sum + 0.5 * seen[f].len() as f64;
+                for (k, x) in seen[f].iter().enumerate() {
+                    let next = clamp((x + 0.5) / smoothed);
+                    moved = moved.max((next - m[f][k]).abs());
+                    m[f][k] = next;
+                }
             }
-            // Half a pair per level, so a level no anchored pair showed stays possible.
-            let smoothed = sum + 0.5 * seen[f].len() as f64;
-            for (k, x) in seen[f].iter().enumerate() {
-                let next = clamp((x + 0.5) / smoothed);
-                moved = moved.max((next - m[f][k]).abs());
-                m[f][k] = next;
+            if moved < 1e-9 {
+                break;
             }
         }
-        if moved < 1e-9 {
-            break;
-        }
+        share = match_share(&decoded, &m, u, groups);
     }
-    (m, rounds)
+    Trained {
+        lambda: (share * candidates / pairs.max(1.0)).clamp(1e-12, 0.5),
+        m,
+        share,
+        rounds,
+    }
 }
 
 /// The share of matches among the candidates, by EM on that share alone with m and u fixed.
-pub(crate) fn candidate_match_share(
-    patterns: &Patterns,
-    counts: &HashMap<u32, u64>,
+fn match_share(
+    decoded: &[(Vec<u8>, f64)],
     m: &[Vec<f64>],
     u: &[Vec<f64>],
+    groups: &[CorrelatedGroup],
 ) -> f64 {
-    let ratios: Vec<(f64, f64)> = counts
+    let ratios: Vec<(f64, f64)> = decoded
         .iter()
-        .map(|(&p, &c)| {
-            let levels = patterns.unpack(p);
-            let bits: f64 = levels
-                .iter()
-                .enumerate()
-                .filter(|(_, l)| **l != MISSING)
-                .map(|(f, &l)| {
-                    let k = usize::from(l) - 1;
-                    (m[f][k] / u[f][k]).log2()
-                })
-                .sum();
-            (bits.exp2(), c as f64)
-        })
+        .map(|(levels, c)| (pattern_bits(levels, m, u, groups, None).exp2(), *c))
         .collect();
     let total: f64 = ratios.iter().map(|r| r.1).sum();
     if total == 0.0 {

@@ -15,6 +15,11 @@ pub struct MatchSpec {
     /// every key of at least one rule. A key is a compared column (`"phone"`) or a function of
     /// one (`"surname:name"`, `"pinyin:name"`, `"region:id_number"`, `"org:credit_code"`).
     pub blocking: Vec<Vec<String>>,
+    /// Groups of compared columns whose agreement is shared beyond chance (a household's
+    /// phone and address): agreeing on all of a group counts as much as that combination is
+    /// rare, not as independent pieces of evidence.
+    #[serde(default)]
+    pub correlated: Vec<Vec<String>>,
     /// Pairs at or above this match probability are linked.
     #[serde(default = "default_match_probability")]
     pub match_probability: f64,
@@ -154,8 +159,37 @@ pub struct BlockKey {
 }
 
 impl MatchSpec {
-    /// Checks the thresholds, levels and blocking keys, and resolves every blocking key.
+    /// The compared fields of each correlated group.
+    pub fn correlated_fields(&self) -> Result<Vec<Vec<usize>>, MatchError> {
+        self.correlated
+            .iter()
+            .map(|group| {
+                if group.len() < 2 {
+                    return Err(MatchError::Spec(format!(
+                        "a correlated group needs two or more columns, not {group:?}"
+                    )));
+                }
+                group
+                    .iter()
+                    .map(|column| {
+                        self.compare
+                            .iter()
+                            .position(|c| &c.column == column)
+                            .ok_or_else(|| {
+                                MatchError::Spec(format!(
+                                    "correlated: `{column}` is not a compared column"
+                                ))
+                            })
+                    })
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Checks the thresholds, levels, correlated groups and blocking keys, and resolves every
+    /// blocking key.
     pub fn validate(&self) -> Result<Vec<Vec<BlockKey>>, MatchError> {
+        self.correlated_fields()?;
         let bad = |what: String| Err(MatchError::Spec(what));
         if self.compare.is_empty() {
             return bad("`compare` lists no field".into());

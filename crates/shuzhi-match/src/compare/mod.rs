@@ -15,7 +15,6 @@ use crate::MatchError;
 use crate::spec::CompareKind;
 
 pub use id::{IdValue, ids_veto};
-pub use name::NameValue;
 
 /// The level index of `missing`: either value is null, so the pair says nothing.
 pub const MISSING: u8 = 0;
@@ -34,16 +33,90 @@ pub(crate) fn hash_bytes(bytes: &[u8]) -> u64 {
     (h ^ (h >> 31)).max(1)
 }
 
+/// Records prepared in parallel chunks of this many.
+const CHUNK: usize = 1 << 16;
+
+/// Variable-length values of every record in one buffer, with no allocation per record:
+/// record i's items are `items[ends[i - 1]..ends[i]]` (none when null).
+struct Packed<T> {
+    items: Vec<T>,
+    ends: Vec<u32>,
+}
+
+impl<T: Copy + Send + Sync> Packed<T> {
+    /// Packs what `parse` gives each of `n` records, in parallel chunks; with each record's key
+    /// (0 when null).
+    fn build<V: AsRef<[T]>>(
+        n: usize,
+        parse: impl Fn(usize) -> Option<(u64, V)> + Sync,
+    ) -> Result<(Vec<u64>, Packed<T>), MatchError> {
+        let chunks: Vec<(Vec<u64>, Vec<T>, Vec<usize>)> = (0..n.div_ceil(CHUNK))
+            .into_par_iter()
+            .map(|c| {
+                let range = c * CHUNK..((c + 1) * CHUNK).min(n);
+                let mut keys = Vec::with_capacity(range.len());
+                let mut items = Vec::new();
+                let mut ends = Vec::with_capacity(range.len());
+                for i in range {
+                    match parse(i) {
+                        Some((key, value)) => {
+                            keys.push(key);
+                            items.extend_from_slice(value.as_ref());
+                        }
+                        None => keys.push(0),
+                    }
+                    ends.push(items.len());
+                }
+                (keys, items, ends)
+            })
+            .collect();
+        let total: usize = chunks.iter().map(|c| c.1.len()).sum();
+        if u32::try_from(total).is_err() {
+            return Err(MatchError::Input(format!(
+                "a column holds {total} characters or items; linking takes up to {} per column",
+                u32::MAX
+            )));
+        }
+        let mut keys = Vec::with_capacity(n);
+        let mut packed = Packed {
+            items: Vec::with_capacity(total),
+            ends: Vec::with_capacity(n),
+        };
+        for (k, items, ends) in chunks {
+            let base = packed.items.len();
+            keys.extend(k);
+            packed.items.extend(items);
+            packed
+                .ends
+                .extend(ends.into_iter().map(|e| (base + e) as u32));
+        }
+        Ok((keys, packed))
+    }
+
+    fn get(&self, i: usize) -> &[T] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.items[start..self.ends[i] as usize]
+    }
+}
+
+impl Packed<u8> {
+    /// Record i's text (the buffer holds whole UTF-8 values back to back).
+    fn text(&self, i: usize) -> &str {
+        std::str::from_utf8(self.get(i)).unwrap_or_default()
+    }
+}
+
 /// The values of one compared column, prepared for its comparator.
 enum Values {
     Id(Vec<Option<IdValue>>),
-    Name(Vec<Option<NameValue>>),
+    /// Comparison forms; readings come from a table when compared.
+    Name(Packed<u8>),
     Date(Vec<Option<[u8; 8]>>),
-    Digits(Vec<Option<Box<str>>>),
-    Address(Vec<Option<Box<[u32]>>>),
-    Company(Vec<Option<Box<str>>>),
+    Digits(Packed<u8>),
+    Address(Packed<u32>),
+    Company(Packed<u8>),
     Code(Vec<Option<strings::CodeValue>>),
-    Text(Vec<Option<Box<str>>>),
+    Text(Packed<u8>),
     Exact,
 }
 
@@ -88,7 +161,7 @@ impl Prepared {
                 (k, Values::Id(v))
             }
             CompareKind::PersonName => {
-                let (k, v) = prepare(n, raw, NameValue::parse);
+                let (k, v) = Packed::build(n, |i| raw(i).and_then(name::parse))?;
                 (k, Values::Name(v))
             }
             CompareKind::Date => {
@@ -96,19 +169,19 @@ impl Prepared {
                 (k, Values::Date(v))
             }
             CompareKind::Phone => {
-                let (k, v) = prepare(n, raw, strings::phone);
+                let (k, v) = Packed::build(n, |i| raw(i).and_then(strings::phone))?;
                 (k, Values::Digits(v))
             }
             CompareKind::Digits => {
-                let (k, v) = prepare(n, raw, strings::digits);
+                let (k, v) = Packed::build(n, |i| raw(i).and_then(strings::digits))?;
                 (k, Values::Digits(v))
             }
             CompareKind::Address => {
-                let (k, v) = prepare(n, raw, strings::address_bigrams);
+                let (k, v) = Packed::build(n, |i| raw(i).and_then(strings::address_bigrams))?;
                 (k, Values::Address(v))
             }
             CompareKind::CompanyName => {
-                let (k, v) = prepare(n, raw, strings::company_core);
+                let (k, v) = Packed::build(n, |i| raw(i).and_then(strings::company_core))?;
                 (k, Values::Company(v))
             }
             CompareKind::CreditCode => {
@@ -116,7 +189,7 @@ impl Prepared {
                 (k, Values::Code(v))
             }
             CompareKind::Text => {
-                let (k, v) = prepare(n, raw, strings::text);
+                let (k, v) = Packed::build(n, |i| raw(i).and_then(strings::text))?;
                 (k, Values::Text(v))
             }
             CompareKind::Exact => {
@@ -155,15 +228,16 @@ impl Prepared {
         fn both<T>(v: &[Option<T>], i: usize, j: usize) -> Option<(&T, &T)> {
             Some((v[i].as_ref()?, v[j].as_ref()?))
         }
+        // Both keys are non-zero here, so packed values are present.
         let level = match &self.values {
             Values::Id(v) => both(v, i, j).map(|(a, b)| id::level(a, b)),
-            Values::Name(v) => both(v, i, j).map(|(a, b)| name::level(a, b)),
+            Values::Name(v) => Some(name::level(v.text(i), v.text(j))),
             Values::Date(v) => both(v, i, j).map(|(a, b)| strings::date_level(a, b)),
-            Values::Digits(v) => both(v, i, j).map(|(a, b)| strings::digits_level(a, b)),
-            Values::Address(v) => both(v, i, j).map(|(a, b)| strings::address_level(a, b)),
-            Values::Company(v) => both(v, i, j).map(|(a, b)| strings::company_level(a, b)),
+            Values::Digits(v) => Some(strings::digits_level(v.text(i), v.text(j))),
+            Values::Address(v) => Some(strings::address_level(v.get(i), v.get(j))),
+            Values::Company(v) => Some(strings::company_level(v.text(i), v.text(j))),
             Values::Code(v) => both(v, i, j).map(|(a, b)| strings::code_level(a, b)),
-            Values::Text(v) => both(v, i, j).map(|(a, b)| strings::text_level(a, b)),
+            Values::Text(v) => Some(strings::text_level(v.text(i), v.text(j))),
             Values::Exact => Some(2),
         };
         level.unwrap_or(MISSING)
@@ -200,16 +274,23 @@ impl Prepared {
                 .map(|x| x.as_ref().and_then(&f).unwrap_or(0))
                 .collect()
         }
+        // Keys of packed text: only where the record has a value.
+        let texts = |v: &Packed<u8>, f: &(dyn Fn(&str) -> u64 + Sync)| -> Vec<u64> {
+            (0..self.len())
+                .into_par_iter()
+                .map(|i| if self.keys[i] == 0 { 0 } else { f(v.text(i)) })
+                .collect()
+        };
         match (&self.values, function) {
             (Values::Id(v), "region") => map(v, |id| Some(hash_bytes(&id.digits[..6]))),
             (Values::Id(v), "birth") => map(v, |id| Some(hash_bytes(&id.digits[6..14]))),
-            (Values::Name(v), "surname") => map(v, |n| Some(n.surname_key())),
-            (Values::Name(v), "pinyin") => map(v, |n| Some(n.pinyin_key())),
+            (Values::Name(v), "surname") => texts(v, &name::surname_key),
+            (Values::Name(v), "pinyin") => texts(v, &name::pinyin_key),
             (Values::Date(v), "year") => map(v, |d| Some(hash_bytes(&d[..4]))),
             (Values::Code(v), "org") => map(v, |c| Some(hash_bytes(&c.org))),
-            (Values::Text(v) | Values::Company(v), "prefix") => map(v, |s| {
+            (Values::Text(v) | Values::Company(v), "prefix") => texts(v, &|s: &str| {
                 let end = s.char_indices().nth(3).map_or(s.len(), |(at, _)| at);
-                Some(hash_bytes(&s.as_bytes()[..end]))
+                hash_bytes(&s.as_bytes()[..end])
             }),
             // `MatchSpec::validate` admits only the functions each kind offers.
             _ => vec![0; self.len()],

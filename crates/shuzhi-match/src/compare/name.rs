@@ -1,6 +1,12 @@
 //! Chinese person names: the surname apart from the given name (compound surnames known),
 //! traditional characters simplified, and each character's toneless pinyin readings, so that a
 //! homophone typed by an input method (王伟 / 王玮) is told apart from another person (王强).
+//!
+//! A name is stored as its comparison form only; readings come from a table built once for the
+//! CJK Unified Ideographs block (other characters are looked up directly), so comparing costs
+//! no allocation and storing costs no more than the text.
+
+use std::sync::OnceLock;
 
 use pinyin::ToPinyinMulti;
 use shuzhi_functions::entity::comparison_form;
@@ -37,19 +43,13 @@ const SURNAME_READINGS: [(char, &str); 16] = [
 /// Up to this many readings of a character are kept.
 const READINGS: usize = 3;
 
-/// A name prepared for comparison.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct NameValue {
-    /// Comparison form: widths folded, simplified, spaces removed.
-    text: Box<str>,
-    /// Per character: hashes of its toneless readings (0 = none), the first being the common
-    /// one (the surname reading for the surname).
-    readings: Box<[[u32; READINGS]]>,
-    /// The same after folding sounds that southern speakers and input methods confuse
-    /// (zh/z, ch/c, sh/s, n/l, -ng/-n).
-    fuzzy: Box<[[u32; READINGS]]>,
-    /// Characters in the surname (1 or 2).
-    surname_len: u8,
+/// How a character sounds: hashes of its toneless readings (0 = none), the common one first,
+/// and the same after folding sounds that southern speakers and input methods confuse
+/// (zh/z, ch/c, sh/s, n/l, -ng/-n).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+struct Sound {
+    readings: [u32; READINGS],
+    fuzzy: [u32; READINGS],
 }
 
 fn reading_hash(s: &str) -> u32 {
@@ -72,114 +72,143 @@ fn fuzzy_reading(s: &str) -> String {
     out
 }
 
-impl NameValue {
-    /// Prepares a name; `None` when nothing is left after normalising.
-    pub fn parse(raw: &str) -> Option<(u64, NameValue)> {
-        let text: String = comparison_form(raw)
-            .chars()
-            .filter(|c| !matches!(c, '·' | '•' | '.' | '・'))
-            .collect();
-        if text.is_empty() {
-            return None;
+fn sound_of_readings<'a>(readings: impl Iterator<Item = &'a str>) -> Sound {
+    let mut sound = Sound::default();
+    let mut kept = 0;
+    for r in readings {
+        let h = reading_hash(r);
+        if kept == READINGS || sound.readings[..kept].contains(&h) {
+            continue;
         }
-        let surname_len = if COMPOUND_SURNAMES.iter().any(|s| text.starts_with(s)) {
-            2
+        sound.readings[kept] = h;
+        sound.fuzzy[kept] = reading_hash(&fuzzy_reading(r));
+        kept += 1;
+    }
+    sound
+}
+
+fn lookup(c: char) -> Sound {
+    match c.to_pinyin_multi() {
+        Some(multi) => sound_of_readings(multi.into_iter().map(|p| p.plain())),
+        // Not a Chinese character: it reads as itself.
+        None => {
+            let own: String = c.to_lowercase().collect();
+            sound_of_readings(std::iter::once(own.as_str()))
+        }
+    }
+}
+
+const CJK: std::ops::RangeInclusive<u32> = 0x4E00..=0x9FFF;
+
+/// The sound of `c`; the surname reading first when `c` starts the name.
+fn sound(c: char, first: bool) -> Sound {
+    if first && let Some((_, r)) = SURNAME_READINGS.iter().find(|(s, _)| *s == c) {
+        let common = sound(c, false);
+        let names = common.readings;
+        let mut out = sound_of_readings(std::iter::once(*r));
+        // Keep the character's other readings after the surname one.
+        let mut kept = 1;
+        for (k, h) in names.iter().enumerate() {
+            if *h != 0 && !out.readings.contains(h) && kept < READINGS {
+                out.readings[kept] = *h;
+                out.fuzzy[kept] = common.fuzzy[k];
+                kept += 1;
+            }
+        }
+        return out;
+    }
+    static TABLE: OnceLock<Vec<Sound>> = OnceLock::new();
+    let code = u32::from(c);
+    if CJK.contains(&code) {
+        let table = TABLE.get_or_init(|| {
+            CJK.map(|code| char::from_u32(code).map(lookup).unwrap_or_default())
+                .collect()
+        });
+        table[(code - CJK.start()) as usize]
+    } else {
+        lookup(c)
+    }
+}
+
+fn sounds(text: &str) -> impl Iterator<Item = Sound> + '_ {
+    text.chars().enumerate().map(|(k, c)| sound(c, k == 0))
+}
+
+/// A name's comparison form: widths folded, simplified, spaces and middle dots removed.
+pub(crate) fn parse(raw: &str) -> Option<(u64, String)> {
+    let text: String = comparison_form(raw)
+        .chars()
+        .filter(|c| !matches!(c, '·' | '•' | '.' | '・'))
+        .collect();
+    if text.is_empty() {
+        return None;
+    }
+    Some((hash_bytes(text.as_bytes()), text))
+}
+
+/// Characters in the surname of `text` (1 or 2).
+pub(crate) fn surname_len(text: &str) -> usize {
+    if COMPOUND_SURNAMES.iter().any(|s| text.starts_with(s)) {
+        2
+    } else {
+        1
+    }
+}
+
+/// Blocking key: the surname.
+pub(crate) fn surname_key(text: &str) -> u64 {
+    let end = text
+        .char_indices()
+        .nth(surname_len(text))
+        .map_or(text.len(), |(at, _)| at);
+    hash_bytes(&text.as_bytes()[..end])
+}
+
+/// Blocking key: the common reading of every character, so homophones share it.
+pub(crate) fn pinyin_key(text: &str) -> u64 {
+    let bytes: Vec<u8> = sounds(text)
+        .flat_map(|s| s.readings[0].to_le_bytes())
+        .collect();
+    hash_bytes(&bytes)
+}
+
+fn share(a: &[u32; READINGS], b: &[u32; READINGS]) -> bool {
+    a.iter().any(|x| *x != 0 && b.contains(x))
+}
+
+/// True when the first `take` characters of both share a reading pairwise (exact readings,
+/// or folded ones with `fuzzy`).
+fn sound_alike(a: &str, b: &str, take: usize, fuzzy: bool) -> bool {
+    sounds(a).zip(sounds(b)).take(take).all(|(x, y)| {
+        if fuzzy {
+            share(&x.fuzzy, &y.fuzzy)
         } else {
-            1
-        };
-        let mut readings = Vec::with_capacity(text.chars().count());
-        let mut fuzzy = Vec::with_capacity(readings.capacity());
-        for (k, c) in text.chars().enumerate() {
-            let mut plain: Vec<String> = Vec::new();
-            if k == 0
-                && let Some((_, r)) = SURNAME_READINGS.iter().find(|(s, _)| *s == c)
-            {
-                plain.push((*r).to_string());
-            }
-            match c.to_pinyin_multi() {
-                Some(multi) => {
-                    for p in multi {
-                        let p = p.plain().to_string();
-                        if !plain.contains(&p) {
-                            plain.push(p);
-                        }
-                    }
-                }
-                // Not a Chinese character: it reads as itself.
-                None => plain.push(c.to_lowercase().collect()),
-            }
-            let mut r = [0u32; READINGS];
-            let mut f = [0u32; READINGS];
-            for (slot, p) in plain.iter().take(READINGS).enumerate() {
-                r[slot] = reading_hash(p);
-                f[slot] = reading_hash(&fuzzy_reading(p));
-            }
-            readings.push(r);
-            fuzzy.push(f);
+            share(&x.readings, &y.readings)
         }
-        let key = hash_bytes(text.as_bytes());
-        let value = NameValue {
-            text: text.into(),
-            readings: readings.into(),
-            fuzzy: fuzzy.into(),
-            surname_len,
-        };
-        Some((key, value))
-    }
-
-    /// Blocking key: the surname.
-    pub fn surname_key(&self) -> u64 {
-        let end = self
-            .text
-            .char_indices()
-            .nth(usize::from(self.surname_len))
-            .map_or(self.text.len(), |(at, _)| at);
-        hash_bytes(&self.text.as_bytes()[..end])
-    }
-
-    /// Blocking key: the common reading of every character, so homophones share it.
-    pub fn pinyin_key(&self) -> u64 {
-        let bytes: Vec<u8> = self
-            .readings
-            .iter()
-            .flat_map(|r| r[0].to_le_bytes())
-            .collect();
-        hash_bytes(&bytes)
-    }
+    })
 }
 
-/// True when the characters in `range` share a reading pairwise.
-fn sound_alike(
-    a: &[[u32; READINGS]],
-    b: &[[u32; READINGS]],
-    range: std::ops::Range<usize>,
-) -> bool {
-    range
-        .into_iter()
-        .all(|k| a[k].iter().any(|x| *x != 0 && b[k].iter().any(|y| y == x)))
-}
-
-/// The level of two unequal names: `homophone` (2), `one_char` (3: one character inserted,
-/// dropped or changed in a given name of two or more, or every character sounding alike once
-/// dialect sounds are folded), `surname_only` (4) or `different` (5).
-pub(crate) fn level(a: &NameValue, b: &NameValue) -> u8 {
-    let len = a.readings.len();
-    if len == b.readings.len() && sound_alike(&a.readings, &b.readings, 0..len) {
+/// The level of two unequal names (comparison forms): `homophone` (2), `one_char` (3: one
+/// character inserted, dropped or changed in a given name of two or more, or every character
+/// sounding alike once dialect sounds are folded), `surname_only` (4) or `different` (5).
+pub(crate) fn level(a: &str, b: &str) -> u8 {
+    let (len_a, len_b) = (a.chars().count(), b.chars().count());
+    if len_a == len_b && sound_alike(a, b, len_a, false) {
         return 2;
     }
-    let surname = usize::from(a.surname_len);
-    let same_surname = a.surname_len == b.surname_len
-        && len >= surname
-        && b.readings.len() >= surname
-        && sound_alike(&a.fuzzy, &b.fuzzy, 0..surname);
+    let surname = surname_len(a);
+    let same_surname = surname == surname_len(b)
+        && len_a >= surname
+        && len_b >= surname
+        && sound_alike(a, b, surname, true);
     if !same_surname {
         return 5;
     }
-    let longest_given = len.max(b.readings.len()) - surname;
-    if longest_given >= 2 && strsim::levenshtein(&a.text, &b.text) == 1 {
+    let longest_given = len_a.max(len_b) - surname;
+    if longest_given >= 2 && strsim::levenshtein(a, b) == 1 {
         return 3;
     }
-    if len == b.readings.len() && sound_alike(&a.fuzzy, &b.fuzzy, 0..len) {
+    if len_a == len_b && sound_alike(a, b, len_a, true) {
         return 3;
     }
     4
@@ -189,13 +218,13 @@ pub(crate) fn level(a: &NameValue, b: &NameValue) -> u8 {
 mod tests {
     use super::*;
 
-    fn name(s: &str) -> NameValue {
-        NameValue::parse(s).expect("parses").1
+    fn form(s: &str) -> String {
+        parse(s).expect("parses").1
     }
 
     fn lvl(a: &str, b: &str) -> u8 {
-        let (ka, na) = NameValue::parse(a).expect("a");
-        let (kb, nb) = NameValue::parse(b).expect("b");
+        let (ka, na) = parse(a).expect("a");
+        let (kb, nb) = parse(b).expect("b");
         if ka == kb { 1 } else { level(&na, &nb) }
     }
 
@@ -216,18 +245,19 @@ mod tests {
         assert_eq!(lvl("刘德华", "刘德化"), 2, "华 and 化 are both hua");
         assert_eq!(lvl("刘德华", "刘德强"), 3);
         assert_eq!(lvl("张三丰", "张三"), 3);
-        // Dialect sounds: 陈/程 (chen/cheng), 刘/牛 (liu/niu).
+        // Dialect sounds: 陈/程 (chen/cheng).
         assert_eq!(lvl("陈立", "程立"), 3);
         assert_eq!(lvl("黄磊", "王磊"), 5);
+        // Beyond the CJK table: extension A reads as itself.
+        assert_eq!(lvl("王䶮", "王䶮䶮"), 3);
     }
 
     #[test]
     fn compound_surnames_and_blocking_keys() {
-        let a = name("欧阳锋");
-        assert_eq!(a.surname_len, 2);
-        assert_eq!(a.surname_key(), name("欧阳克").surname_key());
-        assert_ne!(a.surname_key(), name("欧锋").surname_key());
-        assert_eq!(name("王伟").pinyin_key(), name("王玮").pinyin_key());
-        assert_ne!(name("王伟").pinyin_key(), name("王强").pinyin_key());
+        assert_eq!(surname_len(&form("欧阳锋")), 2);
+        assert_eq!(surname_key(&form("欧阳锋")), surname_key(&form("欧阳克")));
+        assert_ne!(surname_key(&form("欧阳锋")), surname_key(&form("欧锋")));
+        assert_eq!(pinyin_key(&form("王伟")), pinyin_key(&form("王玮")));
+        assert_ne!(pinyin_key(&form("王伟")), pinyin_key(&form("王强")));
     }
 }

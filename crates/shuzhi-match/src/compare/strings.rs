@@ -45,21 +45,21 @@ pub(crate) fn date_level(a: &[u8; 8], b: &[u8; 8]) -> u8 {
 }
 
 /// A phone number's digits, normalised (`+86`, spaces and dashes removed).
-pub(crate) fn phone(raw: &str) -> Option<(u64, Box<str>)> {
+pub(crate) fn phone(raw: &str) -> Option<(u64, String)> {
     let normal = normalize_phone(raw)?;
     let digits: String = normal.chars().filter(char::is_ascii_digit).collect();
     (!digits.is_empty()).then_some(())?;
-    Some((hash_bytes(digits.as_bytes()), digits.into()))
+    Some((hash_bytes(digits.as_bytes()), digits))
 }
 
 /// The digits of a value, widths folded; `None` when it has none.
-pub(crate) fn digits(raw: &str) -> Option<(u64, Box<str>)> {
+pub(crate) fn digits(raw: &str) -> Option<(u64, String)> {
     let digits: String = normalize_text(raw)
         .chars()
         .filter(char::is_ascii_digit)
         .collect();
     (!digits.is_empty()).then_some(())?;
-    Some((hash_bytes(digits.as_bytes()), digits.into()))
+    Some((hash_bytes(digits.as_bytes()), digits))
 }
 
 /// One digit changed, inserted or dropped, or two adjacent digits swapped: `typo` (2); else
@@ -74,7 +74,7 @@ pub(crate) fn digits_level(a: &str, b: &str) -> u8 {
 
 /// The sorted, distinct hashes of an address's consecutive character pairs, after folding
 /// widths, simplifying and dropping spaces and punctuation.
-pub(crate) fn address_bigrams(raw: &str) -> Option<(u64, Box<[u32]>)> {
+pub(crate) fn address_bigrams(raw: &str) -> Option<(u64, Vec<u32>)> {
     let chars: Vec<char> = comparison_form(raw)
         .chars()
         .filter(|c| c.is_alphanumeric())
@@ -96,7 +96,7 @@ pub(crate) fn address_bigrams(raw: &str) -> Option<(u64, Box<[u32]>)> {
     };
     grams.sort_unstable();
     grams.dedup();
-    keyed(form.as_bytes(), grams.into())
+    keyed(form.as_bytes(), grams)
 }
 
 /// Dice overlap of the character pairs: ≥ 0.8 `similar` (2), ≥ 0.5 `overlapping` (3), else
@@ -140,7 +140,7 @@ const LEGAL_FORMS: [&str; 9] = [
 
 /// A company name's core: the matching key (brackets unified, simplified, `有限责任公司` as
 /// `有限公司`) with brackets and legal-form suffixes removed. The exact level is the full key.
-pub(crate) fn company_core(raw: &str) -> Option<(u64, Box<str>)> {
+pub(crate) fn company_core(raw: &str) -> Option<(u64, String)> {
     let key = company_key(raw);
     if key.is_empty() {
         return None;
@@ -152,7 +152,7 @@ pub(crate) fn company_core(raw: &str) -> Option<(u64, Box<str>)> {
     {
         core = stripped.to_string();
     }
-    keyed(key.as_bytes(), core.into())
+    keyed(key.as_bytes(), core)
 }
 
 /// Cores equal or Jaro-Winkler ≥ 0.9: `similar` (2); else `different` (3).
@@ -197,12 +197,12 @@ pub(crate) fn code_level(a: &CodeValue, b: &CodeValue) -> u8 {
 }
 
 /// Free text, normalised and lower-cased.
-pub(crate) fn text(raw: &str) -> Option<(u64, Box<str>)> {
+pub(crate) fn text(raw: &str) -> Option<(u64, String)> {
     let t = normalize_text(raw).trim().to_lowercase();
     if t.is_empty() {
         return None;
     }
-    Some((hash_bytes(t.as_bytes()), t.into()))
+    Some((hash_bytes(t.as_bytes()), t))
 }
 
 /// Jaro-Winkler on characters: ≥ 0.92 `similar` (2), ≥ 0.8 `close` (3), else `different` (4).
