@@ -96,18 +96,25 @@ impl Blocking {
     }
 
     /// Every candidate pair `(i, j)` with `i < j`, once, with the index of the rule that
-    /// produced it.
-    pub fn candidates(&self) -> impl ParallelIterator<Item = (u32, u32, usize)> + '_ {
+    /// produced it; only pairs with a record at or after `new_from` (an increment's records;
+    /// 0: every pair). A block without new records is skipped whole.
+    pub fn candidates(&self, new_from: u32) -> impl ParallelIterator<Item = (u32, u32, usize)> + '_ {
         (0..self.rules.len()).into_par_iter().flat_map(move |r| {
             let rule = &self.rules[r];
             rule.blocks.par_iter().flat_map_iter(move |block| {
                 let members = &rule.order[block.clone()];
-                members.iter().enumerate().flat_map(move |(at, &a)| {
-                    members[at + 1..].iter().filter_map(move |&b| {
-                        let (i, j) = if a < b { (a, b) } else { (b, a) };
-                        self.admits(r, i as usize, j as usize).then_some((i, j, r))
+                let any_new = new_from == 0 || members.iter().any(|&m| m >= new_from);
+                members
+                    .iter()
+                    .enumerate()
+                    .filter(move |_| any_new)
+                    .flat_map(move |(at, &a)| {
+                        members[at + 1..].iter().filter_map(move |&b| {
+                            let (i, j) = if a < b { (a, b) } else { (b, a) };
+                            (j >= new_from && self.admits(r, i as usize, j as usize))
+                                .then_some((i, j, r))
+                        })
                     })
-                })
             })
         })
     }

@@ -35,9 +35,15 @@ struct Cluster<'a> {
     sources: Vec<u32>,
 }
 
-/// Clusters `n` records from `links` (record pairs), strongest first as given. Returns each
-/// record's cluster: the smallest record index in it.
-pub fn cluster(n: usize, links: &[(u32, u32)], c: &Constraints<'_>) -> (Vec<u32>, Refusals) {
+/// Clusters `n` records from `links` (record pairs), strongest first as given, starting from
+/// `existing` clusters of the first records (labels as this function returns them; empty: every
+/// record alone). Returns each record's cluster: the smallest record index in it.
+pub fn cluster(
+    n: usize,
+    existing: &[u32],
+    links: &[(u32, u32)],
+    c: &Constraints<'_>,
+) -> (Vec<u32>, Refusals) {
     let mut parent: Vec<u32> = (0..n as u32).collect();
     let mut clusters: Vec<Cluster<'_>> = (0..n)
         .map(|i| Cluster {
@@ -46,6 +52,18 @@ pub fn cluster(n: usize, links: &[(u32, u32)], c: &Constraints<'_>) -> (Vec<u32>
             sources: c.sources.map(|s| vec![s[i]]).unwrap_or_default(),
         })
         .collect();
+    // Existing clusters as they were: each record under its label (a member, the smallest).
+    for (i, &label) in existing.iter().enumerate() {
+        let (i, label) = (i as u32, label.min(i as u32));
+        if label != i {
+            let moved = std::mem::replace(&mut clusters[i as usize], Cluster::empty());
+            let target = &mut clusters[label as usize];
+            target.size += moved.size;
+            target.id = target.id.or(moved.id);
+            target.sources.extend(moved.sources);
+            parent[i as usize] = label;
+        }
+    }
     let mut refused = Refusals::default();
     for &(a, b) in links {
         let (ra, rb) = (find(&mut parent, a), find(&mut parent, b));
@@ -67,14 +85,7 @@ pub fn cluster(n: usize, links: &[(u32, u32)], c: &Constraints<'_>) -> (Vec<u32>
         }
         // The smaller index is the root, so a cluster's id is its first record.
         let (root, child) = if ra < rb { (ra, rb) } else { (rb, ra) };
-        let moved = std::mem::replace(
-            &mut clusters[child as usize],
-            Cluster {
-                size: 0,
-                id: None,
-                sources: Vec::new(),
-            },
-        );
+        let moved = std::mem::replace(&mut clusters[child as usize], Cluster::empty());
         let target = &mut clusters[root as usize];
         target.size += moved.size;
         target.id = target.id.or(moved.id);
@@ -83,6 +94,16 @@ pub fn cluster(n: usize, links: &[(u32, u32)], c: &Constraints<'_>) -> (Vec<u32>
     }
     let roots = (0..n as u32).map(|i| find(&mut parent, i)).collect();
     (roots, refused)
+}
+
+impl Cluster<'_> {
+    fn empty() -> Self {
+        Cluster {
+            size: 0,
+            id: None,
+            sources: Vec::new(),
+        }
+    }
 }
 
 fn find(parent: &mut [u32], mut x: u32) -> u32 {
@@ -109,7 +130,7 @@ mod tests {
             sources: None,
             max_cluster: 10,
         };
-        let (clusters, refused) = cluster(4, &[(0, 1), (1, 2), (2, 3)], &c);
+        let (clusters, refused) = cluster(4, &[], &[(0, 1), (1, 2), (2, 3)], &c);
         assert_eq!(clusters, vec![0, 0, 2, 2]);
         assert_eq!(refused.different_ids, 1);
         let capped = Constraints {
@@ -117,9 +138,22 @@ mod tests {
             sources: None,
             max_cluster: 2,
         };
-        let (clusters, refused) = cluster(4, &[(0, 1), (1, 2), (2, 3)], &capped);
+        let (clusters, refused) = cluster(4, &[], &[(0, 1), (1, 2), (2, 3)], &capped);
         assert_eq!(clusters, vec![0, 0, 2, 2]);
         assert_eq!(refused.too_large, 1);
+    }
+
+    #[test]
+    fn an_increment_joins_existing_clusters_under_their_labels() {
+        let a = *b"11010519491231002X";
+        let c = Constraints {
+            ids: vec![Some(&a), None, None, None, None],
+            sources: None,
+            max_cluster: 10,
+        };
+        // Records 0-2 were linked before: {0, 2} and {1}. New records 3 and 4 join them.
+        let (clusters, _) = cluster(5, &[0, 1, 0], &[(2, 3), (1, 4)], &c);
+        assert_eq!(clusters, vec![0, 1, 0, 0, 1]);
     }
 
     #[test]
@@ -130,7 +164,7 @@ mod tests {
             sources: Some(&sources),
             max_cluster: 10,
         };
-        let (clusters, refused) = cluster(3, &[(0, 1), (0, 2)], &c);
+        let (clusters, refused) = cluster(3, &[], &[(0, 1), (0, 2)], &c);
         assert_eq!(clusters, vec![0, 0, 2]);
         assert_eq!(refused.same_source, 1);
     }

@@ -59,6 +59,8 @@ pub struct Linked {
     pub refused: Refusals,
     /// Candidate pairs vetoed by two valid, different IDs.
     pub vetoed: u64,
+    /// Candidate pairs compared.
+    pub compared: u64,
     /// Blocks skipped by the size guard.
     pub skipped_blocks: Vec<SkippedBlock>,
 }
@@ -157,7 +159,7 @@ impl Linker {
         let rules = self.blocking.rule_names().len();
         let (counts, per_rule) = self
             .blocking
-            .candidates()
+            .candidates(0)
             .fold(
                 || (HashMap::<u32, u64>::new(), vec![0u64; rules]),
                 |(mut counts, mut per_rule), (i, j, r)| {
@@ -302,26 +304,46 @@ impl Linker {
     /// Scores every candidate, keeps the pairs at or above the review probability, and
     /// clusters the matches.
     pub fn link(&self, model: &Model) -> Linked {
+        self.link_from(model, &[])
+    }
+
+    /// Links an increment: the records after the first `existing.len()`, which were linked
+    /// before into `existing` (cluster labels as [`Linked::clusters`] gives them). Only pairs
+    /// with a new record are compared, under `model` as trained before; existing records keep
+    /// their clusters unless a new record joins two of them. Labels of existing clusters stay
+    /// as they were (a merge keeps the smaller).
+    pub fn link_increment(&self, model: &Model, existing: &[u32]) -> Result<Linked, MatchError> {
+        if existing.len() > self.len() {
+            return Err(MatchError::Input(format!(
+                "{} records were linked before, but the input has {}",
+                existing.len(),
+                self.len()
+            )));
+        }
+        Ok(self.link_from(model, existing))
+    }
+
+    fn link_from(&self, model: &Model, existing: &[u32]) -> Linked {
         let review_weight = odds_weight(self.spec.review_probability);
-        let (kept, vetoed) = self
+        let (kept, vetoed, compared) = self
             .blocking
-            .candidates()
+            .candidates(existing.len() as u32)
             .fold(
-                || (Vec::new(), 0u64),
-                |(mut kept, mut vetoed), (i, j, _)| {
+                || (Vec::new(), 0u64, 0u64),
+                |(mut kept, mut vetoed, compared), (i, j, _)| {
                     match self.score(model, i as usize, j as usize) {
                         None => vetoed += 1,
                         Some(p) if p.weight >= review_weight => kept.push(p),
                         Some(_) => {}
                     }
-                    (kept, vetoed)
+                    (kept, vetoed, compared + 1)
                 },
             )
             .reduce(
-                || (Vec::new(), 0),
-                |(mut a, va), (b, vb)| {
+                || (Vec::new(), 0, 0),
+                |(mut a, va, ca), (b, vb, cb)| {
                     a.extend(b);
-                    (a, va + vb)
+                    (a, va + vb, ca + cb)
                 },
             );
         let mut kept = kept;
@@ -343,13 +365,14 @@ impl Linker {
             sources: self.sources.as_deref().filter(|_| self.spec.one_per_source),
             max_cluster: self.spec.max_cluster,
         };
-        let (clusters, refused) = cluster(self.len(), &links, &constraints);
+        let (clusters, refused) = cluster(self.len(), existing, &links, &constraints);
         Linked {
             matches,
             review,
             clusters,
             refused,
             vetoed,
+            compared,
             skipped_blocks: self.blocking.skipped(),
         }
     }

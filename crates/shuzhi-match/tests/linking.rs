@@ -92,3 +92,48 @@ fn febrl4_links_its_two_files() {
     let e = link_and_score(&spec("febrl4.toml"), &batch);
     assert!(e.pairwise.f1 >= 0.995, "pairwise {:?}", e.pairwise);
 }
+
+#[test]
+fn an_increment_links_to_existing_entities_without_relinking_everything() {
+    let batch = MatchSet::generate(20_000, 11).to_batch();
+    let spec = spec("person.toml");
+    let before = batch.num_rows() * 9 / 10;
+    // The first nine tenths, linked as a full run.
+    let first = Linker::new(&spec, &batch.slice(0, before)).expect("linker");
+    let model = first.train();
+    let existing = first.link(&model).clusters;
+    // All records; only pairs with one of the last tenth are compared, under the old model.
+    let all = Linker::new(&spec, &batch).expect("linker");
+    let increment = all.link_increment(&model, &existing).expect("increment");
+    let full = all.link(&all.train());
+    assert!(
+        increment.compared * 4 < full.compared,
+        "{} pairs compared for the increment, {} for a full run",
+        increment.compared,
+        full.compared
+    );
+    // Existing entities keep their labels unless a new record joined two of them.
+    let relabelled = existing
+        .iter()
+        .zip(&increment.clusters)
+        .filter(|(a, b)| a != b)
+        .count();
+    assert!(relabelled * 1000 < before, "{relabelled} existing records relabelled");
+    let truth: Vec<&str> = batch
+        .column_by_name("entity")
+        .expect("entity")
+        .as_string::<i32>()
+        .iter()
+        .map(Option::unwrap_or_default)
+        .collect();
+    let incremental = evaluate(&truth, &increment.clusters);
+    let relinked = evaluate(&truth, &full.clusters);
+    eprintln!("increment {incremental:?}\nfull {relinked:?}");
+    assert!(incremental.pairwise.f1 >= 0.99, "{:?}", incremental.pairwise);
+    assert!(
+        (incremental.pairwise.f1 - relinked.pairwise.f1).abs() < 0.002,
+        "increment {:?} against full {:?}",
+        incremental.pairwise,
+        relinked.pairwise
+    );
+}
