@@ -5,11 +5,43 @@ use crate::common::{repo, shuzhi, temp_dir};
 
 #[test]
 fn evaluate_match_scores_a_generated_city_and_explains_a_pair() {
+    let dir = temp_dir("evaluate-match-pairs");
+    let pairs = dir.join("pairs.csv");
+    let pairs_arg = pairs.to_string_lossy().to_string();
     let (code, out, err) = shuzhi(
-        &["evaluate-match", "--persons", "3000", "--explain", "0,1"],
+        &[
+            "evaluate-match",
+            "--persons",
+            "3000",
+            "--explain",
+            "0,1",
+            "--save-pairs",
+            &pairs_arg,
+        ],
         &repo(),
     );
     assert_eq!(code, 0, "{err}");
+    // The pairs table: matches first, then the review queue, every field's level.
+    let table = std::fs::read_to_string(&pairs).expect("pairs.csv");
+    let mut lines = table.lines();
+    assert_eq!(
+        lines.next(),
+        Some("left,right,decision,weight,probability,id_number,name,birth_date,phone,address")
+    );
+    let decisions: Vec<&str> = lines.filter_map(|l| l.split(',').nth(2)).collect();
+    let first_review = decisions.iter().position(|d| *d == "review");
+    assert!(decisions.iter().all(|d| *d == "match" || *d == "review"));
+    assert!(
+        decisions.iter().filter(|d| **d == "match").count() > 3000,
+        "{} pairs",
+        decisions.len()
+    );
+    if let Some(at) = first_review {
+        assert!(
+            decisions[at..].iter().all(|d| *d == "review"),
+            "matches come first"
+        );
+    }
     let f1 = |unit: &str| -> f64 {
         let line = out
             .lines()

@@ -45,6 +45,11 @@ pub struct EvaluateArgs {
     /// same records with another tool.
     #[arg(long, value_name = "FILE")]
     save_input: Option<PathBuf>,
+    /// Write the pairs at or above the review probability to this CSV file, strongest first:
+    /// `left`, `right` (row numbers), `decision` (`match`, or `review` for the grey zone
+    /// between the two thresholds), `weight`, `probability`, and each compared field's level.
+    #[arg(long, value_name = "FILE")]
+    save_pairs: Option<PathBuf>,
     /// Write the records with the cluster each was linked to (`cluster`: the row number of
     /// the cluster's first record) to this CSV file.
     #[arg(long, value_name = "FILE")]
@@ -139,6 +144,9 @@ pub fn evaluate_match(args: &EvaluateArgs) -> Result<(), Failure> {
     let link = t.elapsed().as_secs_f64();
 
     let evaluation = evaluate(&truth, &linked.clusters);
+    if let Some(path) = &args.save_pairs {
+        write_pairs(path, &spec, &linker, &model, &linked)?;
+    }
     if let (Some(path), Some(batch)) = (&args.save_clusters, &batch) {
         let clusters: arrow::array::ArrayRef =
             Arc::new(arrow::array::UInt32Array::from(linked.clusters.clone()));
@@ -248,6 +256,61 @@ fn write_csv(path: &Path, batch: &RecordBatch) -> Result<(), Failure> {
         .with_header(true)
         .build(file);
     writer.write(batch).map_err(|e| fail(e.to_string()))
+}
+
+/// The matches and the review queue, one row per pair, with the level of every field.
+fn write_pairs(
+    path: &Path,
+    spec: &MatchSpec,
+    linker: &Linker,
+    model: &Model,
+    linked: &Linked,
+) -> Result<(), Failure> {
+    use arrow::array::{Float64Array, StringArray, UInt32Array};
+    let pairs: Vec<(&shuzhi_match::ScoredPair, &str)> = linked
+        .matches
+        .iter()
+        .map(|p| (p, "match"))
+        .chain(linked.review.iter().map(|p| (p, "review")))
+        .collect();
+    let mut levels: Vec<Vec<&str>> = vec![Vec::with_capacity(pairs.len()); spec.compare.len()];
+    for (p, _) in &pairs {
+        let explained = linker
+            .explain(model, p.left as usize, p.right as usize)
+            .map_err(|e| Failure::new(exit::INTERNAL, format!("error: {e}")))?;
+        for (column, (_, level, _)) in levels.iter_mut().zip(&explained.fields) {
+            column.push(level);
+        }
+    }
+    let mut fields = vec![
+        Field::new("left", DataType::UInt32, false),
+        Field::new("right", DataType::UInt32, false),
+        Field::new("decision", DataType::Utf8, false),
+        Field::new("weight", DataType::Float64, false),
+        Field::new("probability", DataType::Float64, false),
+    ];
+    let mut columns: Vec<arrow::array::ArrayRef> = vec![
+        Arc::new(UInt32Array::from_iter_values(
+            pairs.iter().map(|p| p.0.left),
+        )),
+        Arc::new(UInt32Array::from_iter_values(
+            pairs.iter().map(|p| p.0.right),
+        )),
+        Arc::new(StringArray::from_iter_values(pairs.iter().map(|p| p.1))),
+        Arc::new(Float64Array::from_iter_values(
+            pairs.iter().map(|p| p.0.weight),
+        )),
+        Arc::new(Float64Array::from_iter_values(
+            pairs.iter().map(|p| p.0.probability),
+        )),
+    ];
+    for (c, column) in spec.compare.iter().zip(levels) {
+        fields.push(Field::new(c.column.as_str(), DataType::Utf8, false));
+        columns.push(Arc::new(StringArray::from_iter_values(column)));
+    }
+    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
+        .map_err(|e| Failure::new(exit::INTERNAL, format!("error: {e}")))?;
+    write_csv(path, &batch)
 }
 
 fn csv_header(path: &Path) -> Result<Vec<String>, String> {

@@ -98,7 +98,10 @@ impl Blocking {
     /// Every candidate pair `(i, j)` with `i < j`, once, with the index of the rule that
     /// produced it; only pairs with a record at or after `new_from` (an increment's records;
     /// 0: every pair). A block without new records is skipped whole.
-    pub fn candidates(&self, new_from: u32) -> impl ParallelIterator<Item = (u32, u32, usize)> + '_ {
+    pub fn candidates(
+        &self,
+        new_from: u32,
+    ) -> impl ParallelIterator<Item = (u32, u32, usize)> + '_ {
         (0..self.rules.len()).into_par_iter().flat_map(move |r| {
             let rule = &self.rules[r];
             rule.blocks.par_iter().flat_map_iter(move |block| {

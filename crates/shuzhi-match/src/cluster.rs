@@ -57,10 +57,7 @@ pub fn cluster(
         let (i, label) = (i as u32, label.min(i as u32));
         if label != i {
             let moved = std::mem::replace(&mut clusters[i as usize], Cluster::empty());
-            let target = &mut clusters[label as usize];
-            target.size += moved.size;
-            target.id = target.id.or(moved.id);
-            target.sources.extend(moved.sources);
+            clusters[label as usize].absorb(moved);
             parent[i as usize] = label;
         }
     }
@@ -86,23 +83,27 @@ pub fn cluster(
         // The smaller index is the root, so a cluster's id is its first record.
         let (root, child) = if ra < rb { (ra, rb) } else { (rb, ra) };
         let moved = std::mem::replace(&mut clusters[child as usize], Cluster::empty());
-        let target = &mut clusters[root as usize];
-        target.size += moved.size;
-        target.id = target.id.or(moved.id);
-        target.sources.extend(moved.sources);
+        clusters[root as usize].absorb(moved);
         parent[child as usize] = root;
     }
     let roots = (0..n as u32).map(|i| find(&mut parent, i)).collect();
     (roots, refused)
 }
 
-impl Cluster<'_> {
+impl<'a> Cluster<'a> {
     fn empty() -> Self {
         Cluster {
             size: 0,
             id: None,
             sources: Vec::new(),
         }
+    }
+
+    /// Takes in the records of `other` (whose constraints were checked).
+    fn absorb(&mut self, other: Cluster<'a>) {
+        self.size += other.size;
+        self.id = self.id.or(other.id);
+        self.sources.extend(other.sources);
     }
 }
 

@@ -22,8 +22,9 @@ const U_SAMPLE_PAIRS: usize = 1_000_000;
 /// `EM_TOLERANCE`.
 const EM_MAX_ITERATIONS: usize = 200;
 const EM_TOLERANCE: f64 = 1e-7;
-/// Probabilities are kept inside [FLOOR, 1 - FLOOR], so no weight is infinite.
-const FLOOR: f64 = 1e-6;
+/// Probabilities are kept inside [FLOOR, 1 - FLOOR], so no weight is infinite; far below the
+/// chance that two of a few million records share one value (2/N², 4e-13 at two million).
+const FLOOR: f64 = 1e-15;
 
 /// The trained parameters of one compared field.
 #[derive(Debug, Clone, Serialize)]

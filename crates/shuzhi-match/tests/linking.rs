@@ -25,19 +25,23 @@ fn spec(name: &str) -> MatchSpec {
     toml::from_str::<RuleFile>(&text).expect("spec parses").spec
 }
 
-/// Links `batch` and scores the clusters against its `entity` column.
-fn link_and_score(spec: &MatchSpec, batch: &RecordBatch) -> Evaluation {
-    let linker = Linker::new(spec, batch).expect("linker");
-    let model = linker.train();
-    let linked = linker.link(&model);
-    let truth: Vec<&str> = batch
+/// The `entity` column: each record's truth.
+fn truth(batch: &RecordBatch) -> Vec<&str> {
+    batch
         .column_by_name("entity")
         .expect("entity")
         .as_string::<i32>()
         .iter()
         .map(Option::unwrap_or_default)
-        .collect();
-    let e = evaluate(&truth, &linked.clusters);
+        .collect()
+}
+
+/// Links `batch` and scores the clusters against its `entity` column.
+fn link_and_score(spec: &MatchSpec, batch: &RecordBatch) -> Evaluation {
+    let linker = Linker::new(spec, batch).expect("linker");
+    let model = linker.train();
+    let linked = linker.link(&model);
+    let e = evaluate(&truth(batch), &linked.clusters);
     eprintln!(
         "pairwise {:?}\nclusters {:?}\nrefused {:?}, vetoed {}, review {}",
         e.pairwise,
@@ -118,18 +122,19 @@ fn an_increment_links_to_existing_entities_without_relinking_everything() {
         .zip(&increment.clusters)
         .filter(|(a, b)| a != b)
         .count();
-    assert!(relabelled * 1000 < before, "{relabelled} existing records relabelled");
-    let truth: Vec<&str> = batch
-        .column_by_name("entity")
-        .expect("entity")
-        .as_string::<i32>()
-        .iter()
-        .map(Option::unwrap_or_default)
-        .collect();
+    assert!(
+        relabelled * 1000 < before,
+        "{relabelled} existing records relabelled"
+    );
+    let truth = truth(&batch);
     let incremental = evaluate(&truth, &increment.clusters);
     let relinked = evaluate(&truth, &full.clusters);
     eprintln!("increment {incremental:?}\nfull {relinked:?}");
-    assert!(incremental.pairwise.f1 >= 0.99, "{:?}", incremental.pairwise);
+    assert!(
+        incremental.pairwise.f1 >= 0.99,
+        "{:?}",
+        incremental.pairwise
+    );
     assert!(
         (incremental.pairwise.f1 - relinked.pairwise.f1).abs() < 0.002,
         "increment {:?} against full {:?}",
