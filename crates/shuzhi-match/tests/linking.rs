@@ -55,7 +55,7 @@ fn link_and_score(spec: &MatchSpec, batch: &RecordBatch) -> Evaluation {
 
 #[test]
 fn generated_departments_link_to_their_true_persons() {
-    let batch = MatchSet::generate(20_000, 42).to_batch();
+    let batch = MatchSet::generate(100_000, 42).to_batch();
     let e = link_and_score(&spec("person.toml"), &batch);
     assert!(e.pairwise.f1 >= 0.99, "pairwise {:?}", e.pairwise);
     assert!(e.clusters.f1 >= 0.98, "clusters {:?}", e.clusters);
