@@ -10,7 +10,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, RecordBatch, UInt64Array};
+use arrow::array::{ArrayRef, RecordBatch, StringArray, UInt64Array};
 use arrow::compute::concat_batches;
 use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
 use datafusion::common::tree_node::TreeNodeRecursion;
@@ -31,8 +31,11 @@ use crate::EngineError;
 /// Output column: the record's cluster, as the row number (in the node's input order) of the
 /// cluster's first record. Equal values are one entity.
 pub const CLUSTER_COLUMN: &str = "_cluster";
+/// Output column: the valid ID its cluster holds (the entity's key, stable across runs), null
+/// for a cluster without one.
+pub const ENTITY_KEY_COLUMN: &str = "_entity_key";
 
-/// Links its input's rows and adds [`CLUSTER_COLUMN`].
+/// Links its input's rows and adds [`CLUSTER_COLUMN`] and [`ENTITY_KEY_COLUMN`].
 #[derive(Debug)]
 pub struct LinkExec {
     input: Arc<dyn ExecutionPlan>,
@@ -64,6 +67,11 @@ impl LinkExec {
             CLUSTER_COLUMN,
             DataType::UInt64,
             false,
+        )));
+        fields.push(Arc::new(Field::new(
+            ENTITY_KEY_COLUMN,
+            DataType::Utf8,
+            true,
         )));
         let schema = Arc::new(Schema::new(fields));
         let properties = PlanProperties::new(
@@ -164,19 +172,17 @@ impl ExecutionPlan for LinkExec {
                 let linker = Linker::new(&spec, &rows)
                     .map_err(|e| DataFusionError::Execution(e.to_string()))?;
                 let model = linker.train();
-                let clusters: Vec<u64> = linker
-                    .link(&model)
-                    .clusters
-                    .into_iter()
-                    .map(u64::from)
-                    .collect();
-                Ok::<_, DataFusionError>((rows, clusters))
+                let clusters = linker.link(&model).clusters;
+                let keys: StringArray = linker.entity_keys(&clusters).into_iter().collect();
+                let clusters: UInt64Array = clusters.into_iter().map(u64::from).collect();
+                Ok::<_, DataFusionError>((rows, clusters, keys))
             })
             .await
             .map_err(|e| DataFusionError::External(Box::new(e)))??;
-            let (rows, clusters) = clusters;
+            let (rows, clusters, keys) = clusters;
             let mut columns: Vec<ArrayRef> = rows.columns().to_vec();
-            columns.push(Arc::new(UInt64Array::from(clusters)));
+            columns.push(Arc::new(clusters));
+            columns.push(Arc::new(keys));
             let out = RecordBatch::try_new(schema, columns)?;
             let slices: Vec<Result<RecordBatch>> = (0..out.num_rows())
                 .step_by(batch_size.max(1))
@@ -196,7 +202,7 @@ impl ExecutionPlan for LinkExec {
 mod tests {
     use super::*;
 
-    use arrow::array::AsArray;
+    use arrow::array::{Array, AsArray};
     use datafusion::prelude::SessionContext;
     use shuzhi_match::{CompareKind, CompareSpec, evaluate};
     use shuzhi_sample::matching::MatchSet;
@@ -273,6 +279,22 @@ mod tests {
             .to_vec();
         let e = evaluate(&truth, &clusters);
         assert!(e.pairwise.f1 >= 0.98, "{e:?}");
+        // Records of one cluster share its entity key; most clusters have one.
+        let keys = out
+            .column_by_name(ENTITY_KEY_COLUMN)
+            .expect("entity key")
+            .as_string::<i32>();
+        let mut seen = std::collections::HashMap::new();
+        for (i, c) in clusters.iter().enumerate() {
+            let key = keys.is_valid(i).then(|| keys.value(i));
+            assert_eq!(*seen.entry(*c).or_insert(key), key, "row {i}");
+        }
+        assert!(
+            keys.null_count() * 10 < keys.len(),
+            "{} of {} keys null",
+            keys.null_count(),
+            keys.len()
+        );
     }
 
     #[test]

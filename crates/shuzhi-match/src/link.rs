@@ -419,6 +419,30 @@ impl Linker {
         })
     }
 
+    /// Each record's entity key: the valid ID (18 characters, normalised) that its cluster
+    /// holds — clustering keeps at most one per cluster, so every record of the cluster gets
+    /// the same — or `None` for a cluster without one. Keys of clusters with an ID are as
+    /// stable across runs as the ID itself; ID-less clusters need an id of their own.
+    pub fn entity_keys(&self, clusters: &[u32]) -> Vec<Option<String>> {
+        let Some(f) = self.fields.iter().position(|f| f.kind() == CompareKind::Id) else {
+            return vec![None; clusters.len()];
+        };
+        let mut by_cluster: HashMap<u32, &[u8; 18]> = HashMap::new();
+        for (i, &c) in clusters.iter().enumerate() {
+            if let Some(id) = self.fields[f].valid_id(i) {
+                by_cluster.entry(c).or_insert(&id.digits);
+            }
+        }
+        clusters
+            .iter()
+            .map(|c| {
+                by_cluster
+                    .get(c)
+                    .map(|d| String::from_utf8_lossy(&d[..]).into_owned())
+            })
+            .collect()
+    }
+
     /// The first blocking rule that compares records `i` and `j`; `None` when no rule does.
     pub fn blocking_rule(&self, i: usize, j: usize) -> Option<&str> {
         let r = self.blocking.blocked_together(i, j)?;

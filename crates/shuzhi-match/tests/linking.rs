@@ -3,7 +3,7 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{AsArray, RecordBatch};
+use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
 use serde::Deserialize;
 use shuzhi_match::{Evaluation, Linker, MatchSpec, evaluate};
@@ -95,6 +95,53 @@ fn febrl4_links_its_two_files() {
     assert_eq!(batch.num_rows(), 10_000);
     let e = link_and_score(&spec("febrl4.toml"), &batch);
     assert!(e.pairwise.f1 >= 0.995, "pairwise {:?}", e.pairwise);
+}
+
+#[test]
+fn clusters_take_the_valid_id_they_hold_as_their_entity_key() {
+    let batch = MatchSet::generate(3_000, 5).to_batch();
+    let linker = Linker::new(&spec("person.toml"), &batch).expect("linker");
+    let linked = linker.link(&linker.train());
+    let keys = linker.entity_keys(&linked.clusters);
+    let ids = batch
+        .column_by_name("id_number")
+        .expect("id_number")
+        .as_string::<i32>();
+    let mut per_cluster: std::collections::HashMap<u32, &Option<String>> = Default::default();
+    let mut keyed = 0;
+    for (i, (cluster, key)) in linked.clusters.iter().zip(&keys).enumerate() {
+        // One key per cluster.
+        assert_eq!(*per_cluster.entry(*cluster).or_insert(key), key, "row {i}");
+        // A record delivered with a canonical valid ID carries that ID as its key.
+        let delivered = ids.is_valid(i).then(|| ids.value(i));
+        if let (Some(d), Some(k)) = (delivered, key)
+            && d.len() == 18
+            && shuzhi_functions::id_card::is_valid(d)
+        {
+            assert_eq!(d, k, "row {i}");
+            keyed += 1;
+        }
+    }
+    assert!(
+        keyed * 10 > batch.num_rows() * 8,
+        "{keyed} of {} rows keyed",
+        batch.num_rows()
+    );
+    // Twins (same birth, address and phone) keep two keys.
+    let truth = truth(&batch);
+    let twins: Vec<usize> = (0..truth.len())
+        .filter(|&i| truth[i].starts_with('T'))
+        .collect();
+    assert!(!twins.is_empty());
+    for &t in &twins {
+        let sibling = format!("P{}", &truth[t][1..]);
+        if let Some(s) = truth.iter().position(|e| *e == sibling)
+            && keys[t].is_some()
+            && keys[s].is_some()
+        {
+            assert_ne!(keys[t], keys[s], "twin {} and {sibling}", truth[t]);
+        }
+    }
 }
 
 #[test]
