@@ -189,3 +189,88 @@ fn an_increment_links_to_existing_entities_without_relinking_everything() {
         relinked.pairwise
     );
 }
+
+#[test]
+fn enterprises_link_across_bracket_styles_legal_forms_and_old_organisation_codes() {
+    use arrow::array::StringArray;
+    // Market regulation's register, a tax copy with the old organisation code and the other
+    // bracket style, a licence copy with 有限公司 for 有限责任公司, and two other companies (one
+    // with a similar name, one sharing the district prefix).
+    let rows = [
+        (
+            "samr",
+            "E1",
+            "91110105MA01ABCD2X",
+            "北京（朝阳）星辰科技有限责任公司",
+        ),
+        ("tax", "E1", "MA01ABCD-2", "北京(朝阳)星辰科技有限责任公司"),
+        (
+            "licence",
+            "E1",
+            "91110105MA01ABCD2X",
+            "北京(朝阳)星辰科技有限公司",
+        ),
+        (
+            "samr",
+            "E2",
+            "91110105MA02WXYZ3K",
+            "北京（朝阳）星晨科技有限责任公司",
+        ),
+        (
+            "samr",
+            "E3",
+            "91110108MA03QRST4P",
+            "北京（海淀）远航物流有限公司",
+        ),
+    ];
+    type Row = (&'static str, &'static str, &'static str, &'static str);
+    let column = |f: fn(&Row) -> &'static str| -> Arc<dyn arrow::array::Array> {
+        Arc::new(StringArray::from_iter_values(rows.iter().map(f)))
+    };
+    let schema = Arc::new(Schema::new(
+        ["source", "entity", "credit_code", "name"]
+            .map(|n| Field::new(n, DataType::Utf8, true))
+            .to_vec(),
+    ));
+    let batch = RecordBatch::try_new(
+        schema,
+        vec![
+            column(|r| r.0),
+            column(|r| r.1),
+            column(|r| r.2),
+            column(|r| r.3),
+        ],
+    )
+    .expect("batch");
+    // Five records are too few to train on: m and u are given, as a rule author may.
+    let spec: MatchSpec = toml::from_str::<RuleFile>(
+        r#"
+        [match]
+        source = "source"
+        blocking = [["org:credit_code"], ["prefix:name"]]
+        [[match.compare]]
+        column = "credit_code"
+        kind = "credit_code"
+        m = [0.7, 0.29, 0.01]
+        u = [0.0001, 0.0001, 0.9998]
+        [[match.compare]]
+        column = "name"
+        kind = "company_name"
+        m = [0.6, 0.39, 0.01]
+        u = [0.0001, 0.01, 0.9899]
+        "#,
+    )
+    .expect("spec")
+    .spec;
+    let linker = Linker::new(&spec, &batch).expect("linker");
+    let linked = linker.link(&linker.train());
+    let e = evaluate(&truth(&batch), &linked.clusters);
+    assert_eq!(
+        e.pairwise.f1, 1.0,
+        "{:?} clusters {:?}",
+        e.pairwise, linked.clusters
+    );
+    // The similar name alone (星辰 / 星晨) with another code is not the same company.
+    let explained = linker.explain(&linker.train(), 0, 3).expect("explain");
+    assert!(explained.probability < 0.5, "{explained:?}");
+}
