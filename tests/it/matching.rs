@@ -117,3 +117,31 @@ fn match_spec_mistakes_point_at_the_file_and_the_key() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("--explain `1;2`"), "{err}");
 }
+
+#[test]
+fn input_files_that_do_not_fit_are_named_and_nothing_panics() {
+    let dir = temp_dir("match-bad-input");
+    // No `phone` column, which the person spec compares.
+    let csv = dir.join("records.csv");
+    std::fs::write(
+        &csv,
+        "source,entity,id_number,name,birth_date,address\nps,P1,11010519491231002X,张三,1949-12-31,北京\n",
+    )
+    .expect("write");
+    let csv_arg = csv.to_string_lossy().to_string();
+    let (code, _, err) = shuzhi(&["evaluate-match", "--input", &csv_arg], &repo());
+    assert_eq!(code, 3, "{err}");
+    assert!(
+        err.contains("records.csv") && err.contains("no column `phone`"),
+        "{err}"
+    );
+    // An empty file and a missing truth column.
+    std::fs::write(&csv, "").expect("write");
+    let (code, _, err) = shuzhi(&["evaluate-match", "--input", &csv_arg], &repo());
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("records.csv"), "{err}");
+    std::fs::write(&csv, "a,b\n1,2\n").expect("write");
+    let (code, _, err) = shuzhi(&["evaluate-match", "--input", &csv_arg], &repo());
+    assert_eq!(code, 3, "{err}");
+    assert!(err.contains("no truth column `entity`"), "{err}");
+}

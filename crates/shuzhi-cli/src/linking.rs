@@ -10,7 +10,9 @@ use std::time::Instant;
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Field, Schema};
 use serde::{Deserialize, Serialize};
-use shuzhi_match::{Evaluation, Explanation, Linked, Linker, MatchSpec, Model, evaluate};
+use shuzhi_match::{
+    Evaluation, Explanation, Linked, Linker, MatchError, MatchSpec, Model, evaluate,
+};
 
 use crate::{Failure, exit};
 
@@ -130,8 +132,22 @@ pub fn evaluate_match(args: &EvaluateArgs) -> Result<(), Failure> {
         .collect::<Result<Vec<_>, _>>()?;
 
     let t = Instant::now();
-    let linker = Linker::new(&spec, &batch)
-        .map_err(|e| Failure::new(exit::CONFIG, format!("error: {}: {e}", args.spec.display())))?;
+    let linker = Linker::new(&spec, &batch).map_err(|e| match e {
+        // The rows lack what the spec compares: name the input, not the spec.
+        MatchError::Input(_) => Failure::new(
+            exit::INPUT,
+            format!(
+                "error: {}: {e} (the spec {} compares it)",
+                args.input
+                    .as_deref()
+                    .map_or("generated records".into(), |p| p.display().to_string()),
+                args.spec.display()
+            ),
+        ),
+        MatchError::Spec(_) => {
+            Failure::new(exit::CONFIG, format!("error: {}: {e}", args.spec.display()))
+        }
+    })?;
     let prepare = t.elapsed().as_secs_f64();
     let records = batch.num_rows();
     // The linker holds what it compares; the rows themselves are only kept to be written.
@@ -145,7 +161,7 @@ pub fn evaluate_match(args: &EvaluateArgs) -> Result<(), Failure> {
 
     let evaluation = evaluate(&truth, &linked.clusters);
     if let Some(path) = &args.save_pairs {
-        write_pairs(path, &spec, &linker, &model, &linked)?;
+        write_pairs(path, &spec, &linker, &linked)?;
     }
     if let (Some(path), Some(batch)) = (&args.save_clusters, &batch) {
         let clusters: arrow::array::ArrayRef =
@@ -227,14 +243,26 @@ fn read_spec(path: &Path) -> Result<MatchSpec, Failure> {
 /// A CSV file with every column as text.
 fn read_csv(path: &Path) -> Result<RecordBatch, Failure> {
     let fail = |why: String| Failure::new(exit::INPUT, format!("error: {}: {why}", path.display()));
-    let mut header = csv_header(path).map_err(fail)?;
-    for name in &mut header {
-        *name = name.trim().to_string();
+    // The header as the CSV reader parses it (quoting included); every column as text.
+    let header_file = File::open(path).map_err(|e| fail(e.to_string()))?;
+    let (inferred, _) = arrow::csv::reader::Format::default()
+        .with_header(true)
+        .infer_schema(header_file, Some(0))
+        .map_err(|e| fail(e.to_string()))?;
+    if inferred.fields().is_empty() {
+        return Err(fail("no header row".into()));
     }
     let schema = Arc::new(Schema::new(
-        header
+        inferred
+            .fields()
             .iter()
-            .map(|n| Field::new(n, DataType::Utf8, true))
+            .map(|f| {
+                Field::new(
+                    f.name().trim().trim_start_matches('\u{feff}'),
+                    DataType::Utf8,
+                    true,
+                )
+            })
             .collect::<Vec<_>>(),
     ));
     let file = File::open(path).map_err(|e| fail(e.to_string()))?;
@@ -263,7 +291,6 @@ fn write_pairs(
     path: &Path,
     spec: &MatchSpec,
     linker: &Linker,
-    model: &Model,
     linked: &Linked,
 ) -> Result<(), Failure> {
     use arrow::array::{Float64Array, StringArray, UInt32Array};
@@ -275,10 +302,8 @@ fn write_pairs(
         .collect();
     let mut levels: Vec<Vec<&str>> = vec![Vec::with_capacity(pairs.len()); spec.compare.len()];
     for (p, _) in &pairs {
-        let explained = linker
-            .explain(model, p.left as usize, p.right as usize)
-            .map_err(|e| Failure::new(exit::INTERNAL, format!("error: {e}")))?;
-        for (column, (_, level, _)) in levels.iter_mut().zip(&explained.fields) {
+        let names = linker.level_names(p.left as usize, p.right as usize);
+        for (column, level) in levels.iter_mut().zip(names) {
             column.push(level);
         }
     }
@@ -311,20 +336,6 @@ fn write_pairs(
     let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), columns)
         .map_err(|e| Failure::new(exit::INTERNAL, format!("error: {e}")))?;
     write_csv(path, &batch)
-}
-
-fn csv_header(path: &Path) -> Result<Vec<String>, String> {
-    let file = File::open(path).map_err(|e| e.to_string())?;
-    let mut reader = std::io::BufReader::new(file);
-    let mut line = String::new();
-    std::io::BufRead::read_line(&mut reader, &mut line).map_err(|e| e.to_string())?;
-    let line = line
-        .trim_end_matches(['\r', '\n'])
-        .trim_start_matches('\u{feff}');
-    if line.is_empty() {
-        return Err("no header row".into());
-    }
-    Ok(line.split(',').map(str::to_string).collect())
 }
 
 fn parse_pair(text: &str) -> Result<(usize, usize), Failure> {

@@ -130,18 +130,12 @@ impl Blocking {
         {
             return false;
         }
-        !self.rules[..r].iter().any(|earlier| {
-            let k = earlier.keys[i];
-            k != 0 && k == earlier.keys[j] && !earlier.oversized[i]
-        })
+        !self.rules[..r].iter().any(|earlier| earlier.compares(i, j))
     }
 
-    /// True when some rule puts `i` and `j` in one compared block.
+    /// The first rule that puts `i` and `j` in one compared block.
     pub fn blocked_together(&self, i: usize, j: usize) -> Option<usize> {
-        self.rules.iter().position(|rule| {
-            let k = rule.keys[i];
-            k != 0 && k == rule.keys[j] && !rule.oversized[i]
-        })
+        self.rules.iter().position(|rule| rule.compares(i, j))
     }
 }
 
@@ -157,6 +151,12 @@ fn combine(parts: impl Iterator<Item = u64>) -> u64 {
 }
 
 impl Rule {
+    /// True when `i` and `j` share a block this rule compares (not one the size guard skipped).
+    fn compares(&self, i: usize, j: usize) -> bool {
+        let k = self.keys[i];
+        k != 0 && k == self.keys[j] && !self.oversized[i]
+    }
+
     fn new(name: String, keys: Vec<u64>, max_block: usize) -> Rule {
         let mut order: Vec<u32> = (0..keys.len() as u32)
             .filter(|&i| keys[i as usize] != 0)

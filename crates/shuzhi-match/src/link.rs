@@ -377,6 +377,14 @@ impl Linker {
         }
     }
 
+    /// Each compared field's level for records `i` and `j` (row indices), by name.
+    pub fn level_names(&self, i: usize, j: usize) -> Vec<&'static str> {
+        self.fields
+            .iter()
+            .map(|f| f.kind().levels()[usize::from(f.level(i, j))])
+            .collect()
+    }
+
     /// The levels and weights behind the score of records `i` and `j` (row indices).
     pub fn explain(&self, model: &Model, i: usize, j: usize) -> Result<Explanation, MatchError> {
         let n = self.len();
@@ -404,10 +412,7 @@ impl Linker {
             }
         }
         let prior = Self::prior(model);
-        let weight = prior + fields.iter().map(|f| f.2).sum::<f64>();
-        debug_assert!(
-            (weight - prior - correction - weighed.iter().map(|w| w.1).sum::<f64>()).abs() < 1e-9
-        );
+        let weight = prior + weighed.iter().map(|w| w.1).sum::<f64>() + correction;
         let vetoed = self.fields.iter().any(|f| f.vetoes(i, j));
         Ok(Explanation {
             fields,

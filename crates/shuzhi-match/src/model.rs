@@ -195,8 +195,9 @@ fn exact_u(keys: &[u64]) -> f64 {
     if total < 2 {
         return 0.5;
     }
-    let same: f64 = counts.values().map(|&c| (c * (c - 1)) as f64).sum();
-    clamp(same / (total as f64 * (total as f64 - 1.0)))
+    // Summed as integers: the map's order must not change the result.
+    let same: u128 = counts.values().map(|&c| u128::from(c * (c - 1))).sum();
+    clamp(same as f64 / (total as f64 * (total as f64 - 1.0)))
 }
 
 fn clamp(p: f64) -> f64 {
@@ -338,9 +339,13 @@ pub(crate) fn train(
     groups: &[CorrelatedGroup],
     pairs: f64,
 ) -> Trained {
-    let decoded: Vec<(Vec<u8>, f64)> = counts
-        .iter()
-        .map(|(&p, &c)| (patterns.unpack(p), c as f64))
+    // In pattern order, not the map's (randomly seeded) order: float sums over the patterns,
+    // and so the model and every decision, are the same in every run.
+    let mut sorted: Vec<(u32, u64)> = counts.iter().map(|(&p, &c)| (p, c)).collect();
+    sorted.sort_unstable();
+    let decoded: Vec<(Vec<u8>, f64)> = sorted
+        .into_iter()
+        .map(|(p, c)| (patterns.unpack(p), c as f64))
         .collect();
     let candidates: f64 = decoded.iter().map(|d| d.1).sum();
     let mut m: Vec<Vec<f64>> = specs

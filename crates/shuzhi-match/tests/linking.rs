@@ -145,6 +145,22 @@ fn clusters_take_the_valid_id_they_hold_as_their_entity_key() {
 }
 
 #[test]
+fn the_same_records_give_the_same_model_and_clusters_in_every_run() {
+    let batch = MatchSet::generate(5_000, 9).to_batch();
+    let spec = spec("person.toml");
+    let run = || {
+        let linker = Linker::new(&spec, &batch).expect("linker");
+        let model = linker.train();
+        let weights: Vec<Vec<f64>> = model.fields.iter().map(|f| f.m.clone()).collect();
+        (weights, model.lambda, linker.link(&model).clusters)
+    };
+    let (first, second) = (run(), run());
+    assert_eq!(first.0, second.0, "m differs between runs");
+    assert_eq!(first.1, second.1, "the prior differs between runs");
+    assert_eq!(first.2, second.2, "clusters differ between runs");
+}
+
+#[test]
 fn an_increment_links_to_existing_entities_without_relinking_everything() {
     let batch = MatchSet::generate(20_000, 11).to_batch();
     let spec = spec("person.toml");

@@ -45,8 +45,12 @@ pub(crate) fn one_adjacent_swap(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
     }
-    let diff: Vec<usize> = (0..a.len()).filter(|&k| a[k] != b[k]).collect();
-    matches!(diff.as_slice(), [x, y] if *y == x + 1 && a[*x] == b[*y] && a[*y] == b[*x])
+    // The first difference, then the rest must be exactly the swapped neighbour.
+    let Some(x) = (0..a.len()).find(|&k| a[k] != b[k]) else {
+        return false;
+    };
+    let y = x + 1;
+    y < a.len() && a[x] == b[y] && a[y] == b[x] && a[y + 1..] == b[y + 1..]
 }
 
 /// The level of two unequal IDs: `typo` (2) when one side fails its check and they are one
